@@ -1,0 +1,67 @@
+{{/* Chart name, overridable. At most 52 characters: the StatefulSet controller appends an 11-character revision hash to a 63-character label. */}}
+{{- define "stateful-app.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Name of every object (StatefulSet, Services, ConfigMaps, PDB). */}}
+{{- define "stateful-app.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "stateful-app.headless" -}}
+{{- printf "%s-headless" (include "stateful-app.fullname" .) -}}
+{{- end -}}
+
+{{/* Selector labels: never change over a release's life (a StatefulSet's selector is immutable). */}}
+{{- define "stateful-app.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "stateful-app.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Recommended labels: https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/ */}}
+{{- define "stateful-app.labels" -}}
+{{ include "stateful-app.selectorLabels" . }}
+app.kubernetes.io/version: {{ regexReplaceAll "[^A-Za-z0-9._-]" (toString .Values.image.tag) "_" | trunc 63 | trimAll "_.-" | quote }}
+app.kubernetes.io/component: stateful-app
+app.kubernetes.io/part-of: stateful-apps
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{- define "stateful-app.image" -}}
+{{- printf "%s:%s" .Values.image.repository (toString .Values.image.tag) -}}
+{{- if .Values.image.digest -}}@{{ .Values.image.digest }}{{- end -}}
+{{- end -}}
+
+{{/* Security context of hook and test containers: the restricted Pod Security Standard. */}}
+{{- define "stateful-app.hookSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65534
+runAsGroup: 65534
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "stateful-app.hookPodSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65534
+runAsGroup: 65534
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "stateful-app.hookResources" -}}
+requests:
+  cpu: 10m
+  memory: 16Mi
+limits:
+  memory: 32Mi
+{{- end -}}

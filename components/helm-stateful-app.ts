@@ -1,0 +1,81 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { helmValues } from "../lib/helm-values";
+import { podDnsNames, recommendedLabels, serviceDnsName, workloadNames } from "../lib/names";
+import { AppConfig } from "../lib/schema";
+import { AppSecret } from "./app-secret";
+
+/**
+ * Absolute path of the bundled chart, resolved from this source file (not the working directory), so the
+ * program works from any `cwd` (`pulumi -C`, tests, CI).
+ */
+export const CHART_PATH = path.resolve(__dirname, "..", "charts", "stateful-app");
+
+/** Arguments of {@link HelmStatefulApp}. */
+export interface HelmStatefulAppArgs {
+    /** The app, validated and defaulted by `config.ts`. */
+    readonly app: AppConfig;
+    /** Namespace of the release and its objects (must exist). */
+    readonly namespace: pulumi.Input<string>;
+    /** Cluster DNS domain for the DNS names in outputs, e.g. `cluster.local`. */
+    readonly clusterDomain: string;
+    /** The secret value when `app.secret.source` is `config`; otherwise a password is generated. */
+    readonly secretValue?: pulumi.Output<string>;
+    /** `protect` + `retainOnDelete` on the release, the Secret and the generated password. Default false. */
+    readonly protect?: boolean;
+}
+
+/**
+ * A stateful workload as a Helm release of `charts/stateful-app` (`k8s.helm.v3.Release`: a real release that
+ * `helm list` shows, whose hooks and `helm test` run). The app's Secret is created natively and passed by name
+ * (`existingSecret`), because Helm stores release values in plaintext.
+ */
+export class HelmStatefulApp extends pulumi.ComponentResource {
+    /** DNS name of the client Service. */
+    public readonly serviceDns: pulumi.Output<string>;
+    /** Stable DNS name of each pod. */
+    public readonly podDns: pulumi.Output<string[]>;
+    /** Name of the app's Secret (never its value). */
+    public readonly secretName: pulumi.Output<string>;
+    /** The Helm release. */
+    public readonly release: k8s.helm.v3.Release;
+
+    constructor(name: string, args: HelmStatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("stateful-apps:index:HelmStatefulApp", name, {}, opts);
+        const { app, namespace } = args;
+        const names = workloadNames(app.name);
+
+        const secret = new AppSecret(
+            `${name}-secret`,
+            {
+                namespace,
+                secretName: names.secret,
+                key: app.secret.key,
+                value: args.secretValue,
+                length: app.secret.length,
+                labels: recommendedLabels(app.name, app.image.tag, "pulumi"),
+                protect: args.protect,
+            },
+            { parent: this },
+        );
+
+        this.release = new k8s.helm.v3.Release(
+            `${name}-release`,
+            {
+                name: app.name,
+                chart: CHART_PATH,
+                namespace,
+                values: helmValues(app, secret.checksum),
+                // Wait for the StatefulSet's pods and the post-install hooks, bounded by the configured timeout.
+                timeout: app.helm.timeoutSeconds,
+            },
+            { parent: this, dependsOn: [secret], protect: args.protect, retainOnDelete: args.protect },
+        );
+
+        this.serviceDns = pulumi.all([this.release.status, namespace]).apply(([, ns]) => serviceDnsName(app.name, ns, args.clusterDomain));
+        this.podDns = pulumi.output(namespace).apply((ns) => podDnsNames(app.name, ns, app.replicas, args.clusterDomain));
+        this.secretName = secret.secretName;
+        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, secretName: this.secretName });
+    }
+}

@@ -1,0 +1,176 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloadNames } from "../lib/names";
+import { AppConfig, pdbEnabled } from "../lib/schema";
+import { configFileData, pdbPolicy, podTemplate, pvcRetentionPolicy, updateStrategy, volumeClaimTemplates } from "../lib/workload";
+import { AppSecret } from "./app-secret";
+
+/** Arguments of {@link StatefulApp}. */
+export interface StatefulAppArgs {
+    /** The app, validated and defaulted by `config.ts` (see README "Configuration reference"). */
+    readonly app: AppConfig;
+    /** Namespace to deploy into (must exist; pass the Namespace's output to order creation after it). */
+    readonly namespace: pulumi.Input<string>;
+    /** Cluster DNS domain for the DNS names in outputs, e.g. `cluster.local`. */
+    readonly clusterDomain: string;
+    /** The secret value when `app.secret.source` is `config`; otherwise a password is generated. */
+    readonly secretValue?: pulumi.Output<string>;
+    /**
+     * Protect data-bearing resources (StatefulSet, Secret, generated password) with `protect` and
+     * `retainOnDelete`. The PVCs themselves belong to the StatefulSet controller; `app.pvcRetention` governs them.
+     * Default false.
+     */
+    readonly protect?: boolean;
+}
+
+/**
+ * A stateful workload as native Kubernetes resources: ServiceAccount (no token), ConfigMaps (env + files),
+ * Secret, headless Service (per-pod DNS), client Service, StatefulSet with volumeClaimTemplates,
+ * PodDisruptionBudget and an optional ingress NetworkPolicy. Pods meet the `restricted` Pod Security Standard.
+ *
+ * Children are named `<name>-<role>`; Kubernetes object names come from `lib/names.ts` (stable, no random
+ * suffix: a StatefulSet's pod DNS names and PVC names derive from them).
+ *
+ * Immutable StatefulSet fields (`volumeClaimTemplates`, `podManagementPolicy`) are ignored after creation
+ * (`ignoreChanges`): changing them would make Pulumi replace the StatefulSet, and with
+ * `pvcRetention.whenDeleted: Delete` that deletes every PVC. See README "Changing immutable fields".
+ */
+export class StatefulApp extends pulumi.ComponentResource {
+    /** DNS name of the client Service, `<app>.<ns>.svc.<domain>`. */
+    public readonly serviceDns: pulumi.Output<string>;
+    /** Stable DNS name of each pod, `<app>-<i>.<app>-headless.<ns>.svc.<domain>`. */
+    public readonly podDns: pulumi.Output<string[]>;
+    /** Name of the app's Secret (never its value). */
+    public readonly secretName: pulumi.Output<string>;
+    /** The StatefulSet. */
+    public readonly statefulSet: k8s.apps.v1.StatefulSet;
+
+    constructor(name: string, args: StatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("stateful-apps:index:StatefulApp", name, {}, opts);
+        const { app, namespace } = args;
+        const names = workloadNames(app.name);
+        const labels = recommendedLabels(app.name, app.image.tag, "pulumi");
+        const selector = selectorLabels(app.name);
+        const meta = (objectName: string) => ({ name: objectName, namespace, labels });
+        const child: pulumi.CustomResourceOptions = { parent: this };
+
+        const serviceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            { metadata: meta(names.app), automountServiceAccountToken: false },
+            child,
+        );
+        const envConfigMap = new k8s.core.v1.ConfigMap(`${name}-env`, { metadata: meta(names.envConfigMap), data: { ...app.env } }, child);
+        const filesConfigMap = new k8s.core.v1.ConfigMap(`${name}-files`, { metadata: meta(names.filesConfigMap), data: configFileData(app) }, child);
+
+        const secret = new AppSecret(
+            `${name}-secret`,
+            {
+                namespace,
+                secretName: names.secret,
+                key: app.secret.key,
+                value: args.secretValue,
+                length: app.secret.length,
+                labels,
+                protect: args.protect,
+            },
+            { parent: this },
+        );
+
+        const port = { name: app.portName, port: app.service.port ?? app.port, targetPort: app.portName, protocol: "TCP" };
+        const headless = new k8s.core.v1.Service(
+            `${name}-headless`,
+            {
+                metadata: meta(names.headless),
+                spec: {
+                    clusterIP: "None",
+                    // Peers must find each other before they are Ready (cluster bootstrap, e.g. a datastore's seeds).
+                    publishNotReadyAddresses: true,
+                    selector,
+                    ports: [{ ...port, port: app.port }],
+                },
+            },
+            child,
+        );
+        const service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: meta(names.app),
+                spec: {
+                    type: app.service.type,
+                    selector,
+                    ports: [{ ...port, ...(app.service.nodePort ? { nodePort: app.service.nodePort } : {}) }],
+                },
+            },
+            child,
+        );
+
+        this.statefulSet = new k8s.apps.v1.StatefulSet(
+            `${name}-statefulset`,
+            {
+                metadata: meta(names.app),
+                spec: {
+                    serviceName: headless.metadata.name,
+                    replicas: app.replicas,
+                    podManagementPolicy: app.podManagementPolicy,
+                    updateStrategy: updateStrategy(app),
+                    minReadySeconds: app.minReadySeconds,
+                    persistentVolumeClaimRetentionPolicy: pvcRetentionPolicy(app),
+                    selector: { matchLabels: selector },
+                    template: podTemplate(app, { names, secretChecksum: secret.checksum, managedBy: "pulumi" }),
+                    volumeClaimTemplates: volumeClaimTemplates(app, names),
+                },
+            },
+            {
+                parent: this,
+                dependsOn: [serviceAccount, envConfigMap, filesConfigMap, secret, service],
+                protect: args.protect,
+                retainOnDelete: args.protect,
+                ignoreChanges: ["spec.volumeClaimTemplates", "spec.podManagementPolicy"],
+            },
+        );
+
+        if (pdbEnabled(app)) {
+            new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-pdb`,
+                {
+                    metadata: meta(names.app),
+                    // AlwaysAllow: a pod that is not Ready (crash-looping) can always be evicted, so it never blocks a
+                    // node drain. https://kubernetes.io/docs/tasks/run-application/configure-pdb/#unhealthy-pod-eviction-policy
+                    spec: { ...pdbPolicy(app), selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
+                },
+                child,
+            );
+        }
+
+        if (app.networkPolicy.enabled) {
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-netpol`,
+                {
+                    metadata: meta(names.app),
+                    spec: {
+                        podSelector: { matchLabels: selector },
+                        policyTypes: ["Ingress"],
+                        ingress: [
+                            {
+                                ports: [{ port: app.port, protocol: "TCP" }],
+                                from: [
+                                    { podSelector: { matchLabels: selector } },
+                                    ...app.networkPolicy.allowFrom.map((peer) => ({
+                                        ...(peer.podLabels ? { podSelector: { matchLabels: { ...peer.podLabels } } } : {}),
+                                        ...(peer.namespaceLabels ? { namespaceSelector: { matchLabels: { ...peer.namespaceLabels } } } : {}),
+                                    })),
+                                ],
+                            },
+                        ],
+                    },
+                },
+                child,
+            );
+        }
+
+        this.serviceDns = pulumi.all([service.metadata.name, namespace]).apply(([, ns]) => serviceDnsName(app.name, ns, args.clusterDomain));
+        this.podDns = pulumi.output(namespace).apply((ns) => podDnsNames(app.name, ns, app.replicas, args.clusterDomain));
+        this.secretName = secret.secretName;
+        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, secretName: this.secretName });
+    }
+}

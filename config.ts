@@ -1,0 +1,71 @@
+/**
+ * Reads the stack configuration once, validates it and returns a frozen typed object. The only module that
+ * touches `pulumi.Config`: components take typed args.
+ *
+ * Validation happens before `index.ts` registers any resource, so a bad stack file fails `pulumi preview`
+ * and `pulumi up` without creating or changing anything.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { PROJECT } from "./lib/names";
+import { CONFIG_KEYS, parseStackConfig, StackConfig } from "./lib/schema";
+
+export { StackConfig } from "./lib/schema";
+
+/** The validated stack config plus access to the secret values it names. */
+export interface LoadedConfig {
+    readonly stack: StackConfig;
+    /** The secret config value `<project>:<key>` (validated to exist), as a Pulumi secret Output. */
+    readonly secret: (key: string) => pulumi.Output<string>;
+}
+
+/**
+ * Loads and validates this stack's config (`Pulumi.<stack>.yaml`, namespace `stateful-apps`).
+ *
+ * Structured values (objects, arrays) arrive from Pulumi as JSON text and are parsed; scalars stay strings
+ * unless they are JSON (`true`, `3`). Secret values named by `apps[*].secret.configKey` are never read in
+ * plaintext: only their presence is checked, and they are handed out as secret Outputs.
+ *
+ * @throws StackConfigError naming each wrong key (`stateful-apps:apps[1].storage.size`), the value given and what
+ *   is allowed, including unknown top-level keys.
+ */
+export function loadConfig(): LoadedConfig {
+    const config = new pulumi.Config(PROJECT);
+    const prefix = `${PROJECT}:`;
+    const raw: Record<string, unknown> = {};
+    for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
+        if (fullKey.startsWith(prefix)) {
+            raw[fullKey.slice(prefix.length)] = undefined;
+        }
+    }
+    // Keys holding secrets that apps reference are legitimate extra keys; read them only as secrets.
+    const secretKeys = new Set<string>();
+    const apps = parseJson(config.get("apps"));
+    if (Array.isArray(apps)) {
+        for (const app of apps) {
+            const key = app?.secret?.configKey;
+            if (typeof key === "string" && !(CONFIG_KEYS as string[]).includes(key)) {
+                secretKeys.add(key);
+            }
+        }
+    }
+    for (const key of Object.keys(raw)) {
+        if (secretKeys.has(key)) {
+            delete raw[key];
+        } else {
+            raw[key] = parseJson(config.get(key));
+        }
+    }
+    const stack = parseStackConfig(raw, (key) => config.getSecret(key) !== undefined);
+    return { stack, secret: (key) => config.requireSecret(key) };
+}
+
+function parseJson(text: string | undefined): unknown {
+    if (text === undefined) {
+        return undefined;
+    }
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}

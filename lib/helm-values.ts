@@ -1,0 +1,73 @@
+/**
+ * Values for the bundled chart (`charts/stateful-app`), computed from the same typed app config as the native
+ * path. Pure: no resources, no secrets (the Secret is created natively; only its name is passed).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { workloadNames } from "./names";
+import { AppConfig, pdbEnabled } from "./schema";
+import { configFileData, containerSecurityContext, pdbPolicy, podSecurityContext, probe, SECRET_CHECKSUM_ANNOTATION } from "./workload";
+
+/** Values for `charts/stateful-app`; the shape `charts/stateful-app/values.schema.json` validates. */
+export interface StatefulAppValues {
+    readonly [key: string]: unknown;
+}
+
+/**
+ * Maps an app's config to chart values.
+ *
+ * @param app the validated app config.
+ * @param secretChecksum SHA-256 of the Secret's value (not secret), set as the pod annotation
+ *   `checksum/secret` so pods roll when the value changes.
+ * @returns values for `helm install`; names are pinned with `fullnameOverride`/`nameOverride` so the chart's
+ *   objects carry the same names and selector labels as the native path.
+ */
+export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>): StatefulAppValues {
+    const names = workloadNames(app.name);
+    return {
+        nameOverride: app.name,
+        fullnameOverride: app.name,
+        image: { repository: app.image.repository, tag: app.image.tag, digest: app.image.digest ?? "", pullPolicy: app.image.pullPolicy },
+        command: app.command ?? [],
+        args: app.args ?? [],
+        replicaCount: app.replicas,
+        podManagementPolicy: app.podManagementPolicy,
+        updateStrategy:
+            app.updateStrategy.type === "OnDelete"
+                ? { type: "OnDelete" }
+                : { type: "RollingUpdate", rollingUpdate: { partition: app.updateStrategy.partition, maxUnavailable: app.updateStrategy.maxUnavailable } },
+        minReadySeconds: app.minReadySeconds,
+        terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
+        preStopSleepSeconds: app.preStopSleepSeconds,
+        containerPort: app.port,
+        portName: app.portName,
+        service: { type: app.service.type, port: app.service.port ?? app.port, nodePort: app.service.nodePort ?? null },
+        persistence: {
+            size: app.storage.size,
+            storageClass: app.storage.storageClass ?? "",
+            accessModes: [...app.storage.accessModes],
+            mountPath: app.storage.mountPath,
+            volumeClaimName: names.volumeClaim,
+        },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: app.pvcRetention.whenDeleted, whenScaled: app.pvcRetention.whenScaled },
+        resources: {
+            requests: { ...app.resources.requests },
+            limits: { memory: app.resources.limits.memory, ...(app.resources.limits.cpu ? { cpu: app.resources.limits.cpu } : {}) },
+        },
+        readinessProbe: probe(app.probes.readiness, app),
+        livenessProbe: probe(app.probes.liveness, app),
+        startupProbe: app.probes.startup ? probe(app.probes.startup, app) : null,
+        podSecurityContext: podSecurityContext(app),
+        containerSecurityContext: containerSecurityContext(app),
+        topologySpread: { ...app.topologySpread },
+        pdb: { enabled: pdbEnabled(app), ...pdbPolicy(app) },
+        env: { ...app.env },
+        configFiles: configFileData(app),
+        configMountPath: app.configMountPath,
+        existingSecret: names.secret,
+        secretKey: app.secret.key,
+        secretEnvName: app.secret.envName,
+        podAnnotations: { [SECRET_CHECKSUM_ANNOTATION]: secretChecksum },
+        networkPolicy: { enabled: app.networkPolicy.enabled, allowFrom: app.networkPolicy.allowFrom.map((p) => ({ ...p })) },
+        hooks: { enabled: app.helm.hooks, image: app.helm.hookImage },
+    };
+}

@@ -1,0 +1,105 @@
+/**
+ * Names and labels: one source of truth, so a selector can never drift from the pod labels it selects and the
+ * native path and the chart name things alike.
+ */
+
+/** The Pulumi project name (Pulumi.yaml `name`); config keys are `<project>:<key>`. */
+export const PROJECT = "stateful-apps";
+
+/**
+ * DNS-1035 label: what a Service name must be (lowercase alphanumerics and '-', starting with a letter, ending
+ * alphanumeric). Every app name becomes a Service name, so apps follow the stricter of DNS-1123/DNS-1035.
+ * Source: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#rfc-1035-label-names
+ */
+export const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** DNS-1123 label: namespaces and most object names (may start with a digit). At most 63 characters. */
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Longest app (StatefulSet) name: the StatefulSet controller labels each pod with
+ * `controller-revision-hash: <name>-<10-char hash>`, and label values are at most 63 characters, so names longer
+ * than 52 characters break pod creation (kubernetes/kubernetes#64023).
+ */
+export const MAX_APP_NAME = 52;
+
+/** Suffix of the headless Service that governs a StatefulSet (`spec.serviceName`). */
+export const HEADLESS_SUFFIX = "-headless";
+
+/** Names of the objects one workload is made of. Both deployment paths use these names. */
+export interface WorkloadNames {
+    /** StatefulSet, client Service, ServiceAccount, PodDisruptionBudget, NetworkPolicy, Helm release. */
+    readonly app: string;
+    /** ConfigMap whose keys become environment variables (envFrom). */
+    readonly envConfigMap: string;
+    /** ConfigMap holding the config files, each mounted read-only by subPath. */
+    readonly filesConfigMap: string;
+    /** Headless Service (`clusterIP: None`), the StatefulSet's `serviceName`. */
+    readonly headless: string;
+    /** Secret holding the app's credentials. */
+    readonly secret: string;
+    /** The volumeClaimTemplate; PVCs are named `<volumeClaim>-<app>-<ordinal>`. */
+    readonly volumeClaim: string;
+}
+
+/** Derives every object name of a workload from its app name. */
+export function workloadNames(app: string): WorkloadNames {
+    return {
+        app,
+        envConfigMap: `${app}-env`,
+        filesConfigMap: `${app}-files`,
+        headless: `${app}${HEADLESS_SUFFIX}`,
+        secret: `${app}-credentials`,
+        volumeClaim: "data",
+    };
+}
+
+/**
+ * The selector labels: the subset of the recommended labels that never changes over an app's life (a
+ * StatefulSet's `spec.selector` is immutable). Services, the PodDisruptionBudget and the NetworkPolicy select on
+ * exactly these. Source: https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/
+ */
+export function selectorLabels(app: string): Record<string, string> {
+    return { "app.kubernetes.io/name": app, "app.kubernetes.io/instance": app };
+}
+
+/**
+ * The full set of recommended labels for every object of a workload (selector labels plus version,
+ * component, part-of and managed-by).
+ *
+ * @param app the app name.
+ * @param version the image tag (label values: at most 63 characters of `[A-Za-z0-9._-]`; anything else is
+ *   replaced by `_` and truncated).
+ * @param managedBy `"pulumi"` for the native path, `"Helm"` for the chart (Helm sets this value itself).
+ */
+export function recommendedLabels(app: string, version: string, managedBy: "pulumi" | "Helm"): Record<string, string> {
+    return {
+        ...selectorLabels(app),
+        "app.kubernetes.io/version": labelValue(version),
+        "app.kubernetes.io/component": "stateful-app",
+        "app.kubernetes.io/part-of": PROJECT,
+        "app.kubernetes.io/managed-by": managedBy,
+    };
+}
+
+/** Makes any string a valid label value: `[A-Za-z0-9._-]`, at most 63 characters, alphanumeric at both ends. */
+export function labelValue(text: string): string {
+    return text
+        .replace(/[^A-Za-z0-9._-]/g, "_")
+        .slice(0, 63)
+        .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
+}
+
+/**
+ * The stable DNS name of each pod of a StatefulSet: `<sts>-<i>.<headless>.<ns>.svc.<clusterDomain>`.
+ * Source: https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#stable-network-id
+ */
+export function podDnsNames(app: string, namespace: string, replicas: number, clusterDomain: string): string[] {
+    const { headless } = workloadNames(app);
+    return Array.from({ length: replicas }, (_, i) => `${app}-${i}.${headless}.${namespace}.svc.${clusterDomain}`);
+}
+
+/** The client Service's DNS name: `<svc>.<ns>.svc.<clusterDomain>`. */
+export function serviceDnsName(app: string, namespace: string, clusterDomain: string): string {
+    return `${app}.${namespace}.svc.${clusterDomain}`;
+}

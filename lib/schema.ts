@@ -1,0 +1,428 @@
+/**
+ * The stack configuration schema (zod) and its validation: a pure function from raw config values to a frozen,
+ * fully defaulted, typed object, or a {@link StackConfigError} naming every wrong key.
+ *
+ * Every field carries `.describe()` text: the README's config reference is generated from it
+ * (`npm run docs:config`), so the docs cannot drift from the code.
+ */
+import { z } from "zod";
+import { DNS1035_LABEL, DNS1123_LABEL, MAX_APP_NAME, PROJECT } from "./names";
+import { parseQuantity, quantityProblem, QuantityKind } from "./quantity";
+
+const quantity = (kind: QuantityKind) =>
+    z.string().superRefine((v, ctx) => {
+        const problem = quantityProblem(v, kind);
+        if (problem) {
+            ctx.addIssue({ code: "custom", message: problem });
+        }
+    });
+
+const seconds = (what: string, min: number) =>
+    z
+        .number()
+        .int()
+        .min(min, { message: `${what} must be an integer number of seconds ≥ ${min}` });
+
+/** An integer or a percentage string (`"25%"`), as PodDisruptionBudget and RollingUpdate fields take. */
+const intOrPercent = z.union([
+    z.number().int().min(0),
+    z.string().regex(/^(100|[1-9]?\d)%$/, { message: "expected an integer ≥ 0 or a percentage from 0% to 100% such as 25%" }),
+]);
+
+const probeSchema = z
+    .strictObject({
+        type: z.enum(["http", "tcp", "exec"]).describe("How the kubelet probes: HTTP GET on `path`, a TCP connect, or a command."),
+        path: z.string().startsWith("/").optional().describe("HTTP path (type http). Example: `/healthz`."),
+        port: z.number().int().min(1).max(65535).optional().describe("Port to probe. Default: the app's `port`."),
+        command: z.array(z.string()).min(1).optional().describe("Command and arguments (type exec)."),
+        initialDelaySeconds: seconds("initialDelaySeconds", 0).default(0).describe("Seconds before the first probe. Default 0."),
+        periodSeconds: seconds("periodSeconds", 1).default(10).describe("Seconds between probes. Default 10."),
+        timeoutSeconds: seconds("timeoutSeconds", 1).default(1).describe("Seconds before a probe times out. Default 1."),
+        failureThreshold: z.number().int().min(1).default(3).describe("Consecutive failures before giving up. Default 3."),
+    })
+    .superRefine((p, ctx) => {
+        if (p.type === "http" && !p.path) {
+            ctx.addIssue({ code: "custom", path: ["path"], message: "is required when type is http (e.g. /healthz)" });
+        }
+        if (p.type === "exec" && !p.command) {
+            ctx.addIssue({ code: "custom", path: ["command"], message: "is required when type is exec" });
+        }
+    });
+
+/** One probe as configured (after defaults). */
+export type ProbeConfig = z.output<typeof probeSchema>;
+
+const imageSchema = z.strictObject({
+    repository: z
+        .string()
+        .regex(/^[a-z0-9]+([._\-/:][a-z0-9]+)*$/, { message: "expected an image repository such as docker.io/library/python" })
+        .describe("Image repository, e.g. `docker.io/library/python`."),
+    tag: z
+        .string()
+        .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: "expected an image tag such as 3.13.1-alpine" })
+        .describe("Image tag. `latest` is refused in prod stacks."),
+    digest: z
+        .string()
+        .regex(/^sha256:[a-f0-9]{64}$/, { message: "expected sha256:<64 hex digits>" })
+        .optional()
+        .describe("Optional digest; pins the image exactly (`repo:tag@sha256:…`)."),
+    pullPolicy: z.enum(["IfNotPresent", "Always", "Never"]).default("IfNotPresent").describe("Default IfNotPresent."),
+});
+
+const appSchema = z.strictObject({
+    name: z
+        .string()
+        .max(MAX_APP_NAME, { message: `must be at most ${MAX_APP_NAME} characters (the StatefulSet controller adds a 11-character revision suffix to a 63-character label)` })
+        .regex(DNS1035_LABEL, { message: "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, ending with a letter or digit" })
+        .describe("App name: StatefulSet, Services, ConfigMap and Helm release are named from it."),
+    deployWith: z.enum(["native", "helm"]).default("native").describe("`native`: Pulumi Kubernetes resources; `helm`: a Helm release of charts/stateful-app. Default native."),
+    image: imageSchema.describe("Container image."),
+    command: z.array(z.string()).optional().describe("Container command (entrypoint override)."),
+    args: z.array(z.string()).optional().describe("Container arguments."),
+    port: z.number().int().min(1).max(65535).describe("The port the app listens on (containerPort)."),
+    portName: z.string().regex(/^[a-z]([-a-z0-9]{0,13})$/, { message: "must be an IANA service name: 1-15 lowercase letters, digits, '-', starting with a letter" }).default("app").describe("Name of the port on the pod and Services. Default `app`."),
+    replicas: z.number().int({ message: "must be a whole number" }).min(0, { message: "must be ≥ 0" }).default(1).describe("Number of pods (each with its own PVC). Default 1."),
+    podManagementPolicy: z.enum(["OrderedReady", "Parallel"]).default("OrderedReady").describe("OrderedReady starts pods one at a time in order; Parallel starts them together. Default OrderedReady."),
+    updateStrategy: z
+        .discriminatedUnion("type", [
+            z.strictObject({
+                type: z.literal("RollingUpdate"),
+                partition: z.number().int().min(0).default(0).describe("Only pods with ordinal ≥ partition are updated. Default 0."),
+                maxUnavailable: intOrPercent.default(1).describe("Pods that may be unavailable during the update. Default 1."),
+            }),
+            z.strictObject({ type: z.literal("OnDelete") }),
+        ])
+        .default({ type: "RollingUpdate", partition: 0, maxUnavailable: 1 })
+        .describe("StatefulSet update strategy. Default RollingUpdate, partition 0, maxUnavailable 1."),
+    minReadySeconds: seconds("minReadySeconds", 0).default(0).describe("Seconds a new pod must be Ready before it counts as available. Default 0."),
+    terminationGracePeriodSeconds: seconds("terminationGracePeriodSeconds", 1).default(30).describe("Seconds between SIGTERM and SIGKILL. Default 30."),
+    preStopSleepSeconds: seconds("preStopSleepSeconds", 0).default(5).describe("preStop sleep so endpoints drain before SIGTERM (a `sleep` lifecycle handler; no shell needed). 0 disables. Default 5."),
+    service: z
+        .strictObject({
+            type: z.enum(["ClusterIP", "NodePort", "LoadBalancer"]).default("ClusterIP").describe("Client Service type. LoadBalancer only where `allowLoadBalancer` is true. Default ClusterIP."),
+            port: z.number().int().min(1).max(65535).optional().describe("Client Service port. Default: the app's `port`."),
+            nodePort: z.number().int().min(30000).max(32767).optional().describe("Fixed nodePort (NodePort/LoadBalancer only), 30000-32767."),
+        })
+        .default({ type: "ClusterIP" })
+        .describe("The client Service."),
+    storage: z
+        .strictObject({
+            size: quantity("storage").default("1Gi").describe("Size of each replica's PVC, e.g. `1Gi`. Default 1Gi."),
+            storageClass: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: "must be a DNS-1123 subdomain (a StorageClass name)" }).optional().describe("StorageClass of the PVCs. Default: the cluster's default class."),
+            accessModes: z.array(z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"])).min(1).default(["ReadWriteOnce"]).describe("PVC access modes. Default [ReadWriteOnce]."),
+            mountPath: z.string().startsWith("/").default("/data").describe("Where the volume is mounted. Default /data."),
+        })
+        .default({ size: "1Gi", accessModes: ["ReadWriteOnce"], mountPath: "/data" })
+        .describe("volumeClaimTemplates: one PersistentVolumeClaim per replica."),
+    pvcRetention: z
+        .strictObject({
+            whenDeleted: z.enum(["Retain", "Delete"]).default("Retain").describe("PVCs when the StatefulSet is deleted. Default Retain."),
+            whenScaled: z.enum(["Retain", "Delete"]).default("Retain").describe("PVCs of removed ordinals when scaled down. Default Retain."),
+        })
+        .default({ whenDeleted: "Retain", whenScaled: "Retain" })
+        .describe("persistentVolumeClaimRetentionPolicy."),
+    resources: z
+        .strictObject({
+            requests: z.strictObject({ cpu: quantity("cpu"), memory: quantity("memory") }).describe("Requests, e.g. `{cpu: 100m, memory: 128Mi}`."),
+            limits: z.strictObject({ cpu: quantity("cpu").optional(), memory: quantity("memory") }).describe("Limits; memory required, CPU optional (no CPU limit avoids throttling)."),
+        })
+        .describe("Container resources (CPU in cores or millicores, memory in bytes: Mi/Gi)."),
+    probes: z
+        .strictObject({
+            readiness: probeSchema.describe("Readiness probe (required)."),
+            liveness: probeSchema.describe("Liveness probe (required)."),
+            startup: probeSchema.optional().describe("Startup probe, for slow starters."),
+        })
+        .describe("Container probes."),
+    pdb: z
+        .strictObject({
+            enabled: z.boolean().optional().describe("Create a PodDisruptionBudget. Default: true when replicas > 1."),
+            minAvailable: intOrPercent.optional().describe("Pods that must stay available. Exclusive with maxUnavailable."),
+            maxUnavailable: intOrPercent.optional().describe("Pods that may be disrupted at once. Default 1."),
+        })
+        .default({})
+        .describe("PodDisruptionBudget. It must allow at least one disruption, or node drains hang forever."),
+    topologySpread: z
+        .strictObject({
+            zone: z.enum(["DoNotSchedule", "ScheduleAnyway", "None"]).default("ScheduleAnyway").describe("Spread over `topology.kubernetes.io/zone`. Default ScheduleAnyway."),
+            hostname: z.enum(["DoNotSchedule", "ScheduleAnyway", "None"]).default("ScheduleAnyway").describe("Spread over `kubernetes.io/hostname`. Default ScheduleAnyway."),
+            maxSkew: z.number().int().min(1).default(1).describe("Largest allowed difference in pods between domains. Default 1."),
+        })
+        .default({ zone: "ScheduleAnyway", hostname: "ScheduleAnyway", maxSkew: 1 })
+        .describe("topologySpreadConstraints."),
+    securityContext: z
+        .strictObject({
+            runAsUser: z.number().int().min(1, { message: "must be ≥ 1: the restricted Pod Security Standard forbids root (0)" }).default(1000).describe("UID. Default 1000."),
+            runAsGroup: z.number().int().min(1).default(1000).describe("GID. Default 1000."),
+            fsGroup: z.number().int().min(1).default(1000).describe("Group owning the volume. Default 1000."),
+            readOnlyRootFilesystem: z.boolean().default(true).describe("Default true; /tmp is a writable emptyDir."),
+        })
+        .default({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, readOnlyRootFilesystem: true })
+        .describe("Pod/container security context; always meets the restricted Pod Security Standard."),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe("Plain environment variables, delivered through the ConfigMap (envFrom)."),
+    configFiles: z
+        .record(z.string().regex(/^[A-Za-z0-9._-]+$/, { message: "file names may use letters, digits, '.', '_' and '-'" }), z.union([z.string(), z.record(z.string(), z.unknown())]))
+        .default({})
+        .describe("Files in the ConfigMap, each mounted read-only (subPath) under `configMountPath`. Objects are written as JSON."),
+    configMountPath: z.string().startsWith("/").default("/etc/app").describe("Directory of the config files. Default /etc/app."),
+    secret: z
+        .strictObject({
+            source: z.enum(["generated", "config"]).describe("`generated`: random.RandomPassword, stable across runs; `config`: a value from `pulumi config set --secret`."),
+            configKey: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/).optional().describe("With source config: the config key (in this project) holding the secret."),
+            key: z.string().regex(/^[-._a-zA-Z0-9]+$/).default("password").describe("Key inside the Secret. Default `password`."),
+            envName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("APP_PASSWORD").describe("Env var the container reads it from. Default APP_PASSWORD."),
+            length: z.number().int().min(16).max(128).default(32).describe("Length of a generated password. Default 32."),
+        })
+        .superRefine((s, ctx) => {
+            if (s.source === "config" && !s.configKey) {
+                ctx.addIssue({ code: "custom", path: ["configKey"], message: "is required when source is config (the key set with `pulumi config set --secret <key> …`)" });
+            }
+        })
+        .describe("The app's Secret."),
+    networkPolicy: z
+        .strictObject({
+            enabled: z.boolean().default(false).describe("Create a NetworkPolicy. Default false."),
+            allowFrom: z
+                .array(
+                    z.strictObject({
+                        podLabels: z.record(z.string(), z.string()).optional(),
+                        namespaceLabels: z.record(z.string(), z.string()).optional(),
+                    }),
+                )
+                .default([])
+                .describe("Peers allowed to reach the app port (besides the app's own pods). Empty: only the app's pods."),
+        })
+        .default({ enabled: false, allowFrom: [] })
+        .describe("Ingress NetworkPolicy: only the app port, only from allowed peers."),
+    helm: z
+        .strictObject({
+            timeoutSeconds: seconds("timeoutSeconds", 1).default(600).describe("Seconds Helm waits for the release (and hooks). Default 600."),
+            hooks: z.boolean().default(true).describe("Run the chart's pre-/post-install hook Jobs. Default true."),
+            hookImage: z.string().default("docker.io/library/busybox:1.37.0").describe("Image of the hook Jobs and test Pod. Default busybox:1.37.0."),
+        })
+        .default({ timeoutSeconds: 600, hooks: true, hookImage: "docker.io/library/busybox:1.37.0" })
+        .describe("Options of the Helm release (deployWith: helm)."),
+});
+
+/** One app (workload) as configured, with every default applied. */
+export type AppConfig = z.output<typeof appSchema>;
+
+const stackSchema = z.strictObject({
+    environment: z.enum(["dev", "staging", "prod"]).describe("Environment: labels everything; `prod` refuses `latest` images."),
+    namespace: z
+        .strictObject({
+            name: z.string().max(63).regex(DNS1123_LABEL, { message: "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters" }).describe("Namespace of every workload."),
+            create: z.boolean().default(true).describe("Create the Namespace (with PodSecurity labels). Default true."),
+            podSecurity: z.enum(["restricted", "baseline"]).default("restricted").describe("Pod Security Standard enforced on the namespace. Default restricted."),
+        })
+        .describe("The namespace."),
+    clusterDomain: z.string().default("cluster.local").describe("Cluster DNS domain, for the DNS names in stack outputs. Default cluster.local."),
+    protect: z.boolean().default(false).describe("Set `protect` and `retainOnDelete` on data-bearing resources (StatefulSet, Secret, password, release). Default false."),
+    allowLoadBalancer: z.boolean().default(false).describe("Allow client Services of type LoadBalancer. Default false."),
+    apps: z.array(appSchema).min(1, { message: "must list at least one app" }).describe("The workloads."),
+});
+
+/** The whole stack configuration, validated, defaulted and frozen. */
+export type StackConfig = z.output<typeof stackSchema>;
+
+/** The schema, for generating docs (`z.toJSONSchema`). */
+export const STACK_SCHEMA = stackSchema;
+
+/** Top-level config keys (`<project>:<key>`). */
+export const CONFIG_KEYS = Object.keys(stackSchema.shape) as (keyof StackConfig)[];
+
+/** One problem in the stack config. */
+export interface ConfigProblem {
+    /** The full config key, e.g. `stateful-apps:apps[1].storage.size`. */
+    readonly key: string;
+    /** What is wrong and what is allowed. */
+    readonly message: string;
+    /** The value given (omitted for secrets and when absent). */
+    readonly given?: unknown;
+}
+
+/** Thrown for an invalid stack config, before any resource is registered. Lists every problem. */
+export class StackConfigError extends Error {
+    constructor(readonly problems: readonly ConfigProblem[]) {
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems
+                    .map((p) => `  - ${p.key}: ${p.message}${p.given === undefined ? "" : ` (given: ${JSON.stringify(p.given)})`}`)
+                    .join("\n"),
+        );
+        this.name = "StackConfigError";
+    }
+}
+
+/** Formats a zod path as a stack config key: `["apps", 1, "storage", "size"]` → `stateful-apps:apps[1].storage.size`. */
+export function configKey(path: readonly PropertyKey[]): string {
+    let key = `${PROJECT}:`;
+    path.forEach((part, i) => {
+        if (typeof part === "number") {
+            key += `[${part}]`;
+        } else {
+            key += i === 0 ? String(part) : `.${String(part)}`;
+        }
+    });
+    return key;
+}
+
+/** What a configured PodDisruptionBudget allows. */
+export interface PdbPolicy {
+    readonly minAvailable?: number | string;
+    readonly maxUnavailable?: number | string;
+}
+
+/**
+ * How many pods a PodDisruptionBudget lets be evicted at once with all `replicas` healthy.
+ * Percentages round up for both fields, as the disruption controller does
+ * (https://kubernetes.io/docs/tasks/run-application/configure-pdb/#rounding-logic-when-specifying-percentages).
+ */
+export function allowedDisruptions(pdb: PdbPolicy, replicas: number): number {
+    const resolve = (v: number | string) => (typeof v === "number" ? v : Math.ceil((parseInt(v, 10) / 100) * replicas));
+    if (pdb.minAvailable !== undefined) {
+        return Math.max(0, replicas - resolve(pdb.minAvailable));
+    }
+    return Math.max(0, Math.min(replicas, resolve(pdb.maxUnavailable ?? 1)));
+}
+
+/** Whether an app gets a PodDisruptionBudget: as configured, else when it has more than one replica. */
+export function pdbEnabled(app: AppConfig): boolean {
+    return app.pdb.enabled ?? app.replicas > 1;
+}
+
+/** Cross-field rules that one field's schema cannot express. */
+function crossFieldProblems(cfg: StackConfig): { path: PropertyKey[]; message: string; given?: unknown }[] {
+    const out: { path: PropertyKey[]; message: string; given?: unknown }[] = [];
+    const seen = new Map<string, number>();
+    cfg.apps.forEach((app, i) => {
+        const at = (...p: PropertyKey[]) => ["apps", i, ...p];
+        if (seen.has(app.name)) {
+            out.push({ path: at("name"), message: `duplicates apps[${seen.get(app.name)}].name; app names must be unique`, given: app.name });
+        }
+        seen.set(app.name, i);
+        if (app.updateStrategy.type === "RollingUpdate" && app.updateStrategy.partition > app.replicas) {
+            out.push({ path: at("updateStrategy", "partition"), message: `must be ≤ replicas (${app.replicas}); a larger partition never updates any pod`, given: app.updateStrategy.partition });
+        }
+        if (app.pdb.minAvailable !== undefined && app.pdb.maxUnavailable !== undefined) {
+            out.push({ path: at("pdb"), message: "set minAvailable or maxUnavailable, not both (PodDisruptionBudget allows one)" });
+        } else if (pdbEnabled(app) && app.replicas > 0 && allowedDisruptions(app.pdb, app.replicas) === 0) {
+            const field = app.pdb.minAvailable !== undefined ? "minAvailable" : "maxUnavailable";
+            out.push({
+                path: at("pdb", field),
+                message: `allows zero disruptions with ${app.replicas} replica(s), so node drains would block forever; allow at least one (e.g. maxUnavailable: 1) or set pdb.enabled: false`,
+                given: app.pdb[field],
+            });
+        }
+        const req = app.resources.requests;
+        const lim = app.resources.limits;
+        if ((parseQuantity(req.memory) ?? 0) > (parseQuantity(lim.memory) ?? Infinity)) {
+            out.push({ path: at("resources", "requests", "memory"), message: `must be ≤ limits.memory (${lim.memory})`, given: req.memory });
+        }
+        if (lim.cpu !== undefined && (parseQuantity(req.cpu) ?? 0) > (parseQuantity(lim.cpu) ?? Infinity)) {
+            out.push({ path: at("resources", "requests", "cpu"), message: `must be ≤ limits.cpu (${lim.cpu})`, given: req.cpu });
+        }
+        if (cfg.environment === "prod" && app.image.tag === "latest" && !app.image.digest) {
+            out.push({ path: at("image", "tag"), message: "must not be `latest` in a prod stack: pin a version tag (and ideally a digest)", given: app.image.tag });
+        }
+        if (app.service.type === "LoadBalancer" && !cfg.allowLoadBalancer) {
+            out.push({ path: at("service", "type"), message: `LoadBalancer is not allowed in this stack; use ClusterIP or NodePort, or set ${PROJECT}:allowLoadBalancer: true`, given: app.service.type });
+        }
+        if (app.service.nodePort !== undefined && app.service.type === "ClusterIP") {
+            out.push({ path: at("service", "nodePort"), message: "needs service.type NodePort or LoadBalancer", given: app.service.nodePort });
+        }
+        const probes: [string, typeof app.probes.readiness | undefined][] = [
+            ["readiness", app.probes.readiness],
+            ["liveness", app.probes.liveness],
+            ["startup", app.probes.startup],
+        ];
+        for (const [name, probe] of probes) {
+            if (probe && probe.timeoutSeconds > probe.periodSeconds) {
+                out.push({ path: at("probes", name, "timeoutSeconds"), message: `must be ≤ periodSeconds (${probe.periodSeconds})`, given: probe.timeoutSeconds });
+            }
+        }
+        const mountPaths = [app.storage.mountPath, app.configMountPath, "/tmp"];
+        if (new Set(mountPaths).size !== mountPaths.length) {
+            out.push({ path: at("configMountPath"), message: `must differ from storage.mountPath and /tmp`, given: app.configMountPath });
+        }
+    });
+    return out;
+}
+
+/**
+ * Validates raw stack config values and returns the frozen, defaulted config.
+ *
+ * @param raw the config values by top-level key (without the `<project>:` prefix), objects already parsed from
+ *   JSON, e.g. `{ environment: "dev", namespace: {...}, apps: [...] }`. Keys that are not in the schema are
+ *   reported as unknown (typos).
+ * @param hasSecret tells whether a secret config key (`<project>:<key>`) is set; used for `secret.source: config`.
+ * @throws StackConfigError listing every problem with its full config key, the value given and what is allowed.
+ */
+export function parseStackConfig(raw: Record<string, unknown>, hasSecret: (key: string) => boolean): StackConfig {
+    const result = stackSchema.safeParse(raw, { reportInput: true });
+    if (!result.success) {
+        throw new StackConfigError(
+            result.error.issues.map((issue) => {
+                const path: PropertyKey[] = issue.path;
+                let message = issue.message;
+                if (issue.code === "unrecognized_keys") {
+                    return { key: configKey(path), message: `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")} (a typo?); allowed: ${allowedKeys(path).join(", ")}` };
+                }
+                if (issue.code === "invalid_type" && issue.input === undefined) {
+                    message = `is required (${issue.expected})`;
+                }
+                return { key: configKey(path), message, given: issue.input };
+            }),
+        );
+    }
+    const cfg = result.data;
+    const problems = crossFieldProblems(cfg);
+    cfg.apps.forEach((app, i) => {
+        if (app.secret.source === "config" && app.secret.configKey && !hasSecret(app.secret.configKey)) {
+            problems.push({
+                path: ["apps", i, "secret", "configKey"],
+                message: `names ${PROJECT}:${app.secret.configKey}, which is not set in this stack; run \`pulumi config set --secret ${app.secret.configKey} <value>\``,
+            });
+        }
+    });
+    if (problems.length > 0) {
+        throw new StackConfigError(problems.map((p) => ({ key: configKey(p.path), message: p.message, given: p.given })));
+    }
+    return deepFreeze(cfg);
+}
+
+/** The keys allowed at a path of the schema, for "unknown key" messages. */
+function allowedKeys(path: readonly PropertyKey[]): string[] {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    let node: any = stackSchema;
+    for (const part of path) {
+        node = unwrap(node);
+        if (typeof part === "number") {
+            node = node?.element;
+        } else {
+            node = node?.shape?.[part];
+        }
+    }
+    node = unwrap(node);
+    return node?.shape ? Object.keys(node.shape) : [];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function unwrap(node: any): any {
+    // Defaults, optionals and refinements wrap the object schema; peel them off.
+    while (node && !node.shape && !node.element && typeof node.unwrap === "function") {
+        node = node.unwrap();
+    }
+    while (node && !node.shape && !node.element && node.def?.innerType) {
+        node = node.def.innerType;
+    }
+    return node;
+}
+
+function deepFreeze<T>(value: T): T {
+    if (value && typeof value === "object") {
+        Object.values(value).forEach(deepFreeze);
+        Object.freeze(value);
+    }
+    return value;
+}
