@@ -60,7 +60,8 @@ export class AppSecret extends pulumi.ComponentResource {
             {
                 metadata: { name: args.secretName, namespace: args.namespace, labels: args.labels },
                 type: "Opaque",
-                stringData: { [args.key]: value },
+                // Marked secret whatever its source, so it is encrypted in the state and masked in diffs.
+                stringData: { [args.key]: pulumi.secret(value) },
             },
             dataOpts,
         );

@@ -1,0 +1,220 @@
+/**
+ * Runs the real program (`index.ts`) under Pulumi mocks with a stack's own config file, and records every
+ * resource registration with its inputs and resource options (protect, retainOnDelete, ignoreChanges), which
+ * the public mocks API does not expose.
+ *
+ * What this proves: the resource graph the program asks the engine for (kinds, names, specs, options). What it
+ * does not: that a provider or a cluster accepts it (see README "What the tests prove").
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..");
+const PROJECT = "stateful-apps";
+/** Pulumi's wire format marks a secret as `{ [SIG_KEY]: SECRET_SIG, value }` (sdk/nodejs/runtime/rpc.ts). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** One registration, as the engine would receive it. */
+export interface Registration {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    readonly parent: string;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    readonly inputs: any;
+    /** Input property paths (dotted) whose values were sent as secrets. */
+    readonly secretPaths: string[];
+    readonly protect: boolean;
+    readonly retainOnDelete: boolean;
+    readonly ignoreChanges: string[];
+    readonly dependsOn: string[];
+}
+
+/** The result of one program run. */
+export interface ProgramRun {
+    readonly registrations: Registration[];
+    /** Stack outputs, resolved. */
+    readonly outputs: Record<string, unknown>;
+    /** Stack output names whose values are Pulumi secrets. */
+    readonly secretOutputs: string[];
+    /** Registrations of a type token, e.g. `kubernetes:apps/v1:StatefulSet`. */
+    ofType(type: string): Registration[];
+    /** The Kubernetes object of a kind with a given `metadata.name`. */
+    k8s(type: string, name: string): Registration;
+}
+
+let recording: Registration[] = [];
+let patched = false;
+
+function patchMockMonitor(): void {
+    if (patched) {
+        return;
+    }
+    patched = true;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+    const original = MockMonitor.prototype.registerResource;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    MockMonitor.prototype.registerResource = function (req: any, callback: any) {
+        const raw = req.getObject()?.toJavaScript() ?? {};
+        const wrapped = (err: unknown, response: { getUrn(): string } | undefined) => {
+            if (!err && response) {
+                recording.push({
+                    type: req.getType(),
+                    name: req.getName(),
+                    urn: response.getUrn(),
+                    parent: req.getParent(),
+                    inputs: unwrapSecrets(raw),
+                    secretPaths: secretPaths(raw, ""),
+                    protect: req.getProtect() === true,
+                    retainOnDelete: req.getRetainondelete() === true,
+                    ignoreChanges: req.getIgnorechangesList(),
+                    dependsOn: req.getDependenciesList(),
+                });
+            }
+            callback(err, response);
+        };
+        return original.call(this, req, wrapped);
+    };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function isSecretValue(v: any): boolean {
+    return v !== null && typeof v === "object" && v[SIG_KEY] === SECRET_SIG;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function unwrapSecrets(v: any): any {
+    if (isSecretValue(v)) {
+        return unwrapSecrets(v.value);
+    }
+    if (Array.isArray(v)) {
+        return v.map(unwrapSecrets);
+    }
+    if (v !== null && typeof v === "object") {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+    }
+    return v;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function secretPaths(v: any, at: string): string[] {
+    if (isSecretValue(v)) {
+        return [at];
+    }
+    if (v !== null && typeof v === "object") {
+        return Object.entries(v).flatMap(([k, x]) => secretPaths(x, at ? `${at}.${k}` : k));
+    }
+    return [];
+}
+
+/**
+ * The config a stack file gives the program, as the Pulumi CLI would pass it: project defaults from
+ * Pulumi.yaml, then `Pulumi.<stack>.yaml`, keys `<project>:<key>`, structured values as JSON text.
+ */
+export function stackFileConfig(stack: string): Record<string, unknown> {
+    const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    const file = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+    const out: Record<string, unknown> = {};
+    for (const [key, decl] of Object.entries(project.config ?? {})) {
+        const d = decl as { default?: unknown };
+        if (d.default !== undefined) {
+            out[key] = d.default;
+        }
+    }
+    return { ...out, ...(file.config ?? {}) };
+}
+
+/** Mocks: every resource gets an id; RandomPassword a deterministic `result`; everything else echoes inputs. */
+const mocks: pulumi.runtime.Mocks = {
+    newResource(args) {
+        const state = { ...args.inputs };
+        if (args.type === "random:index/randomPassword:RandomPassword") {
+            state.result = `generated-${args.name}-${"x".repeat(args.inputs.length ?? 32)}`.slice(0, args.inputs.length ?? 32);
+        }
+        if (args.type === "kubernetes:helm.sh/v3:Release") {
+            state.status = { name: args.inputs.name, namespace: args.inputs.namespace, status: "deployed", revision: 1 };
+        }
+        return { id: `${args.name}-id`, state };
+    },
+    call(args) {
+        return args.inputs;
+    },
+};
+
+/**
+ * Runs `index.ts` once.
+ *
+ * @param config config by full key (`stateful-apps:apps`), values as in a stack file (objects allowed).
+ * @param opts.stack the stack name. `opts.secrets`: extra secret config values by full key.
+ * @throws whatever the program throws (e.g. StackConfigError), before any registration.
+ */
+export async function runProgram(
+    config: Record<string, unknown>,
+    opts: { stack: string; secrets?: Record<string, string> } = { stack: "dev" },
+): Promise<ProgramRun> {
+    patchMockMonitor();
+    recording = [];
+    const flat: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        flat[k] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    for (const [k, v] of Object.entries(opts.secrets ?? {})) {
+        flat[k] = v;
+    }
+    pulumi.runtime.setAllConfig(flat, Object.keys(opts.secrets ?? {}));
+    await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false);
+
+    for (const id of Object.keys(require.cache)) {
+        if (id.startsWith(ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`)) {
+            delete require.cache[id];
+        }
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(path.join(ROOT, "index.ts"));
+
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs: string[] = [];
+    for (const [name, value] of Object.entries(program)) {
+        const out = pulumi.output(value);
+        outputs[name] = await new Promise((resolve) => out.apply(resolve));
+        if (await pulumi.isSecret(out)) {
+            secretOutputs.push(name);
+        }
+    }
+    await pulumi.runtime.disconnect();
+    const registrations = [...recording];
+    return {
+        registrations,
+        outputs,
+        secretOutputs,
+        ofType: (type) => registrations.filter((r) => r.type === type),
+        k8s(type, name) {
+            const found = registrations.filter((r) => r.type === type && r.inputs?.metadata?.name === name);
+            if (found.length !== 1) {
+                throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+            }
+            return found[0];
+        },
+    };
+}
+
+/** Kubernetes type tokens used in assertions. */
+export const T = {
+    Namespace: "kubernetes:core/v1:Namespace",
+    ServiceAccount: "kubernetes:core/v1:ServiceAccount",
+    ConfigMap: "kubernetes:core/v1:ConfigMap",
+    Secret: "kubernetes:core/v1:Secret",
+    Service: "kubernetes:core/v1:Service",
+    StatefulSet: "kubernetes:apps/v1:StatefulSet",
+    PodDisruptionBudget: "kubernetes:policy/v1:PodDisruptionBudget",
+    NetworkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    Release: "kubernetes:helm.sh/v3:Release",
+    RandomPassword: "random:index/randomPassword:RandomPassword",
+    StatefulApp: "stateful-apps:index:StatefulApp",
+    HelmStatefulApp: "stateful-apps:index:HelmStatefulApp",
+    AppSecret: "stateful-apps:index:AppSecret",
+} as const;

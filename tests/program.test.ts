@@ -1,0 +1,278 @@
+/**
+ * The real program (index.ts) under each stack's own config file, with Pulumi mocks: the resource graph,
+ * names, selectors, security contexts, PodDisruptionBudgets, secrets, resource options and per-stack differences.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { allowedDisruptions } from "../lib/schema";
+import { ProgramRun, Registration, runProgram, stackFileConfig, T } from "./harness";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+interface AppView {
+    name: string;
+    deployWith: "native" | "helm";
+    replicas: number;
+}
+
+function appsOf(stack: string): AppView[] {
+    return (stackFileConfig(stack)["stateful-apps:apps"] as Any[]).map((a) => ({
+        name: a.name,
+        deployWith: a.deployWith ?? "native",
+        replicas: a.replicas ?? 1,
+    }));
+}
+
+function isSubset(sub: Record<string, string>, sup: Record<string, string>): boolean {
+    return Object.entries(sub).every(([k, v]) => sup[k] === v);
+}
+
+const runs: Record<string, ProgramRun> = {};
+
+for (const stack of ["dev", "prod"]) {
+    describe(`index.ts under Pulumi.${stack}.yaml`, () => {
+        let run: ProgramRun;
+        const apps = appsOf(stack);
+        const native = apps.filter((a) => a.deployWith === "native");
+        const helm = apps.filter((a) => a.deployWith === "helm");
+
+        before(async () => {
+            run = await runProgram(stackFileConfig(stack), { stack });
+            runs[stack] = run;
+        });
+
+        it("deploys at least one native and one Helm workload, plus an OrderedReady datastore", () => {
+            assert.ok(native.length >= 1 && helm.length >= 1);
+            const orderedReady = run.ofType(T.StatefulSet).filter((s) => s.inputs.spec.podManagementPolicy === "OrderedReady");
+            assert.ok(orderedReady.some((s) => s.inputs.metadata.name === "datastore"));
+        });
+
+        it("registers the expected kinds and counts", () => {
+            const count = (t: string) => run.ofType(t).length;
+            assert.strictEqual(count(T.Namespace), 1);
+            assert.strictEqual(count(T.StatefulApp), native.length);
+            assert.strictEqual(count(T.HelmStatefulApp), helm.length);
+            assert.strictEqual(count(T.StatefulSet), native.length);
+            assert.strictEqual(count(T.ServiceAccount), native.length);
+            assert.strictEqual(count(T.ConfigMap), native.length * 2);
+            assert.strictEqual(count(T.Service), native.length * 2);
+            assert.strictEqual(count(T.Release), helm.length);
+            assert.strictEqual(count(T.Secret), apps.length, "one Secret per app, created natively on both paths");
+            assert.strictEqual(count(T.RandomPassword), apps.length);
+            const pdbs = native.filter((a) => a.replicas > 1).length;
+            assert.strictEqual(count(T.PodDisruptionBudget), pdbs);
+        });
+
+        it("names objects from the app name and points serviceName at the headless Service", () => {
+            for (const app of native) {
+                const sts = run.k8s(T.StatefulSet, app.name);
+                const headless = run.k8s(T.Service, `${app.name}-headless`);
+                assert.strictEqual(sts.inputs.spec.serviceName, headless.inputs.metadata.name);
+                assert.strictEqual(headless.inputs.spec.clusterIP, "None");
+                assert.strictEqual(headless.inputs.spec.publishNotReadyAddresses, true);
+                assert.strictEqual(run.k8s(T.Service, app.name).inputs.spec.clusterIP, undefined, "client Service gets a cluster IP");
+                assert.strictEqual(sts.inputs.spec.replicas, app.replicas);
+                assert.strictEqual(sts.inputs.metadata.namespace, run.outputs.namespaceName);
+            }
+        });
+
+        it("selects exactly the pods: every selector is a subset of the pod template labels", () => {
+            for (const app of native) {
+                const sts = run.k8s(T.StatefulSet, app.name).inputs;
+                const podLabels = sts.spec.template.metadata.labels;
+                assert.ok(isSubset(sts.spec.selector.matchLabels, podLabels), "StatefulSet selector");
+                for (const svc of [app.name, `${app.name}-headless`]) {
+                    assert.ok(isSubset(run.k8s(T.Service, svc).inputs.spec.selector, podLabels), `${svc} selector`);
+                }
+                for (const pdb of run.ofType(T.PodDisruptionBudget).filter((p) => p.inputs.metadata.name === app.name)) {
+                    assert.ok(isSubset(pdb.inputs.spec.selector.matchLabels, podLabels), "PDB selector");
+                }
+                for (const c of sts.spec.template.spec.topologySpreadConstraints) {
+                    assert.ok(isSubset(c.labelSelector.matchLabels, podLabels), "spread selector");
+                }
+                // The selector must not include labels that change over the app's life (version).
+                assert.ok(!("app.kubernetes.io/version" in sts.spec.selector.matchLabels));
+            }
+        });
+
+        it("renders pods that meet the restricted Pod Security Standard", () => {
+            for (const app of native) {
+                const spec = run.k8s(T.StatefulSet, app.name).inputs.spec.template.spec;
+                assert.strictEqual(spec.securityContext.runAsNonRoot, true);
+                assert.ok(spec.securityContext.runAsUser > 0);
+                assert.deepStrictEqual(spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
+                assert.strictEqual(spec.automountServiceAccountToken, false);
+                assert.ok(!spec.hostNetwork && !spec.hostPID && !spec.hostIPC);
+                assert.ok(spec.volumes.every((v: Any) => !v.hostPath), "no hostPath volumes");
+                for (const c of spec.containers) {
+                    const sc = c.securityContext;
+                    assert.strictEqual(sc.allowPrivilegeEscalation, false);
+                    assert.strictEqual(sc.runAsNonRoot, true);
+                    assert.strictEqual(sc.readOnlyRootFilesystem, true);
+                    assert.deepStrictEqual(sc.capabilities, { drop: ["ALL"] });
+                    assert.deepStrictEqual(sc.seccompProfile, { type: "RuntimeDefault" });
+                    assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory);
+                    assert.ok(c.readinessProbe && c.livenessProbe, "readiness and liveness probes");
+                    assert.ok(!c.image.endsWith(":latest"));
+                    const tmp = c.volumeMounts.find((m: Any) => m.mountPath === "/tmp");
+                    assert.ok(spec.volumes.find((v: Any) => v.name === tmp.name).emptyDir, "/tmp is a writable emptyDir");
+                }
+                const sa = run.k8s(T.ServiceAccount, app.name);
+                assert.strictEqual(sa.inputs.automountServiceAccountToken, false);
+            }
+            const ns = run.ofType(T.Namespace)[0].inputs.metadata.labels;
+            assert.strictEqual(ns["pod-security.kubernetes.io/enforce"], "restricted");
+        });
+
+        it("mounts config files read-only by subPath and env via envFrom", () => {
+            const sts = run.k8s(T.StatefulSet, "visits").inputs.spec.template.spec;
+            const c = sts.containers[0];
+            const mount = c.volumeMounts.find((m: Any) => m.subPath === "config.json");
+            assert.deepStrictEqual(mount, { name: "config", mountPath: "/etc/app/config.json", subPath: "config.json", readOnly: true });
+            assert.deepStrictEqual(c.envFrom, [{ configMapRef: { name: "visits-env" } }]);
+            const files = run.k8s(T.ConfigMap, "visits-files").inputs.data;
+            assert.ok(JSON.parse(files["config.json"]).counterFile);
+            assert.ok(c.env.some((e: Any) => e.valueFrom?.secretKeyRef?.name === "visits-credentials"));
+        });
+
+        it("declares one volumeClaimTemplate with the configured size, and PVC retention", () => {
+            const raw = (stackFileConfig(stack)["stateful-apps:apps"] as Any[]).find((a) => a.name === "visits");
+            const sts = run.k8s(T.StatefulSet, "visits").inputs.spec;
+            assert.strictEqual(sts.volumeClaimTemplates.length, 1);
+            assert.strictEqual(sts.volumeClaimTemplates[0].spec.resources.requests.storage, raw.storage.size);
+            assert.deepStrictEqual(sts.volumeClaimTemplates[0].spec.accessModes, ["ReadWriteOnce"]);
+            assert.deepStrictEqual(sts.persistentVolumeClaimRetentionPolicy, raw.pvcRetention);
+            assert.strictEqual(sts.persistentVolumeClaimRetentionPolicy.whenScaled, "Retain", "scale-down keeps PVCs");
+        });
+
+        it("gives every multi-replica StatefulSet a PodDisruptionBudget that allows at least one disruption", () => {
+            for (const app of native.filter((a) => a.replicas > 1)) {
+                const pdb = run.k8s(T.PodDisruptionBudget, app.name).inputs.spec;
+                assert.ok(allowedDisruptions(pdb, app.replicas) >= 1, `${app.name}: ${JSON.stringify(pdb)}`);
+                assert.strictEqual(pdb.unhealthyPodEvictionPolicy, "AlwaysAllow");
+            }
+        });
+
+        it("keeps secrets secret: Secret data is sent as a Pulumi secret and no output holds a password", () => {
+            for (const secret of run.ofType(T.Secret)) {
+                assert.ok(secret.secretPaths.some((p) => p.startsWith("stringData")), `${secret.name}: ${secret.secretPaths}`);
+            }
+            const passwords = run.ofType(T.RandomPassword).map((p) => `generated-${p.name}`.slice(0, 20));
+            const outputs = JSON.stringify(run.outputs);
+            for (const p of passwords) {
+                assert.ok(!outputs.includes(p), "a password leaked into the stack outputs");
+            }
+            for (const r of run.ofType(T.Release)) {
+                const values = JSON.stringify(r.inputs.values);
+                assert.ok(passwords.every((p) => !values.includes(p)), "a password leaked into Helm values");
+                assert.strictEqual(r.inputs.values.existingSecret, `${r.inputs.name}-credentials`);
+            }
+            assert.deepStrictEqual(run.secretOutputs, []);
+            for (const app of apps) {
+                assert.strictEqual((run.outputs.workloads as Any)[app.name].secretName, `${app.name}-credentials`);
+            }
+        });
+
+        it("outputs the client Service DNS name and each pod's stable DNS name", () => {
+            const ns = run.outputs.namespaceName;
+            for (const app of apps) {
+                const w = (run.outputs.workloads as Any)[app.name];
+                assert.strictEqual(w.serviceDns, `${app.name}.${ns}.svc.cluster.local`);
+                assert.deepStrictEqual(
+                    w.podDns,
+                    Array.from({ length: app.replicas }, (_, i) => `${app.name}-${i}.${app.name}-headless.${ns}.svc.cluster.local`),
+                );
+            }
+        });
+
+        it("deploys Helm workloads as a Release of the bundled chart, resolved from the source tree", () => {
+            for (const r of run.ofType(T.Release)) {
+                assert.ok(path.isAbsolute(r.inputs.chart));
+                assert.ok(fs.existsSync(path.join(r.inputs.chart, "Chart.yaml")), r.inputs.chart);
+                assert.strictEqual(r.inputs.namespace, run.outputs.namespaceName);
+                assert.strictEqual(r.inputs.values.fullnameOverride, r.inputs.name);
+                assert.match(r.inputs.values.podAnnotations["checksum/secret"], /^[a-f0-9]{64}$/);
+            }
+        });
+
+        it("never replaces a StatefulSet through an immutable field (ignoreChanges)", () => {
+            for (const sts of run.ofType(T.StatefulSet)) {
+                assert.deepStrictEqual([...sts.ignoreChanges].sort(), ["spec.podManagementPolicy", "spec.volumeClaimTemplates"]);
+            }
+            assert.ok(run.ofType(T.Namespace).every((n) => n.retainOnDelete), "the Namespace (and its PVCs) survives destroy/rename");
+        });
+    });
+}
+
+describe("per-stack differences", () => {
+    const data = (r: Registration) => r.protect && r.retainOnDelete;
+    const dataBearing = [T.StatefulSet, T.Secret, T.RandomPassword, T.Release, T.Namespace];
+
+    it("prod protects data-bearing resources; dev protects none", () => {
+        for (const t of dataBearing) {
+            assert.ok(runs.prod.ofType(t).length > 0 && runs.prod.ofType(t).every(data), `prod ${t}`);
+            assert.ok(runs.dev.ofType(t).every((r) => !r.protect), `dev ${t}`);
+        }
+        // Stateless objects stay unprotected in prod so they can be changed freely.
+        assert.ok(runs.prod.ofType(T.Service).every((r) => !r.protect));
+    });
+
+    it("prod runs 3 replicas with hard zone spread and Retain; dev runs fewer with Delete", () => {
+        for (const sts of runs.prod.ofType(T.StatefulSet)) {
+            assert.strictEqual(sts.inputs.spec.replicas, 3);
+            const zone = sts.inputs.spec.template.spec.topologySpreadConstraints.find((c: Any) => c.topologyKey === "topology.kubernetes.io/zone");
+            assert.strictEqual(zone.whenUnsatisfiable, "DoNotSchedule");
+            assert.strictEqual(sts.inputs.spec.persistentVolumeClaimRetentionPolicy.whenDeleted, "Retain");
+        }
+        for (const sts of runs.dev.ofType(T.StatefulSet)) {
+            assert.ok(sts.inputs.spec.replicas <= 2);
+            assert.strictEqual(sts.inputs.spec.persistentVolumeClaimRetentionPolicy.whenDeleted, "Delete");
+        }
+        assert.strictEqual(runs.dev.k8s(T.StatefulSet, "visits").inputs.spec.podManagementPolicy, "Parallel");
+        const prodRelease = runs.prod.ofType(T.Release)[0].inputs.values;
+        assert.strictEqual(prodRelease.replicaCount, 3);
+        assert.strictEqual(prodRelease.persistentVolumeClaimRetentionPolicy.whenDeleted, "Retain");
+    });
+
+    it("prod requests more and stores more than dev", () => {
+        const mem = (run: ProgramRun) => run.k8s(T.StatefulSet, "datastore").inputs.spec.template.spec.containers[0].resources.requests.memory;
+        assert.notStrictEqual(mem(runs.prod), mem(runs.dev));
+        const size = (run: ProgramRun) => run.k8s(T.StatefulSet, "visits").inputs.spec.volumeClaimTemplates[0].spec.resources.requests.storage;
+        assert.deepStrictEqual([size(runs.dev), size(runs.prod)], ["256Mi", "5Gi"]);
+    });
+});
+
+describe("rolling pods on config changes", () => {
+    async function annotations(mutate: (apps: Any[]) => void) {
+        const config = structuredClone(stackFileConfig("dev"));
+        mutate(config["stateful-apps:apps"] as Any[]);
+        const run = await runProgram(config, { stack: "dev" });
+        return run.k8s(T.StatefulSet, "visits").inputs.spec.template.metadata.annotations;
+    }
+
+    it("changes the pod template's checksum/config when a config file or env var changes, and only then", async () => {
+        const base = await annotations(() => undefined);
+        const again = await annotations(() => undefined);
+        const file = await annotations((apps) => (apps[0].configFiles["config.json"].greeting = "changed"));
+        const env = await annotations((apps) => (apps[0].env.LOG_LEVEL = "info"));
+        assert.strictEqual(base["checksum/config"], again["checksum/config"]);
+        assert.notStrictEqual(base["checksum/config"], file["checksum/config"]);
+        assert.notStrictEqual(base["checksum/config"], env["checksum/config"]);
+        assert.match(base["checksum/secret"], /^[a-f0-9]{64}$/);
+    });
+});
+
+describe("secret from stack config", () => {
+    it("uses the `pulumi config set --secret` value instead of generating one, and keeps it secret", async () => {
+        const config = structuredClone(stackFileConfig("dev"));
+        (config["stateful-apps:apps"] as Any[])[0].secret = { source: "config", configKey: "visitsPassword" };
+        const run = await runProgram(config, { stack: "dev", secrets: { "stateful-apps:visitsPassword": "s3cr3t-from-config" } });
+        const secret = run.k8s(T.Secret, "visits-credentials");
+        assert.strictEqual(secret.inputs.stringData.password, "s3cr3t-from-config");
+        assert.ok(secret.secretPaths.length > 0 && secret.secretPaths.every((p) => p.startsWith("stringData")), String(secret.secretPaths));
+        assert.strictEqual(run.ofType(T.RandomPassword).length, 2, "no password generated for visits");
+        assert.ok(!JSON.stringify(run.outputs).includes("s3cr3t"));
+    });
+});
