@@ -7,6 +7,19 @@ import { workloadNames } from "./names";
 import { AppConfig, pdbEnabled } from "./schema";
 import { configFileData, containerSecurityContext, pdbPolicy, podSecurityContext, probe, SECRET_CHECKSUM_ANNOTATION } from "./workload";
 
+/** The handler fields of a Kubernetes Probe; a probe has exactly one. */
+const PROBE_HANDLERS = ["httpGet", "tcpSocket", "exec", "grpc"];
+
+/**
+ * Helm merges user values into the chart's default maps key by key, so a `tcpSocket` probe would keep the
+ * default's `httpGet` and become invalid. Setting the other keys to null deletes them from the merged values
+ * (https://helm.sh/docs/chart_template_guide/values_files/#deleting-a-default-key).
+ */
+function replacing<T extends object>(value: T, keys: string[]): T {
+    const nulls = Object.fromEntries(keys.filter((k) => !(k in value)).map((k) => [k, null]));
+    return { ...nulls, ...value } as T;
+}
+
 /** Values for `charts/stateful-app`; the shape `charts/stateful-app/values.schema.json` validates. */
 export interface StatefulAppValues {
     readonly [key: string]: unknown;
@@ -33,7 +46,7 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>)
         podManagementPolicy: app.podManagementPolicy,
         updateStrategy:
             app.updateStrategy.type === "OnDelete"
-                ? { type: "OnDelete" }
+                ? { type: "OnDelete", rollingUpdate: null }
                 : { type: "RollingUpdate", rollingUpdate: { partition: app.updateStrategy.partition, maxUnavailable: app.updateStrategy.maxUnavailable } },
         minReadySeconds: app.minReadySeconds,
         terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
@@ -53,13 +66,14 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>)
             requests: { ...app.resources.requests },
             limits: { memory: app.resources.limits.memory, ...(app.resources.limits.cpu ? { cpu: app.resources.limits.cpu } : {}) },
         },
-        readinessProbe: probe(app.probes.readiness, app),
-        livenessProbe: probe(app.probes.liveness, app),
+        readinessProbe: replacing(probe(app.probes.readiness, app), PROBE_HANDLERS),
+        livenessProbe: replacing(probe(app.probes.liveness, app), PROBE_HANDLERS),
+        // The chart's default startupProbe is null, so nothing merges into it.
         startupProbe: app.probes.startup ? probe(app.probes.startup, app) : null,
         podSecurityContext: podSecurityContext(app),
         containerSecurityContext: containerSecurityContext(app),
         topologySpread: { ...app.topologySpread },
-        pdb: { enabled: pdbEnabled(app), ...pdbPolicy(app) },
+        pdb: replacing({ enabled: pdbEnabled(app), ...pdbPolicy(app) }, ["minAvailable", "maxUnavailable"]),
         env: { ...app.env },
         configFiles: configFileData(app),
         configMountPath: app.configMountPath,

@@ -368,8 +368,8 @@ export function parseStackConfig(raw: Record<string, unknown>, hasSecret: (key: 
                 if (issue.code === "unrecognized_keys") {
                     return { key: configKey(path), message: `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")} (a typo?); allowed: ${allowedKeys(path).join(", ")}` };
                 }
-                if (issue.code === "invalid_type" && issue.input === undefined) {
-                    message = `is required (${issue.expected})`;
+                if (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
+                    message = `is required; ${issue.message.replace(/^Invalid (input|option): /, "")}`;
                 }
                 return { key: configKey(path), message, given: issue.input };
             }),

@@ -178,8 +178,8 @@ export async function runProgram(
 
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
-    for (const [name, value] of Object.entries(program)) {
-        const out = pulumi.output(value);
+    for (const [name, value] of Object.entries(program as Record<string, unknown>)) {
+        const out: pulumi.Output<unknown> = pulumi.output(value);
         outputs[name] = await new Promise((resolve) => out.apply(resolve));
         if (await pulumi.isSecret(out)) {
             secretOutputs.push(name);

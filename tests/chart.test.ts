@@ -1,0 +1,142 @@
+/**
+ * The bundled chart, with the real Helm CLI (built by scripts/toolchain): `helm lint --strict` and
+ * `helm template` with the values `helmValues()` computes for every app of both stacks, and parity between the
+ * chart's StatefulSet and the native component's for the same app config.
+ */
+import * as assert from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseAllDocuments } from "yaml";
+import { CHART_PATH } from "../components/helm-stateful-app";
+import { helmValues } from "../lib/helm-values";
+import { workloadNames } from "../lib/names";
+import { AppConfig, parseStackConfig, StackConfig } from "../lib/schema";
+import { podTemplate, pvcRetentionPolicy, updateStrategy, volumeClaimTemplates } from "../lib/workload";
+import { ROOT, stackFileConfig } from "./harness";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+const HELM = path.join(execFileSync("bash", [path.join(ROOT, "scripts", "toolchain"), "--bin-dir"], { encoding: "utf8" }).trim(), "helm");
+const CHECKSUM = "0".repeat(64);
+
+function stackConfig(stack: string): StackConfig {
+    const raw: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(stackFileConfig(stack))) {
+        raw[k.replace(/^stateful-apps:/, "")] = v;
+    }
+    return parseStackConfig(raw, () => true);
+}
+
+function helm(args: string[], values?: object): { status: number; stdout: string; stderr: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chart-test-"));
+    const valuesArgs: string[] = [];
+    if (values) {
+        fs.writeFileSync(path.join(dir, "values.json"), JSON.stringify(values));
+        valuesArgs.push("-f", path.join(dir, "values.json"));
+    }
+    const r = spawnSync(HELM, [...args, ...valuesArgs], { encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (r.error) {
+        throw new Error(`cannot run ${HELM} (run scripts/toolchain helm): ${r.error.message}`);
+    }
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function render(app: AppConfig, namespace: string): Any[] {
+    const r = helm(["template", app.name, CHART_PATH, "--namespace", namespace], helmValues(app, CHECKSUM));
+    assert.strictEqual(r.status, 0, r.stderr);
+    return parseAllDocuments(r.stdout)
+        .map((d) => d.toJS())
+        .filter((d) => d);
+}
+
+/** Native and chart objects differ in labels (managed-by, helm.sh/chart) and config checksums; drop those. */
+function comparable(spec: Any): Any {
+    const s = structuredClone(spec);
+    delete s.metadata;
+    return s;
+}
+
+describe("charts/stateful-app with the Helm CLI", () => {
+    it("passes helm lint --strict with its defaults and an existingSecret", () => {
+        const r = helm(["lint", "--strict", CHART_PATH, "--set", "existingSecret=example"]);
+        assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+    });
+
+    it("refuses values without existingSecret (values.schema.json)", () => {
+        const r = helm(["template", "x", CHART_PATH]);
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /existingSecret/);
+    });
+
+    it("refuses values that break the restricted Pod Security Standard (values.schema.json)", () => {
+        const r = helm(["template", "x", CHART_PATH, "--set", "existingSecret=s", "--set", "containerSecurityContext.allowPrivilegeEscalation=true"]);
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /allowPrivilegeEscalation/);
+    });
+
+    for (const stack of ["dev", "prod"]) {
+        describe(`with the values of every app in Pulumi.${stack}.yaml`, () => {
+            const cfg = stackConfig(stack);
+            for (const app of cfg.apps) {
+                it(`${app.name}: lints and renders the full workload`, () => {
+                    const lint = helm(["lint", "--strict", CHART_PATH, "--namespace", cfg.namespace.name], helmValues(app, CHECKSUM));
+                    assert.strictEqual(lint.status, 0, lint.stdout + lint.stderr);
+                    const docs = render(app, cfg.namespace.name);
+                    const kinds = docs.map((d) => `${d.kind}/${d.metadata.name}`).sort();
+                    const expected = [
+                        `ConfigMap/${app.name}-env`,
+                        `ConfigMap/${app.name}-files`,
+                        `Service/${app.name}`,
+                        `Service/${app.name}-headless`,
+                        `ServiceAccount/${app.name}`,
+                        `StatefulSet/${app.name}`,
+                        `Pod/${app.name}-test-connection`,
+                        `Job/${app.name}-preflight`,
+                        `Job/${app.name}-report`,
+                        ...(app.replicas > 1 ? [`PodDisruptionBudget/${app.name}`] : []),
+                        ...(app.networkPolicy.enabled ? [`NetworkPolicy/${app.name}`] : []),
+                    ].sort();
+                    assert.deepStrictEqual(kinds, expected);
+                    const hooks = docs.filter((d) => d.metadata.annotations?.["helm.sh/hook"]);
+                    assert.deepStrictEqual(hooks.map((d) => d.metadata.annotations["helm.sh/hook"]).sort(), ["post-install,post-upgrade", "pre-install,pre-upgrade", "test"]);
+                    for (const hook of hooks) {
+                        const pod = hook.kind === "Job" ? hook.spec.template.spec : hook.spec;
+                        assert.strictEqual(pod.securityContext.runAsNonRoot, true);
+                        for (const c of pod.containers) {
+                            assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false);
+                            assert.deepStrictEqual(c.securityContext.capabilities, { drop: ["ALL"] });
+                            assert.ok(c.resources.limits.memory);
+                        }
+                    }
+                    const report = docs.find((d) => d.metadata.name === `${app.name}-report`);
+                    const script = report.spec.template.spec.containers[0].args[0];
+                    assert.match(script, new RegExp(`nslookup ${app.name}-${app.replicas - 1}\\.${app.name}-headless\\.${cfg.namespace.name}\\.svc`));
+                });
+
+                it(`${app.name}: renders the same StatefulSet spec as the native component`, () => {
+                    const names = workloadNames(app.name);
+                    const sts = render(app, cfg.namespace.name).find((d) => d.kind === "StatefulSet");
+                    const native = podTemplate(app, { names, secretChecksum: CHECKSUM, managedBy: "Helm" }) as Any;
+                    const chartPod = sts.spec.template;
+                    // Pod spec: security contexts, probes, ports, env, mounts, volumes, spread, resources.
+                    assert.deepStrictEqual(comparable(chartPod.spec), JSON.parse(JSON.stringify(comparable(native.spec))));
+                    // Labels: the chart adds helm.sh/chart; everything else, including the selector labels, matches.
+                    const chartLabels = { ...chartPod.metadata.labels };
+                    delete chartLabels["helm.sh/chart"];
+                    assert.deepStrictEqual(chartLabels, native.metadata.labels);
+                    assert.strictEqual(chartPod.metadata.annotations["checksum/secret"], CHECKSUM);
+                    assert.deepStrictEqual(sts.spec.selector.matchLabels, { "app.kubernetes.io/name": app.name, "app.kubernetes.io/instance": app.name });
+                    assert.strictEqual(sts.spec.serviceName, names.headless);
+                    assert.strictEqual(sts.spec.podManagementPolicy, app.podManagementPolicy);
+                    assert.deepStrictEqual(sts.spec.updateStrategy, updateStrategy(app));
+                    assert.deepStrictEqual(sts.spec.persistentVolumeClaimRetentionPolicy, pvcRetentionPolicy(app));
+                    assert.deepStrictEqual(sts.spec.volumeClaimTemplates, volumeClaimTemplates(app, names));
+                });
+            }
+        });
+    }
+});

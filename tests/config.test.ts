@@ -1,0 +1,150 @@
+/**
+ * Config validation: table-driven bad configs, each of which must fail naming the full stack config key, plus
+ * the same through index.ts to prove nothing is registered before validation passes.
+ */
+import * as assert from "assert";
+import { parseStackConfig, StackConfigError } from "../lib/schema";
+import { parseQuantity, quantityProblem } from "../lib/quantity";
+import { runProgram, stackFileConfig } from "./harness";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+/** The dev stack's config as the program receives it (without the `stateful-apps:` prefix). */
+function devRaw(): Record<string, Any> {
+    const out: Record<string, Any> = {};
+    for (const [k, v] of Object.entries(stackFileConfig("dev"))) {
+        out[k.replace(/^stateful-apps:/, "")] = structuredClone(v);
+    }
+    return out;
+}
+
+const noSecrets = () => false;
+
+interface BadCase {
+    name: string;
+    mutate: (raw: Record<string, Any>) => void;
+    /** The full config key the error must name. */
+    key: string;
+    /** A fragment of the message. */
+    says: RegExp;
+}
+
+const cases: BadCase[] = [
+    { name: "storage size with a non-Kubernetes suffix", mutate: (r) => (r.apps[1].storage.size = "5Gb"), key: "stateful-apps:apps[1].storage.size", says: /not a Kubernetes quantity/ },
+    { name: "memory in millibytes", mutate: (r) => (r.apps[0].resources.requests.memory = "256m"), key: "stateful-apps:apps[0].resources.requests.memory", says: /milli suffix/ },
+    { name: "CPU that is not a quantity", mutate: (r) => (r.apps[0].resources.requests.cpu = "half"), key: "stateful-apps:apps[0].resources.requests.cpu", says: /CPU quantity/ },
+    { name: "negative replicas", mutate: (r) => (r.apps[0].replicas = -1), key: "stateful-apps:apps[0].replicas", says: /≥ 0/ },
+    { name: "fractional replicas", mutate: (r) => (r.apps[0].replicas = 1.5), key: "stateful-apps:apps[0].replicas", says: /whole number/ },
+    { name: "replicas as a string", mutate: (r) => (r.apps[0].replicas = "three"), key: "stateful-apps:apps[0].replicas", says: /number/ },
+    { name: "app name with upper case", mutate: (r) => (r.apps[0].name = "Visits"), key: "stateful-apps:apps[0].name", says: /DNS-1035/ },
+    { name: "app name too long", mutate: (r) => (r.apps[0].name = "a".repeat(53)), key: "stateful-apps:apps[0].name", says: /at most 52/ },
+    { name: "namespace with underscore", mutate: (r) => (r.namespace.name = "my_ns"), key: "stateful-apps:namespace.name", says: /DNS-1123/ },
+    { name: "duplicate app names", mutate: (r) => (r.apps[2].name = "visits"), key: "stateful-apps:apps[2].name", says: /unique/ },
+    { name: "typo in an app key", mutate: (r) => (r.apps[0].replica = 3), key: "stateful-apps:apps[0]", says: /unknown key.*'replica'.*replicas/ },
+    { name: "typo in a top-level key", mutate: (r) => (r.enviroment = "dev"), key: "stateful-apps:", says: /unknown key.*'enviroment'/ },
+    { name: "partition above replicas", mutate: (r) => (r.apps[0].updateStrategy = { type: "RollingUpdate", partition: 5 }), key: "stateful-apps:apps[0].updateStrategy.partition", says: /≤ replicas/ },
+    { name: "PDB minAvailable equal to replicas", mutate: (r) => (r.apps[0].pdb = { minAvailable: 2 }), key: "stateful-apps:apps[0].pdb.minAvailable", says: /zero disruptions/ },
+    { name: "PDB maxUnavailable 0", mutate: (r) => (r.apps[0].pdb = { maxUnavailable: 0 }), key: "stateful-apps:apps[0].pdb.maxUnavailable", says: /zero disruptions/ },
+    { name: "PDB minAvailable 100%", mutate: (r) => (r.apps[0].pdb = { minAvailable: "100%" }), key: "stateful-apps:apps[0].pdb.minAvailable", says: /zero disruptions/ },
+    { name: "PDB with both fields", mutate: (r) => (r.apps[0].pdb = { minAvailable: 1, maxUnavailable: 1 }), key: "stateful-apps:apps[0].pdb", says: /not both/ },
+    { name: "probe period zero", mutate: (r) => (r.apps[0].probes.readiness.periodSeconds = 0), key: "stateful-apps:apps[0].probes.readiness.periodSeconds", says: /≥ 1/ },
+    { name: "probe timeout longer than period", mutate: (r) => (r.apps[0].probes.liveness.timeoutSeconds = 30), key: "stateful-apps:apps[0].probes.liveness.timeoutSeconds", says: /≤ periodSeconds/ },
+    { name: "http probe without path", mutate: (r) => delete r.apps[0].probes.readiness.path, key: "stateful-apps:apps[0].probes.readiness.path", says: /required when type is http/ },
+    { name: "missing secret source", mutate: (r) => delete r.apps[0].secret.source, key: "stateful-apps:apps[0].secret.source", says: /required/ },
+    { name: "secret from config without a key", mutate: (r) => (r.apps[0].secret = { source: "config" }), key: "stateful-apps:apps[0].secret.configKey", says: /required when source is config/ },
+    { name: "secret from config that is not set", mutate: (r) => (r.apps[0].secret = { source: "config", configKey: "nope" }), key: "stateful-apps:apps[0].secret.configKey", says: /pulumi config set --secret nope/ },
+    { name: "latest image in prod", mutate: (r) => ((r.environment = "prod"), (r.apps[0].image.tag = "latest")), key: "stateful-apps:apps[0].image.tag", says: /latest/ },
+    { name: "LoadBalancer not allowed", mutate: (r) => (r.apps[0].service = { type: "LoadBalancer" }), key: "stateful-apps:apps[0].service.type", says: /allowLoadBalancer/ },
+    { name: "requests above limits", mutate: (r) => (r.apps[0].resources.requests.memory = "1Gi"), key: "stateful-apps:apps[0].resources.requests.memory", says: /≤ limits.memory/ },
+    { name: "root user", mutate: (r) => (r.apps[0].securityContext = { runAsUser: 0 }), key: "stateful-apps:apps[0].securityContext.runAsUser", says: /forbids root/ },
+    { name: "unknown environment", mutate: (r) => (r.environment = "qa"), key: "stateful-apps:environment", says: /dev|staging|prod/ },
+    { name: "missing apps", mutate: (r) => delete r.apps, key: "stateful-apps:apps", says: /required/ },
+    { name: "port out of range", mutate: (r) => (r.apps[0].port = 70000), key: "stateful-apps:apps[0].port", says: /65535/ },
+    { name: "config mounted over the data volume", mutate: (r) => (r.apps[0].configMountPath = "/data"), key: "stateful-apps:apps[0].configMountPath", says: /must differ/ },
+];
+
+describe("stack config validation", () => {
+    it("accepts both stack files as they are", () => {
+        for (const stack of ["dev", "prod"]) {
+            const raw: Record<string, Any> = {};
+            for (const [k, v] of Object.entries(stackFileConfig(stack))) {
+                raw[k.replace(/^stateful-apps:/, "")] = v;
+            }
+            const cfg = parseStackConfig(raw, noSecrets);
+            assert.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.apps[0].resources.requests), "deep-frozen");
+            assert.strictEqual(cfg.apps[0].updateStrategy.type, "RollingUpdate", "defaults applied");
+        }
+    });
+
+    for (const c of cases) {
+        it(`rejects ${c.name}, naming ${c.key}`, () => {
+            const raw = devRaw();
+            c.mutate(raw);
+            assert.throws(
+                () => parseStackConfig(raw, noSecrets),
+                (err: unknown) => {
+                    assert.ok(err instanceof StackConfigError, String(err));
+                    const problem = err.problems.find((p) => p.key === c.key);
+                    assert.ok(problem, `no problem for ${c.key}; got:\n${err.message}`);
+                    assert.match(problem.message, c.says);
+                    assert.ok(err.message.includes(c.key));
+                    return true;
+                },
+            );
+        });
+    }
+
+    it("reports the value given", () => {
+        const raw = devRaw();
+        raw.apps[1].storage.size = "5Gb";
+        try {
+            parseStackConfig(raw, noSecrets);
+            assert.fail("expected an error");
+        } catch (err) {
+            assert.match((err as Error).message, /stateful-apps:apps\[1\]\.storage\.size: .*\(given: "5Gb"\)/);
+        }
+    });
+
+    it("reports every problem at once", () => {
+        const raw = devRaw();
+        raw.apps[0].replicas = -1;
+        raw.apps[1].storage.size = "5Gb";
+        assert.throws(() => parseStackConfig(raw, noSecrets), (err: StackConfigError) => err.problems.length === 2);
+    });
+
+    it("fails the real program before any resource is registered", async () => {
+        const config = structuredClone(stackFileConfig("dev"));
+        (config["stateful-apps:apps"] as Any[])[1].storage.size = "5Gb";
+        await assert.rejects(runProgram(config, { stack: "dev" }), /stateful-apps:apps\[1\]\.storage\.size/);
+        // runProgram records registrations; a failed import leaves none. Re-run a good config to prove the
+        // harness records normally afterwards.
+        const ok = await runProgram(stackFileConfig("dev"), { stack: "dev" });
+        assert.ok(ok.registrations.length > 0);
+    });
+});
+
+describe("Kubernetes quantities", () => {
+    const table: [string, number | undefined][] = [
+        ["500m", 0.5],
+        ["2", 2],
+        ["0.5", 0.5],
+        ["256Mi", 256 * 2 ** 20],
+        ["10Gi", 10 * 2 ** 30],
+        ["1G", 1e9],
+        ["1e3", 1000],
+        ["5Gb", undefined],
+        ["1 Gi", undefined],
+        ["-1Gi", undefined],
+        ["Gi", undefined],
+        ["", undefined],
+    ];
+    for (const [text, value] of table) {
+        it(`parses ${JSON.stringify(text)} as ${value}`, () => assert.strictEqual(parseQuantity(text), value));
+    }
+    it("accepts millicores for CPU but not millibytes for memory or storage", () => {
+        assert.strictEqual(quantityProblem("250m", "cpu"), undefined);
+        assert.match(quantityProblem("256m", "memory") ?? "", /milli/);
+        assert.match(quantityProblem("0Gi", "storage") ?? "", /greater than zero/);
+    });
+});
