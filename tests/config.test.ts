@@ -3,9 +3,12 @@
  * the same through index.ts to prove nothing is registered before validation passes.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { configReference, DOCS_BEGIN, DOCS_END } from "../lib/config-docs";
 import { parseStackConfig, StackConfigError } from "../lib/schema";
 import { parseQuantity, quantityProblem } from "../lib/quantity";
-import { runProgram, stackFileConfig } from "./harness";
+import { ROOT, runProgram, stackFileConfig } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -146,5 +149,15 @@ describe("Kubernetes quantities", () => {
         assert.strictEqual(quantityProblem("250m", "cpu"), undefined);
         assert.match(quantityProblem("256m", "memory") ?? "", /milli/);
         assert.match(quantityProblem("0Gi", "storage") ?? "", /greater than zero/);
+    });
+});
+
+describe("README configuration reference", () => {
+    it("is the one generated from the schema (run `npm run docs:config` after changing lib/schema.ts)", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const begin = readme.indexOf(DOCS_BEGIN);
+        const end = readme.indexOf(DOCS_END);
+        assert.ok(begin >= 0 && end > begin, "README.md lacks the config-reference markers");
+        assert.strictEqual(readme.slice(begin + DOCS_BEGIN.length, end).trim(), configReference());
     });
 });
