@@ -2,9 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { helmValues } from "../lib/helm-values";
-import { podDnsNames, recommendedLabels, serviceDnsName, workloadNames } from "../lib/names";
-import { AppConfig } from "../lib/schema";
-import { AppSecret } from "./app-secret";
+import { podDnsNames, serviceDnsName } from "../lib/names";
+import { WorkloadArgs, workloadSecret } from "./workload-args";
 
 /**
  * Absolute path of the bundled chart, resolved from this source file (not the working directory), so the
@@ -12,19 +11,8 @@ import { AppSecret } from "./app-secret";
  */
 export const CHART_PATH = path.resolve(__dirname, "..", "charts", "stateful-app");
 
-/** Arguments of {@link HelmStatefulApp}. */
-export interface HelmStatefulAppArgs {
-    /** The app, validated and defaulted by `config.ts`. */
-    readonly app: AppConfig;
-    /** Namespace of the release and its objects (must exist). */
-    readonly namespace: pulumi.Input<string>;
-    /** Cluster DNS domain for the DNS names in outputs, e.g. `cluster.local`. */
-    readonly clusterDomain: string;
-    /** The secret value when `app.secret.source` is `config`; otherwise a password is generated. */
-    readonly secretValue?: pulumi.Output<string>;
-    /** `protect` + `retainOnDelete` on the release, the Secret and the generated password. Default false. */
-    readonly protect?: boolean;
-}
+/** Arguments of {@link HelmStatefulApp}: the same as the native path's. */
+export type HelmStatefulAppArgs = WorkloadArgs;
 
 /**
  * A stateful workload as a Helm release of `charts/stateful-app` (`k8s.helm.v3.Release`: a real release that
@@ -44,21 +32,8 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
     constructor(name: string, args: HelmStatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("stateful-apps:index:HelmStatefulApp", name, {}, opts);
         const { app, namespace } = args;
-        const names = workloadNames(app.name);
 
-        const secret = new AppSecret(
-            `${name}-secret`,
-            {
-                namespace,
-                secretName: names.secret,
-                key: app.secret.key,
-                value: args.secretValue,
-                length: app.secret.length,
-                labels: recommendedLabels(app.name, app.image.tag, "pulumi"),
-                protect: args.protect,
-            },
-            { parent: this },
-        );
+        const secret = workloadSecret(name, args, this);
 
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,

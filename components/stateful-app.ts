@@ -1,27 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloadNames } from "../lib/names";
-import { AppConfig, pdbEnabled } from "../lib/schema";
+import { pdbEnabled } from "../lib/schema";
 import { configFileData, pdbPolicy, podTemplate, pvcRetentionPolicy, updateStrategy, volumeClaimTemplates } from "../lib/workload";
-import { AppSecret } from "./app-secret";
+import { WorkloadArgs, workloadSecret } from "./workload-args";
 
 /** Arguments of {@link StatefulApp}. */
-export interface StatefulAppArgs {
-    /** The app, validated and defaulted by `config.ts` (see README "Configuration reference"). */
-    readonly app: AppConfig;
-    /** Namespace to deploy into (must exist; pass the Namespace's output to order creation after it). */
-    readonly namespace: pulumi.Input<string>;
-    /** Cluster DNS domain for the DNS names in outputs, e.g. `cluster.local`. */
-    readonly clusterDomain: string;
-    /** The secret value when `app.secret.source` is `config`; otherwise a password is generated. */
-    readonly secretValue?: pulumi.Output<string>;
-    /**
-     * Protect data-bearing resources (StatefulSet, Secret, generated password) with `protect` and
-     * `retainOnDelete`. The PVCs themselves belong to the StatefulSet controller; `app.pvcRetention` governs them.
-     * Default false.
-     */
-    readonly protect?: boolean;
-}
+export type StatefulAppArgs = WorkloadArgs;
 
 /**
  * A stateful workload as native Kubernetes resources: ServiceAccount (no token), ConfigMaps (env + files),
@@ -62,19 +47,7 @@ export class StatefulApp extends pulumi.ComponentResource {
         const envConfigMap = new k8s.core.v1.ConfigMap(`${name}-env`, { metadata: meta(names.envConfigMap), data: { ...app.env } }, child);
         const filesConfigMap = new k8s.core.v1.ConfigMap(`${name}-files`, { metadata: meta(names.filesConfigMap), data: configFileData(app) }, child);
 
-        const secret = new AppSecret(
-            `${name}-secret`,
-            {
-                namespace,
-                secretName: names.secret,
-                key: app.secret.key,
-                value: args.secretValue,
-                length: app.secret.length,
-                labels,
-                protect: args.protect,
-            },
-            { parent: this },
-        );
+        const secret = workloadSecret(name, args, this);
 
         const port = { name: app.portName, port: app.service.port ?? app.port, targetPort: app.portName, protocol: "TCP" };
         const headless = new k8s.core.v1.Service(
