@@ -18,7 +18,7 @@ export type StatefulAppArgs = WorkloadArgs;
  *
  * Immutable StatefulSet fields (`volumeClaimTemplates`, `podManagementPolicy`) are ignored after creation
  * (`ignoreChanges`): changing them would make Pulumi replace the StatefulSet, and with
- * `pvcRetention.whenDeleted: Delete` that deletes every PVC. See README "Changing immutable fields".
+ * `pvcRetention.whenDeleted: Delete` that deletes every PVC. See README "Safety rules built in".
  */
 export class StatefulApp extends pulumi.ComponentResource {
     /** DNS name of the client Service, `<app>.<ns>.svc.<domain>`. */
