@@ -5,7 +5,17 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { workloadNames } from "./names";
 import { AppConfig, pdbEnabled } from "./schema";
-import { configFileData, containerSecurityContext, pdbPolicy, podSecurityContext, probe, SECRET_CHECKSUM_ANNOTATION } from "./workload";
+import {
+    configFileData,
+    containerResources,
+    containerSecurityContext,
+    pdbPolicy,
+    podSecurityContext,
+    probe,
+    pvcRetentionPolicy,
+    SECRET_CHECKSUM_ANNOTATION,
+    updateStrategy,
+} from "./workload";
 
 /** The handler fields of a Kubernetes Probe; a probe has exactly one. */
 const PROBE_HANDLERS = ["httpGet", "tcpSocket", "exec", "grpc"];
@@ -44,10 +54,8 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>)
         args: app.args ?? [],
         replicaCount: app.replicas,
         podManagementPolicy: app.podManagementPolicy,
-        updateStrategy:
-            app.updateStrategy.type === "OnDelete"
-                ? { type: "OnDelete", rollingUpdate: null }
-                : { type: "RollingUpdate", rollingUpdate: { partition: app.updateStrategy.partition, maxUnavailable: app.updateStrategy.maxUnavailable } },
+        // OnDelete must drop the default's rollingUpdate block.
+        updateStrategy: replacing(updateStrategy(app), ["rollingUpdate"]),
         minReadySeconds: app.minReadySeconds,
         terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
         preStopSleepSeconds: app.preStopSleepSeconds,
@@ -61,11 +69,8 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>)
             mountPath: app.storage.mountPath,
             volumeClaimName: names.volumeClaim,
         },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: app.pvcRetention.whenDeleted, whenScaled: app.pvcRetention.whenScaled },
-        resources: {
-            requests: { ...app.resources.requests },
-            limits: { memory: app.resources.limits.memory, ...(app.resources.limits.cpu ? { cpu: app.resources.limits.cpu } : {}) },
-        },
+        persistentVolumeClaimRetentionPolicy: pvcRetentionPolicy(app),
+        resources: containerResources(app),
         readinessProbe: replacing(probe(app.probes.readiness, app), PROBE_HANDLERS),
         livenessProbe: replacing(probe(app.probes.liveness, app), PROBE_HANDLERS),
         // The chart's default startupProbe is null, so nothing merges into it.

@@ -135,6 +135,17 @@ export function configChecksum(app: AppConfig): string {
     return checksum({ files: configFileData(app), env: app.env });
 }
 
+/** The container's requests and limits; a CPU limit only when configured (none avoids CFS throttling). */
+export function containerResources(app: AppConfig) {
+    return {
+        requests: { cpu: app.resources.requests.cpu, memory: app.resources.requests.memory },
+        limits: {
+            memory: app.resources.limits.memory,
+            ...(app.resources.limits.cpu ? { cpu: app.resources.limits.cpu } : {}),
+        },
+    };
+}
+
 /** The StatefulSet's `persistentVolumeClaimRetentionPolicy`. */
 export function pvcRetentionPolicy(app: AppConfig) {
     return { whenDeleted: app.pvcRetention.whenDeleted, whenScaled: app.pvcRetention.whenScaled };
@@ -188,13 +199,7 @@ export function podTemplate(app: AppConfig, inputs: PodTemplateInputs): k8s.type
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
             { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
         ],
-        resources: {
-            requests: { cpu: app.resources.requests.cpu, memory: app.resources.requests.memory },
-            limits: {
-                memory: app.resources.limits.memory,
-                ...(app.resources.limits.cpu ? { cpu: app.resources.limits.cpu } : {}),
-            },
-        },
+        resources: containerResources(app),
         readinessProbe: probe(app.probes.readiness, app),
         livenessProbe: probe(app.probes.liveness, app),
         ...(app.probes.startup ? { startupProbe: probe(app.probes.startup, app) } : {}),
