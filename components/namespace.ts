@@ -39,6 +39,7 @@ export function createNamespace(args: NamespaceArgs, opts?: pulumi.CustomResourc
                 labels: {
                     ...podSecurityLabels(args.podSecurity),
                     "app.kubernetes.io/part-of": PROJECT,
+                    "app.kubernetes.io/managed-by": "pulumi",
                     environment: args.environment,
                 },
             },

@@ -4,54 +4,14 @@
  * chart's StatefulSet and the native component's for the same app config.
  */
 import * as assert from "assert";
-import { execFileSync, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { parseAllDocuments } from "yaml";
 import { CHART_PATH } from "../components/helm-stateful-app";
 import { helmValues } from "../lib/helm-values";
 import { workloadNames } from "../lib/names";
-import { AppConfig, parseStackConfig, StackConfig } from "../lib/schema";
 import { podTemplate, pvcRetentionPolicy, updateStrategy, volumeClaimTemplates } from "../lib/workload";
-import { ROOT, stackFileConfig } from "./harness";
+import { CHECKSUM, helm, render, stackConfig } from "./helm";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
-
-const HELM = path.join(execFileSync("bash", [path.join(ROOT, "scripts", "toolchain"), "--bin-dir"], { encoding: "utf8" }).trim(), "helm");
-const CHECKSUM = "0".repeat(64);
-
-function stackConfig(stack: string): StackConfig {
-    const raw: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(stackFileConfig(stack))) {
-        raw[k.replace(/^stateful-apps:/, "")] = v;
-    }
-    return parseStackConfig(raw, () => true);
-}
-
-function helm(args: string[], values?: object): { status: number; stdout: string; stderr: string } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chart-test-"));
-    const valuesArgs: string[] = [];
-    if (values) {
-        fs.writeFileSync(path.join(dir, "values.json"), JSON.stringify(values));
-        valuesArgs.push("-f", path.join(dir, "values.json"));
-    }
-    const r = spawnSync(HELM, [...args, ...valuesArgs], { encoding: "utf8" });
-    fs.rmSync(dir, { recursive: true, force: true });
-    if (r.error) {
-        throw new Error(`cannot run ${HELM} (run scripts/toolchain helm): ${r.error.message}`);
-    }
-    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function render(app: AppConfig, namespace: string): Any[] {
-    const r = helm(["template", app.name, CHART_PATH, "--namespace", namespace], helmValues(app, CHECKSUM));
-    assert.strictEqual(r.status, 0, r.stderr);
-    return parseAllDocuments(r.stdout)
-        .map((d) => d.toJS())
-        .filter((d) => d);
-}
 
 /** Native and chart objects differ in labels (managed-by, helm.sh/chart) and config checksums; drop those. */
 function comparable(spec: Any): Any {

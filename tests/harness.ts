@@ -7,9 +7,8 @@
  * does not: that a provider or a cluster accepts it (see README "What the tests prove").
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
+import { stackFileConfig as readStackFile } from "../lib/stack-file";
 
 export const ROOT = path.resolve(__dirname, "..");
 const PROJECT = "stateful-apps";
@@ -113,19 +112,10 @@ function secretPaths(v: any, at: string): string[] {
 
 /**
  * The config a stack file gives the program, as the Pulumi CLI would pass it: project defaults from
- * Pulumi.yaml, then `Pulumi.<stack>.yaml`, keys `<project>:<key>`, structured values as JSON text.
+ * Pulumi.yaml, then `Pulumi.<stack>.yaml`, keys `<project>:<key>`.
  */
 export function stackFileConfig(stack: string): Record<string, unknown> {
-    const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
-    const file = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
-    const out: Record<string, unknown> = {};
-    for (const [key, decl] of Object.entries(project.config ?? {})) {
-        const d = decl as { default?: unknown };
-        if (d.default !== undefined) {
-            out[key] = d.default;
-        }
-    }
-    return { ...out, ...(file.config ?? {}) };
+    return readStackFile(ROOT, stack);
 }
 
 /** Mocks: every resource gets an id; RandomPassword a deterministic `result`; everything else echoes inputs. */
