@@ -1,0 +1,70 @@
+/**
+ * scripts/toolchain: every tool the tests use is ready (`npm run test:unit` ensures them before mocha), reports the
+ * version pinned in scripts/versions.env (so the version ldflags took effect), and a second run is a no-op.
+ */
+import * as assert from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT } from "./harness";
+
+const TOOLCHAIN = path.join(ROOT, "scripts", "toolchain");
+const BIN = execFileSync("bash", [TOOLCHAIN, "--bin-dir"], { encoding: "utf8" }).trim();
+
+/** scripts/versions.env as a map (it holds `KEY=value` lines only). */
+function versions(): Record<string, string> {
+    const text = fs.readFileSync(path.join(ROOT, "scripts", "versions.env"), "utf8");
+    return Object.fromEntries([...text.matchAll(/^([A-Z0-9_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+}
+
+function toolchain(...args: string[]): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync("bash", [TOOLCHAIN, ...args], { cwd: ROOT, encoding: "utf8" });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const ENV = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH}` };
+
+/** The tool as the tests run it: from the cache, else from PATH (where scripts/toolchain found it). */
+function run(tool: string, ...args: string[]): string {
+    const r = spawnSync(tool, args, { encoding: "utf8", env: ENV });
+    assert.ifError(r.error);
+    return r.stdout + r.stderr;
+}
+
+const TOOLS = ["helm", "kube-score", "actionlint", "mtail", "promtool"];
+
+describe("scripts/toolchain", () => {
+    const v = versions();
+
+    it("--help names every tool and the cache", () => {
+        const r = toolchain("--help");
+        assert.strictEqual(r.status, 0);
+        for (const t of [...TOOLS, "pulumi"]) assert.match(r.stdout, new RegExp(`^  ${t} `, "m"));
+        assert.match(r.stdout, /stateful-apps\/toolchain\/<hash/);
+    });
+
+    it("refuses an unknown tool with exit code 2", () => {
+        const r = toolchain("kubectl");
+        assert.strictEqual(r.status, 2);
+        assert.match(r.stderr, /unknown argument 'kubectl'/);
+    });
+
+    it("is a no-op once the tools are there: nothing is built or downloaded", () => {
+        // Without the tools, the run below would build them (minutes) instead of failing fast.
+        const missing = TOOLS.filter((t) => spawnSync("bash", ["-c", `command -v ${t}`], { env: ENV }).status !== 0);
+        assert.deepStrictEqual(missing, [], `run: bash scripts/toolchain ${TOOLS.join(" ")}`);
+        const r = toolchain(...TOOLS);
+        assert.strictEqual(r.status, 0, r.stderr);
+        const lines = r.stderr.trim().split("\n");
+        assert.strictEqual(lines.length, TOOLS.length, r.stderr);
+        for (const line of lines) assert.match(line, /: (cached at|using .* from PATH)/);
+    });
+
+    it("provides the pinned versions (version ldflags set, Debian packages as pinned)", () => {
+        assert.strictEqual(run("helm", "version", "--template", "{{.Version}}"), v.HELM_VERSION);
+        assert.match(run("kube-score", "version"), new RegExp(`^kube-score version: ${v.KUBE_SCORE_VERSION.replace(/^v/, "")},`));
+        assert.strictEqual(run("actionlint", "-version").split("\n")[0], v.ACTIONLINT_VERSION.replace(/^v/, ""));
+        assert.ok(run("mtail", "--version").includes(` git revision ${v.MTAIL_DEB_VERSION} `));
+        assert.ok(run("promtool", "--version").includes(`revision: ${v.PROMETHEUS_DEB_VERSION})`));
+    });
+});
