@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "./lib/names";
-import { CONFIG_KEYS, parseStackConfig, StackConfig } from "./lib/schema";
+import { checkDeployedStorage, CONFIG_KEYS, DeployedStorage, parseStackConfig, StackConfig, StackConfigError } from "./lib/schema";
 
 export { StackConfig } from "./lib/schema";
 
@@ -68,4 +68,37 @@ function parseJson(text: string | undefined): unknown {
     } catch {
         return text;
     }
+}
+
+/**
+ * Reads what this stack last deployed from its own last outputs (a StackReference to itself: a read, nothing
+ * is created) and stops the program with a {@link StackConfigError} when the config asks for something
+ * Kubernetes would refuse, such as shrinking PVCs. Growth is logged as a warning. On a first deployment the
+ * stack has no outputs and nothing is checked.
+ *
+ * Call it after {@link loadConfig} and before registering any resource.
+ *
+ * @throws StackConfigError naming `stateful-apps:apps[i].storage.size`.
+ */
+export async function checkAgainstDeployed(stack: StackConfig): Promise<void> {
+    const deployed = await deployedStorage();
+    const { problems, warnings } = checkDeployedStorage(stack, deployed);
+    warnings.forEach((w) => pulumi.log.warn(w));
+    if (problems.length > 0) {
+        throw new StackConfigError(problems);
+    }
+}
+
+/** `workloads.<app>.storageSize` of this stack's last deployment, by app. */
+async function deployedStorage(): Promise<DeployedStorage> {
+    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+    const details = await self.getOutputDetails("workloads");
+    const workloads = (details.value ?? details.secretValue ?? {}) as Record<string, { storageSize?: unknown }>;
+    const out: Record<string, string> = {};
+    for (const [app, w] of Object.entries(workloads)) {
+        if (typeof w?.storageSize === "string") {
+            out[app] = w.storageSize;
+        }
+    }
+    return out;
 }

@@ -1,37 +1,53 @@
 /**
  * The program: stack config -> one component per app -> stack outputs.
- * Config is validated (config.ts) before any resource is registered.
+ *
+ * Order matters: the config is validated (config.ts) before anything else, then compared with what this stack
+ * last deployed (a read of its own outputs), and only then are resources registered. A bad config therefore
+ * fails `pulumi preview` and `pulumi up` without creating or changing anything.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { HelmStatefulApp } from "./components/helm-stateful-app";
 import { createNamespace } from "./components/namespace";
 import { StatefulApp } from "./components/stateful-app";
-import { loadConfig } from "./config";
+import { checkAgainstDeployed, loadConfig } from "./config";
 
-const { stack, secret } = loadConfig();
+/** Stack outputs. */
+interface ProgramOutputs {
+    /** The namespace every workload runs in. */
+    namespaceName: pulumi.Output<string>;
+    /**
+     * Per app: how it was deployed, its client Service DNS name, each pod's stable DNS name, its Secret's name
+     * (never the value) and the PVC size requested (read back by the next run to refuse shrinking).
+     */
+    workloads: Record<string, { deployWith: string; serviceDns: pulumi.Output<string>; podDns: pulumi.Output<string[]>; secretName: pulumi.Output<string>; storageSize: string }>;
+}
 
-const namespace = stack.namespace.create
-    ? createNamespace({ name: stack.namespace.name, podSecurity: stack.namespace.podSecurity, environment: stack.environment }, { protect: stack.protect }).metadata.name
-    : pulumi.output(stack.namespace.name);
+export = async (): Promise<ProgramOutputs> => {
+    const { stack, secret } = loadConfig();
+    await checkAgainstDeployed(stack);
 
-const apps = stack.apps.map((app) => {
-    const args = {
-        app,
-        namespace,
-        clusterDomain: stack.clusterDomain,
-        secretValue: app.secret.source === "config" && app.secret.configKey ? secret(app.secret.configKey) : undefined,
-        protect: stack.protect,
+    const namespace = stack.namespace.create
+        ? createNamespace({ name: stack.namespace.name, podSecurity: stack.namespace.podSecurity, environment: stack.environment }, { protect: stack.protect }).metadata.name
+        : pulumi.output(stack.namespace.name);
+
+    const apps = stack.apps.map((app) => {
+        const args = {
+            app,
+            namespace,
+            clusterDomain: stack.clusterDomain,
+            secretValue: app.secret.source === "config" && app.secret.configKey ? secret(app.secret.configKey) : undefined,
+            protect: stack.protect,
+        };
+        return app.deployWith === "helm" ? new HelmStatefulApp(app.name, args) : new StatefulApp(app.name, args);
+    });
+
+    return {
+        namespaceName: namespace,
+        workloads: Object.fromEntries(
+            stack.apps.map((app, i) => [
+                app.name,
+                { deployWith: app.deployWith, serviceDns: apps[i].serviceDns, podDns: apps[i].podDns, secretName: apps[i].secretName, storageSize: app.storage.size },
+            ]),
+        ),
     };
-    return app.deployWith === "helm" ? new HelmStatefulApp(app.name, args) : new StatefulApp(app.name, args);
-});
-
-/** The namespace every workload runs in. */
-export const namespaceName = namespace;
-
-/** Per app: how it was deployed, its client Service DNS name, each pod's stable DNS name and its Secret's name. */
-export const workloads = Object.fromEntries(
-    stack.apps.map((app, i) => [
-        app.name,
-        { deployWith: app.deployWith, serviceDns: apps[i].serviceDns, podDns: apps[i].podDns, secretName: apps[i].secretName },
-    ]),
-);
+};

@@ -77,7 +77,7 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>)
         startupProbe: app.probes.startup ? probe(app.probes.startup, app) : null,
         podSecurityContext: podSecurityContext(app),
         containerSecurityContext: containerSecurityContext(app),
-        topologySpread: { ...app.topologySpread },
+        topologySpread: { ...app.topologySpread, minDomains: app.topologySpread.minDomains ?? null },
         pdb: replacing({ enabled: pdbEnabled(app), ...pdbPolicy(app) }, ["minAvailable", "maxUnavailable"]),
         env: { ...app.env },
         configFiles: configFileData(app),

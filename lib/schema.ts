@@ -6,7 +6,7 @@
  * (`npm run docs:config`), so the docs cannot drift from the code.
  */
 import { z } from "zod";
-import { DNS1035_LABEL, DNS1123_LABEL, MAX_APP_NAME, PROJECT } from "./names";
+import { DNS1035_LABEL, DNS1123_LABEL, MAX_APP_NAME, PROJECT, workloadNames } from "./names";
 import { parseQuantity, quantityProblem, QuantityKind } from "./quantity";
 
 const quantity = (kind: QuantityKind) =>
@@ -147,6 +147,12 @@ const appSchema = z.strictObject({
             zone: z.enum(["DoNotSchedule", "ScheduleAnyway", "None"]).default("ScheduleAnyway").describe("Spread over `topology.kubernetes.io/zone`. Default ScheduleAnyway."),
             hostname: z.enum(["DoNotSchedule", "ScheduleAnyway", "None"]).default("ScheduleAnyway").describe("Spread over `kubernetes.io/hostname`. Default ScheduleAnyway."),
             maxSkew: z.number().int().min(1).default(1).describe("Largest allowed difference in pods between domains. Default 1."),
+            minDomains: z
+                .number()
+                .int()
+                .min(1)
+                .optional()
+                .describe("With zone DoNotSchedule: the fewest zones the pods must spread over; while fewer zones are eligible, extra pods stay Pending. Must be ≤ the stack's `zones`."),
         })
         .default({ zone: "ScheduleAnyway", hostname: "ScheduleAnyway", maxSkew: 1 })
         .describe("topologySpreadConstraints."),
@@ -219,6 +225,11 @@ const stackSchema = z.strictObject({
     clusterDomain: z.string().default("cluster.local").describe("Cluster DNS domain, for the DNS names in stack outputs. Default cluster.local."),
     protect: z.boolean().default(false).describe("Set `protect` and `retainOnDelete` on data-bearing resources (StatefulSet, Secret, password, release). Default false."),
     allowLoadBalancer: z.boolean().default(false).describe("Allow client Services of type LoadBalancer. Default false."),
+    zones: z
+        .array(z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, { message: "must be a label value such as eu-west-1a" }))
+        .min(1)
+        .optional()
+        .describe("Zones of the target cluster (values of the node label `topology.kubernetes.io/zone`). When set, zone spread settings are checked against it."),
     apps: z.array(appSchema).min(1, { message: "must list at least one app" }).describe("The workloads."),
 });
 
@@ -291,16 +302,47 @@ export function pdbEnabled(app: AppConfig): boolean {
     return app.pdb.enabled ?? app.replicas > 1;
 }
 
+/** Object names an app owns in its namespace (Services, ConfigMaps, Secret, hook Jobs, test Pod). */
+function derivedObjectNames(app: string): string[] {
+    const n = workloadNames(app);
+    return [n.app, n.headless, n.envConfigMap, n.filesConfigMap, n.secret, `${app}-preflight`, `${app}-report`, `${app}-test-connection`];
+}
+
 /** Cross-field rules that one field's schema cannot express. */
 function crossFieldProblems(cfg: StackConfig): { path: PropertyKey[]; message: string; given?: unknown }[] {
     const out: { path: PropertyKey[]; message: string; given?: unknown }[] = [];
     const seen = new Map<string, number>();
+    const objectNames = new Map<string, number>();
+    const nodePorts = new Map<number, number>();
     cfg.apps.forEach((app, i) => {
         const at = (...p: PropertyKey[]) => ["apps", i, ...p];
         if (seen.has(app.name)) {
             out.push({ path: at("name"), message: `duplicates apps[${seen.get(app.name)}].name; app names must be unique`, given: app.name });
+        } else {
+            // Names derived from different app names can still collide: app `db-headless` vs the headless Service of `db`.
+            const clash = derivedObjectNames(app.name).find((n) => objectNames.has(n) && objectNames.get(n) !== i);
+            if (clash) {
+                out.push({ path: at("name"), message: `its object name '${clash}' collides with one of apps[${objectNames.get(clash)}] (each app owns <name>, <name>-headless, <name>-env, <name>-files, <name>-credentials, …)`, given: app.name });
+            }
+            derivedObjectNames(app.name).forEach((n) => objectNames.set(n, i));
         }
         seen.set(app.name, i);
+        if (app.service.nodePort !== undefined) {
+            if (nodePorts.has(app.service.nodePort)) {
+                out.push({ path: at("service", "nodePort"), message: `is already used by apps[${nodePorts.get(app.service.nodePort)}]; a nodePort is cluster-wide and can back one Service only`, given: app.service.nodePort });
+            }
+            nodePorts.set(app.service.nodePort, i);
+        }
+        const spread = app.topologySpread;
+        if (spread.minDomains !== undefined && spread.zone !== "DoNotSchedule") {
+            out.push({ path: at("topologySpread", "minDomains"), message: "needs topologySpread.zone: DoNotSchedule (Kubernetes accepts minDomains only with whenUnsatisfiable DoNotSchedule)", given: spread.minDomains });
+        } else if (spread.minDomains !== undefined && cfg.zones && spread.minDomains > cfg.zones.length) {
+            out.push({
+                path: at("topologySpread", "minDomains"),
+                message: `asks for ${spread.minDomains} zones but the stack's zones list ${cfg.zones.length} (${cfg.zones.join(", ")}); with DoNotSchedule the extra pods would stay Pending`,
+                given: spread.minDomains,
+            });
+        }
         if (app.updateStrategy.type === "RollingUpdate" && app.updateStrategy.partition > app.replicas) {
             out.push({ path: at("updateStrategy", "partition"), message: `must be ≤ replicas (${app.replicas}); a larger partition never updates any pod`, given: app.updateStrategy.partition });
         }
@@ -389,6 +431,52 @@ export function parseStackConfig(raw: Record<string, unknown>, hasSecret: (key: 
         throw new StackConfigError(problems.map((p) => ({ key: configKey(p.path), message: p.message, given: p.given })));
     }
     return deepFreeze(cfg);
+}
+
+/**
+ * Storage size each app's PVCs were last deployed with, by app name (Kubernetes quantities such as `10Gi`).
+ * Comes from the stack's own last outputs (`workloads.<app>.storageSize`); empty on a first deployment.
+ */
+export type DeployedStorage = Readonly<Record<string, string>>;
+
+/** The outcome of comparing the config with what is deployed. */
+export interface DeployedCheck {
+    /** Changes Kubernetes would reject; `up` must stop. */
+    readonly problems: ConfigProblem[];
+    /** Changes that are allowed but do not take effect by themselves. */
+    readonly warnings: string[];
+}
+
+/**
+ * Compares each app's `storage.size` with the size its PVCs were deployed with. A smaller size is a problem:
+ * a PVC can never shrink (the API server rejects `spec.resources.requests.storage` below the previous value,
+ * https://kubernetes.io/docs/concepts/storage/persistent-volumes/#expanding-persistent-volumes-claims), and
+ * the StatefulSet's volumeClaimTemplates are immutable. A larger size is a warning: existing PVCs must be
+ * expanded by hand (StorageClass with `allowVolumeExpansion`), new replicas get the new size only after the
+ * StatefulSet is recreated (README "Safety rules").
+ */
+export function checkDeployedStorage(cfg: StackConfig, deployed: DeployedStorage): DeployedCheck {
+    const problems: ConfigProblem[] = [];
+    const warnings: string[] = [];
+    cfg.apps.forEach((app, i) => {
+        const before = deployed[app.name];
+        const was = before === undefined ? undefined : parseQuantity(before);
+        const now = parseQuantity(app.storage.size);
+        if (was === undefined || now === undefined || was === now) {
+            return;
+        }
+        const key = configKey(["apps", i, "storage", "size"]);
+        if (now < was) {
+            problems.push({
+                key,
+                message: `is smaller than the deployed PVCs (${before}); a PersistentVolumeClaim cannot shrink. Keep ${before}, or move the data to a new app`,
+                given: app.storage.size,
+            });
+        } else {
+            warnings.push(`${key} grew from ${before} to ${app.storage.size}: existing PVCs keep ${before} until expanded (kubectl patch pvc data-${app.name}-<i>; the StorageClass must allow expansion)`);
+        }
+    });
+    return { problems, warnings };
 }
 
 /** The keys allowed at a path of the schema, for "unknown key" messages. */

@@ -86,10 +86,11 @@ export function probe(p: ProbeConfig, app: AppConfig): Probe {
  */
 export function topologySpread(app: AppConfig): TopologySpreadConstraint[] {
     const out: TopologySpreadConstraint[] = [];
-    const add = (topologyKey: string, mode: "DoNotSchedule" | "ScheduleAnyway" | "None") => {
+    const add = (topologyKey: string, mode: "DoNotSchedule" | "ScheduleAnyway" | "None", minDomains?: number) => {
         if (mode !== "None") {
             out.push({
                 maxSkew: app.topologySpread.maxSkew,
+                ...(minDomains !== undefined ? { minDomains } : {}),
                 topologyKey,
                 whenUnsatisfiable: mode,
                 labelSelector: { matchLabels: selectorLabels(app.name) },
@@ -97,7 +98,7 @@ export function topologySpread(app: AppConfig): TopologySpreadConstraint[] {
             });
         }
     };
-    add("topology.kubernetes.io/zone", app.topologySpread.zone);
+    add("topology.kubernetes.io/zone", app.topologySpread.zone, app.topologySpread.minDomains);
     add("kubernetes.io/hostname", app.topologySpread.hostname);
     return out;
 }

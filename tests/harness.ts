@@ -118,9 +118,18 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
     return readStackFile(ROOT, stack);
 }
 
-/** Mocks: every resource gets an id; RandomPassword a deterministic `result`; everything else echoes inputs. */
+/** The last outputs of the stack under test, as its StackReference to itself reads them (set per run). */
+let deployedOutputs: Record<string, unknown> = {};
+
+/**
+ * Mocks: every resource gets an id; RandomPassword a deterministic `result`; the stack's reference to itself
+ * returns `deployedOutputs`; everything else echoes inputs.
+ */
 const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
+        if (args.type === "pulumi:pulumi:StackReference") {
+            return { id: args.inputs.name ?? args.name, state: { name: args.inputs.name ?? args.name, outputs: deployedOutputs, secretOutputNames: [] } };
+        }
         const state = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") {
             state.result = `generated-${args.name}-${"x".repeat(args.inputs.length ?? 32)}`.slice(0, args.inputs.length ?? 32);
@@ -139,15 +148,17 @@ const mocks: pulumi.runtime.Mocks = {
  * Runs `index.ts` once.
  *
  * @param config config by full key (`stateful-apps:apps`), values as in a stack file (objects allowed).
- * @param opts.stack the stack name. `opts.secrets`: extra secret config values by full key.
+ * @param opts.stack the stack name. `opts.secrets`: extra secret config values by full key. `opts.deployed`:
+ *   the stack's last outputs, which the program reads through a StackReference to itself (default none).
  * @throws whatever the program throws (e.g. StackConfigError), before any registration.
  */
 export async function runProgram(
     config: Record<string, unknown>,
-    opts: { stack: string; secrets?: Record<string, string> } = { stack: "dev" },
+    opts: { stack: string; secrets?: Record<string, string>; deployed?: Record<string, unknown> } = { stack: "dev" },
 ): Promise<ProgramRun> {
     patchMockMonitor();
     recording = [];
+    deployedOutputs = opts.deployed ?? {};
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
         flat[k] = typeof v === "string" ? v : JSON.stringify(v);
@@ -156,7 +167,7 @@ export async function runProgram(
         flat[k] = v;
     }
     pulumi.runtime.setAllConfig(flat, Object.keys(opts.secrets ?? {}));
-    await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false);
+    await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false, "organization");
 
     for (const id of Object.keys(require.cache)) {
         if (id.startsWith(ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`)) {
@@ -164,7 +175,9 @@ export async function runProgram(
         }
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(ROOT, "index.ts"));
+    const exported = require(path.join(ROOT, "index.ts"));
+    // index.ts exports an async function (Pulumi runs it and takes its result as the stack outputs).
+    const program = typeof exported === "function" ? await exported() : exported;
 
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
@@ -190,6 +203,11 @@ export async function runProgram(
             return found[0];
         },
     };
+}
+
+/** The registrations of the last `runProgram`, including one that threw (a config error must leave none). */
+export function lastRunRegistrations(): Registration[] {
+    return [...recording];
 }
 
 /** Kubernetes type tokens used in assertions. */
