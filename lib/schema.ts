@@ -123,8 +123,20 @@ const appSchema = z.strictObject({
         .describe("persistentVolumeClaimRetentionPolicy."),
     resources: z
         .strictObject({
-            requests: z.strictObject({ cpu: quantity("cpu"), memory: quantity("memory") }).describe("Requests, e.g. `{cpu: 100m, memory: 128Mi}`."),
-            limits: z.strictObject({ cpu: quantity("cpu").optional(), memory: quantity("memory") }).describe("Limits; memory required, CPU optional (no CPU limit avoids throttling)."),
+            requests: z
+                .strictObject({
+                    cpu: quantity("cpu"),
+                    memory: quantity("memory"),
+                    ephemeralStorage: quantity("storage").default("64Mi").describe("Node disk for /tmp and container logs. Default 64Mi."),
+                })
+                .describe("Requests, e.g. `{cpu: 100m, memory: 128Mi}`."),
+            limits: z
+                .strictObject({
+                    cpu: quantity("cpu").optional(),
+                    memory: quantity("memory"),
+                    ephemeralStorage: quantity("storage").default("1Gi").describe("The kubelet evicts the pod above this much node disk (/tmp, logs). Default 1Gi."),
+                })
+                .describe("Limits; memory required, CPU optional (no CPU limit avoids throttling)."),
         })
         .describe("Container resources (CPU in cores or millicores, memory in bytes: Mi/Gi)."),
     probes: z
@@ -360,6 +372,9 @@ function crossFieldProblems(cfg: StackConfig): { path: PropertyKey[]; message: s
         const lim = app.resources.limits;
         if ((parseQuantity(req.memory) ?? 0) > (parseQuantity(lim.memory) ?? Infinity)) {
             out.push({ path: at("resources", "requests", "memory"), message: `must be ≤ limits.memory (${lim.memory})`, given: req.memory });
+        }
+        if ((parseQuantity(req.ephemeralStorage) ?? 0) > (parseQuantity(lim.ephemeralStorage) ?? Infinity)) {
+            out.push({ path: at("resources", "requests", "ephemeralStorage"), message: `must be ≤ limits.ephemeralStorage (${lim.ephemeralStorage})`, given: req.ephemeralStorage });
         }
         if (lim.cpu !== undefined && (parseQuantity(req.cpu) ?? 0) > (parseQuantity(lim.cpu) ?? Infinity)) {
             out.push({ path: at("resources", "requests", "cpu"), message: `must be ≤ limits.cpu (${lim.cpu})`, given: req.cpu });

@@ -139,9 +139,10 @@ export function configChecksum(app: AppConfig): string {
 /** The container's requests and limits; a CPU limit only when configured (none avoids CFS throttling). */
 export function containerResources(app: AppConfig) {
     return {
-        requests: { cpu: app.resources.requests.cpu, memory: app.resources.requests.memory },
+        requests: { cpu: app.resources.requests.cpu, memory: app.resources.requests.memory, "ephemeral-storage": app.resources.requests.ephemeralStorage },
         limits: {
             memory: app.resources.limits.memory,
+            "ephemeral-storage": app.resources.limits.ephemeralStorage,
             ...(app.resources.limits.cpu ? { cpu: app.resources.limits.cpu } : {}),
         },
     };

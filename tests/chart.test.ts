@@ -72,6 +72,13 @@ describe("charts/stateful-app with the Helm CLI", () => {
                             assert.ok(c.resources.limits.memory);
                         }
                     }
+                    // Only the StatefulSet's pods carry the selector labels: no Service, PDB or NetworkPolicy
+                    // may pick up a hook Job's pod or the test Pod.
+                    const selector = { "app.kubernetes.io/name": app.name, "app.kubernetes.io/instance": app.name };
+                    for (const hook of hooks) {
+                        const labels = hook.kind === "Job" ? hook.spec.template.metadata.labels : hook.metadata.labels;
+                        assert.ok(!Object.entries(selector).every(([k, v]) => labels[k] === v), `${hook.kind}/${hook.metadata.name} matches the app's selector`);
+                    }
                     const report = docs.find((d) => d.metadata.name === `${app.name}-report`);
                     const script = report.spec.template.spec.containers[0].args[0];
                     assert.match(script, new RegExp(`nslookup ${app.name}-${app.replicas - 1}\\.${app.name}-headless\\.${cfg.namespace.name}\\.svc`));

@@ -62,6 +62,8 @@ seccompProfile:
 requests:
   cpu: 10m
   memory: 16Mi
+  ephemeral-storage: 8Mi
 limits:
   memory: 32Mi
+  ephemeral-storage: 64Mi
 {{- end -}}
