@@ -6,6 +6,8 @@
  * fails `pulumi preview` and `pulumi up` without creating or changing anything.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { AppMonitoring } from "./components/app-monitoring";
+import { createDataLoadJob } from "./components/data-load-job";
 import { HelmStatefulApp } from "./components/helm-stateful-app";
 import { createNamespace } from "./components/namespace";
 import { StatefulApp } from "./components/stateful-app";
@@ -37,8 +39,14 @@ export = async (): Promise<ProgramOutputs> => {
             clusterDomain: stack.clusterDomain,
             secretValue: app.secret.source === "config" && app.secret.configKey ? secret(app.secret.configKey) : undefined,
             protect: stack.protect,
+            scrapeAnnotations: !stack.monitoring.prometheusOperator,
         };
-        return app.deployWith === "helm" ? new HelmStatefulApp(app.name, args) : new StatefulApp(app.name, args);
+        const workload = app.deployWith === "helm" ? new HelmStatefulApp(app.name, args) : new StatefulApp(app.name, args);
+        new AppMonitoring(app.name, { app, monitoring: stack.monitoring, namespace });
+        if (app.dataLoad) {
+            createDataLoadJob(app.name, app, namespace, { dependsOn: [workload] });
+        }
+        return workload;
     });
 
     return {

@@ -41,7 +41,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
                 name: app.name,
                 chart: CHART_PATH,
                 namespace,
-                values: helmValues(app, secret.checksum),
+                values: helmValues(app, secret.checksum, { scrapeAnnotations: args.scrapeAnnotations }),
                 // Wait for the StatefulSet's pods and the post-install hooks, bounded by the configured timeout.
                 timeout: app.helm.timeoutSeconds,
             },

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloadNames } from "../lib/names";
 import { pdbEnabled } from "../lib/schema";
-import { configFileData, pdbPolicy, podTemplate, pvcRetentionPolicy, updateStrategy, volumeClaimTemplates } from "../lib/workload";
+import { configFileData, mtailProgram, pdbPolicy, podTemplate, pvcRetentionPolicy, updateStrategy, volumeClaimTemplates } from "../lib/workload";
 import { WorkloadArgs, workloadSecret } from "./workload-args";
 
 /** Arguments of {@link StatefulApp}. */
@@ -46,6 +46,10 @@ export class StatefulApp extends pulumi.ComponentResource {
         );
         const envConfigMap = new k8s.core.v1.ConfigMap(`${name}-env`, { metadata: meta(names.envConfigMap), data: { ...app.env } }, child);
         const filesConfigMap = new k8s.core.v1.ConfigMap(`${name}-files`, { metadata: meta(names.filesConfigMap), data: configFileData(app) }, child);
+        const program = mtailProgram(app);
+        const mtailConfigMap = program
+            ? [new k8s.core.v1.ConfigMap(`${name}-mtail`, { metadata: meta(names.mtailConfigMap), data: { [program.file]: program.text } }, child)]
+            : [];
 
         const secret = workloadSecret(name, args, this);
 
@@ -59,7 +63,8 @@ export class StatefulApp extends pulumi.ComponentResource {
                     // Peers must find each other before they are Ready (cluster bootstrap, e.g. a datastore's seeds).
                     publishNotReadyAddresses: true,
                     selector,
-                    ports: [{ ...port, port: app.port }],
+                    // The metrics port only here: a ServiceMonitor then scrapes every pod, Ready or not, exactly once.
+                    ports: [{ ...port, port: app.port }, ...(app.metrics ? [{ name: "metrics", port: app.metrics.port, targetPort: "metrics", protocol: "TCP" }] : [])],
                 },
             },
             child,
@@ -89,13 +94,13 @@ export class StatefulApp extends pulumi.ComponentResource {
                     minReadySeconds: app.minReadySeconds,
                     persistentVolumeClaimRetentionPolicy: pvcRetentionPolicy(app),
                     selector: { matchLabels: selector },
-                    template: podTemplate(app, { names, secretChecksum: secret.checksum, managedBy: "pulumi" }),
+                    template: podTemplate(app, { names, secretChecksum: secret.checksum, managedBy: "pulumi", scrapeAnnotations: args.scrapeAnnotations ?? false }),
                     volumeClaimTemplates: volumeClaimTemplates(app, names),
                 },
             },
             {
                 parent: this,
-                dependsOn: [serviceAccount, envConfigMap, filesConfigMap, secret, service],
+                dependsOn: [serviceAccount, envConfigMap, filesConfigMap, ...mtailConfigMap, secret, service],
                 protect: args.protect,
                 retainOnDelete: args.protect,
                 ignoreChanges: ["spec.volumeClaimTemplates", "spec.podManagementPolicy"],

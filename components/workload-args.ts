@@ -19,6 +19,11 @@ export interface WorkloadArgs {
      * Default false.
      */
     readonly protect?: boolean;
+    /**
+     * Annotate pods for annotation-based Prometheus scraping (apps with `metrics`), for stacks without the
+     * Prometheus Operator (`monitoring.prometheusOperator: false`). Default false.
+     */
+    readonly scrapeAnnotations?: boolean;
 }
 
 /** The app's Secret (`<app>-credentials`), as a child `<name>-secret` of the workload component. */

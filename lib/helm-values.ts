@@ -8,6 +8,8 @@ import { AppConfig, pdbEnabled } from "./schema";
 import {
     configFileData,
     containerResources,
+    mtailProgram,
+    sidecarResources,
     containerSecurityContext,
     pdbPolicy,
     podSecurityContext,
@@ -41,11 +43,14 @@ export interface StatefulAppValues {
  * @param app the validated app config.
  * @param secretChecksum SHA-256 of the Secret's value (not secret), set as the pod annotation
  *   `checksum/secret` so pods roll when the value changes.
+ * @param opts.scrapeAnnotations annotate pods for annotation-based scraping when the app has `metrics`
+ *   (stacks without the Prometheus Operator). Default false.
  * @returns values for `helm install`; names are pinned with `fullnameOverride`/`nameOverride` so the chart's
  *   objects carry the same names and selector labels as the native path.
  */
-export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>): StatefulAppValues {
+export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>, opts: { scrapeAnnotations?: boolean } = {}): StatefulAppValues {
     const names = workloadNames(app.name);
+    const program = mtailProgram(app);
     return {
         nameOverride: app.name,
         fullnameOverride: app.name,
@@ -88,5 +93,18 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>)
         podAnnotations: { [SECRET_CHECKSUM_ANNOTATION]: secretChecksum },
         networkPolicy: { enabled: app.networkPolicy.enabled, allowFrom: app.networkPolicy.allowFrom.map((p) => ({ ...p })) },
         hooks: { enabled: app.helm.hooks, image: app.helm.hookImage },
+        metrics:
+            app.metrics && program
+                ? {
+                      enabled: true,
+                      logFile: app.metrics.logFile,
+                      image: { repository: app.metrics.image.repository, tag: app.metrics.image.tag, digest: app.metrics.image.digest ?? "", pullPolicy: app.metrics.image.pullPolicy },
+                      port: app.metrics.port,
+                      programFile: program.file,
+                      program: program.text,
+                      resources: sidecarResources(app),
+                      scrapeAnnotations: opts.scrapeAnnotations ?? false,
+                  }
+                : { enabled: false },
     };
 }

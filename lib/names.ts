@@ -40,6 +40,12 @@ export interface WorkloadNames {
     readonly secret: string;
     /** The volumeClaimTemplate; PVCs are named `<volumeClaim>-<app>-<ordinal>`. */
     readonly volumeClaim: string;
+    /** ConfigMap holding the mtail program of the metrics sidecar. */
+    readonly mtailConfigMap: string;
+    /** ConfigMap holding the alert rules file, or the PrometheusRule (Prometheus Operator). */
+    readonly alertRules: string;
+    /** Prefix of the data-load Job's name; the Job is `<dataLoad>-<hash of its spec>`. */
+    readonly dataLoad: string;
 }
 
 /** Derives every object name of a workload from its app name. */
@@ -51,6 +57,9 @@ export function workloadNames(app: string): WorkloadNames {
         headless: `${app}${HEADLESS_SUFFIX}`,
         secret: `${app}-credentials`,
         volumeClaim: "data",
+        mtailConfigMap: `${app}-mtail`,
+        alertRules: `${app}-alert-rules`,
+        dataLoad: `${app}-data-load`,
     };
 }
 

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { DNS1035_LABEL, DNS1123_LABEL, MAX_APP_NAME, PROJECT, workloadNames } from "./names";
+import { LOG_FORMATS, LogFormat, MTAIL_PORT } from "./observability";
 import { parseQuantity, quantityProblem, QuantityKind } from "./quantity";
 
 const quantity = (kind: QuantityKind) =>
@@ -212,6 +213,36 @@ const appSchema = z.strictObject({
         })
         .default({ enabled: false, allowFrom: [] })
         .describe("Ingress NetworkPolicy: only the app port, only from allowed peers."),
+    metrics: z
+        .strictObject({
+            logFormat: z.enum(LOG_FORMATS as unknown as [LogFormat, ...LogFormat[]]).describe("Format of the app's log: `visits` (`<time> visit <n> pod=<pod>`), `timestamps` (one RFC 3339 time per visit) or `litecoin-debug` (litecoin-core debug.log). Picks the mtail program in observability/mtail."),
+            logFile: z.string().startsWith("/").describe("The log file the app writes, on its data volume (under `storage.mountPath`), e.g. `/data/visits.log`."),
+            image: imageSchema.describe("Image with mtail 3.0 on PATH (build observability/mtail-image/Dockerfile and push it to your registry)."),
+            port: z.number().int().min(1024).max(65535).default(MTAIL_PORT).describe(`Port of mtail's /metrics (named \`metrics\` on the pod and the headless Service). Default ${MTAIL_PORT}.`),
+            resources: z
+                .strictObject({
+                    cpu: quantity("cpu").default("10m"),
+                    memory: quantity("memory").default("32Mi"),
+                    memoryLimit: quantity("memory").default("64Mi"),
+                })
+                .default({ cpu: "10m", memory: "32Mi", memoryLimit: "64Mi" })
+                .describe("Sidecar requests (cpu, memory) and memory limit. Default 10m / 32Mi / 64Mi."),
+        })
+        .optional()
+        .describe("Metrics from logs: an mtail sidecar (a native sidecar: starts before the app, stops after it) reads `logFile` read-only from the data volume and serves Prometheus metrics. Off when absent."),
+    dataLoad: z
+        .strictObject({
+            image: imageSchema.optional().describe("Image of the Job. Default: the app's image."),
+            command: z.array(z.string()).min(1).describe("Command of the load; it must be idempotent (a retry or a re-run after `ttlSecondsAfterFinished` runs it again)."),
+            args: z.array(z.string()).optional().describe("Arguments."),
+            backoffLimit: z.number().int().min(0).default(3).describe("Retries before the Job fails. Default 3."),
+            activeDeadlineSeconds: seconds("activeDeadlineSeconds", 1).default(600).describe("Seconds the whole Job (all retries, and the wait for the Service) may run. Default 600."),
+            ttlSecondsAfterFinished: seconds("ttlSecondsAfterFinished", 0).optional().describe("Delete the finished Job after this many seconds. Default: keep it (a later `pulumi up --refresh` would re-create a deleted Job and run the load again)."),
+            waitForCompletion: z.boolean().default(true).describe("`pulumi up` waits until the Job completes (and fails if it fails). Default true."),
+            waitImage: z.string().default("docker.io/library/busybox:1.37.0").describe("Image with `sh` and `nc` that waits for the app's Service. Default busybox:1.37.0."),
+        })
+        .optional()
+        .describe("A one-off data-load Job (seeding, migrations) that starts once the app's client Service accepts connections. Re-runs only when its spec changes (the Job name carries a hash of it)."),
     helm: z
         .strictObject({
             timeoutSeconds: seconds("timeoutSeconds", 1).default(600).describe("Seconds Helm waits for the release (and hooks). Default 600."),
@@ -242,6 +273,17 @@ const stackSchema = z.strictObject({
         .min(1)
         .optional()
         .describe("Zones of the target cluster (values of the node label `topology.kubernetes.io/zone`). When set, zone spread settings are checked against it."),
+    monitoring: z
+        .strictObject({
+            prometheusOperator: z.boolean().default(false).describe("The Prometheus Operator CRDs exist: scrape through a ServiceMonitor and alert through a PrometheusRule. Otherwise pods get `prometheus.io/*` scrape annotations and the rules go to a ConfigMap `<app>-alert-rules` (a Prometheus rules file). Default false."),
+            alertRules: z.boolean().default(false).describe("Alert rules per app: replicas/pods not Ready, container restarts, PVC nearly full or filling up, and for apps with `metrics` the mtail target down or its metrics absent. Default false."),
+            labels: z.record(z.string(), z.string()).default({}).describe("Extra labels on ServiceMonitors and PrometheusRules (the operator's selectors, e.g. `release: kube-prometheus-stack`)."),
+            scrapeJob: z.string().min(1).default("kubernetes-pods").describe("Without the operator: the `job` label your Prometheus gives annotation-scraped pods (the mtail alerts filter on it). Default kubernetes-pods."),
+            notReadyForSeconds: seconds("notReadyForSeconds", 60).default(900).describe("Seconds a pod may be not Ready before alerting. Default 900."),
+            volumeFreeRatio: z.number().gt(0, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" }).lt(1, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" }).default(0.1).describe("Alert when a PVC has less than this fraction free (0..1). Default 0.1."),
+        })
+        .default({ prometheusOperator: false, alertRules: false, labels: {}, scrapeJob: "kubernetes-pods", notReadyForSeconds: 900, volumeFreeRatio: 0.1 })
+        .describe("Scraping and alerting."),
     apps: z.array(appSchema).min(1, { message: "must list at least one app" }).describe("The workloads."),
 });
 
@@ -314,10 +356,13 @@ export function pdbEnabled(app: AppConfig): boolean {
     return app.pdb.enabled ?? app.replicas > 1;
 }
 
+/** Longest app name with a data-load Job: `<name>-data-load-<8 hex>` must fit the 63-character `job-name` label. */
+const MAX_APP_NAME_WITH_DATA_LOAD = 63 - "-data-load-".length - 8;
+
 /** Object names an app owns in its namespace (Services, ConfigMaps, Secret, hook Jobs, test Pod). */
 function derivedObjectNames(app: string): string[] {
     const n = workloadNames(app);
-    return [n.app, n.headless, n.envConfigMap, n.filesConfigMap, n.secret, `${app}-preflight`, `${app}-report`, `${app}-test-connection`];
+    return [n.app, n.headless, n.envConfigMap, n.filesConfigMap, n.secret, n.mtailConfigMap, n.alertRules, `${app}-preflight`, `${app}-report`, `${app}-test-connection`];
 }
 
 /** Cross-field rules that one field's schema cannot express. */
@@ -334,7 +379,7 @@ function crossFieldProblems(cfg: StackConfig): { path: PropertyKey[]; message: s
             // Names derived from different app names can still collide: app `db-headless` vs the headless Service of `db`.
             const clash = derivedObjectNames(app.name).find((n) => objectNames.has(n) && objectNames.get(n) !== i);
             if (clash) {
-                out.push({ path: at("name"), message: `its object name '${clash}' collides with one of apps[${objectNames.get(clash)}] (each app owns <name>, <name>-headless, <name>-env, <name>-files, <name>-credentials, …)`, given: app.name });
+                out.push({ path: at("name"), message: `its object name '${clash}' collides with one of apps[${objectNames.get(clash)}] (each app owns <name>, <name>-headless, <name>-env, <name>-files, <name>-credentials, <name>-mtail, …)`, given: app.name });
             }
             derivedObjectNames(app.name).forEach((n) => objectNames.set(n, i));
         }
@@ -397,6 +442,27 @@ function crossFieldProblems(cfg: StackConfig): { path: PropertyKey[]; message: s
             if (probe && probe.timeoutSeconds > probe.periodSeconds) {
                 out.push({ path: at("probes", name, "timeoutSeconds"), message: `must be ≤ periodSeconds (${probe.periodSeconds})`, given: probe.timeoutSeconds });
             }
+        }
+        if (app.metrics) {
+            if (app.metrics.port === app.port) {
+                out.push({ path: at("metrics", "port"), message: `collides with the app's port ${app.port}; mtail needs a port of its own`, given: app.metrics.port });
+            }
+            const probePorts = [app.probes.readiness, app.probes.liveness, app.probes.startup].map((p) => p?.port).filter((p) => p !== undefined);
+            if (probePorts.includes(app.metrics.port)) {
+                out.push({ path: at("metrics", "port"), message: "is also a probe port of the app container; pick another", given: app.metrics.port });
+            }
+            if (app.portName === "metrics") {
+                out.push({ path: at("portName"), message: "`metrics` is reserved for the mtail sidecar's port when `metrics` is set", given: app.portName });
+            }
+            if (!app.metrics.logFile.startsWith(`${app.storage.mountPath.replace(/\/$/, "")}/`)) {
+                out.push({ path: at("metrics", "logFile"), message: `must be under storage.mountPath (${app.storage.mountPath}): the sidecar reads it from the data volume`, given: app.metrics.logFile });
+            }
+        }
+        if (app.dataLoad && app.name.length > MAX_APP_NAME_WITH_DATA_LOAD) {
+            out.push({ path: at("name"), message: `must be at most ${MAX_APP_NAME_WITH_DATA_LOAD} characters with dataLoad: the Job <name>-data-load-<hash> becomes a 63-character label (job-name)`, given: app.name });
+        }
+        if (app.dataLoad && app.replicas === 0) {
+            out.push({ path: at("dataLoad"), message: "needs replicas ≥ 1: the Job waits for the app's Service to accept connections" });
         }
         const mountPaths = [app.storage.mountPath, app.configMountPath, "/tmp"];
         if (new Set(mountPaths).size !== mountPaths.length) {

@@ -6,7 +6,9 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import * as fs from "fs";
 import { recommendedLabels, selectorLabels, WorkloadNames } from "./names";
+import { LOG_FORMAT_INFO, mtailArgs, mtailProgramPath } from "./observability";
 import type { AppConfig, ProbeConfig } from "./schema";
 
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
@@ -177,6 +179,91 @@ export interface PodTemplateInputs {
     /** Hash of the Secret content (not secret itself: a SHA-256 of a random password reveals nothing). */
     readonly secretChecksum: pulumi.Input<string>;
     readonly managedBy: "pulumi" | "Helm";
+    /**
+     * Annotate the pod for annotation-based scraping (`prometheus.io/scrape`, `port`, `path`) when the app has a
+     * metrics sidecar; used when the stack has no Prometheus Operator (`monitoring.prometheusOperator: false`).
+     */
+    readonly scrapeAnnotations: boolean;
+}
+
+/** Where the mtail program ConfigMap is mounted in the sidecar (its `-progs` directory). */
+export const MTAIL_PROGS_DIR = "/etc/mtail";
+/** Annotation holding the hash of the mtail program; a change rolls the pods. */
+export const MTAIL_CHECKSUM_ANNOTATION = "checksum/mtail";
+
+/** The mtail program of an app with `metrics`: its file name and text (from observability/mtail). */
+export function mtailProgram(app: AppConfig): { file: string; text: string } | undefined {
+    if (!app.metrics) {
+        return undefined;
+    }
+    return { file: LOG_FORMAT_INFO[app.metrics.logFormat].program, text: fs.readFileSync(mtailProgramPath(app.metrics.logFormat), "utf8") };
+}
+
+/** `repository:tag[@digest]` of an image config. */
+function imageString(img: { repository: string; tag: string; digest?: string }): string {
+    return `${img.repository}:${img.tag}${img.digest ? `@${img.digest}` : ""}`;
+}
+
+/** Requests and limits of the mtail sidecar and its log-init container. */
+export function sidecarResources(app: AppConfig) {
+    const r = app.metrics?.resources ?? { cpu: "10m", memory: "32Mi", memoryLimit: "64Mi" };
+    return { requests: { cpu: r.cpu, memory: r.memory, "ephemeral-storage": "16Mi" }, limits: { memory: r.memoryLimit, "ephemeral-storage": "128Mi" } };
+}
+
+/**
+ * The init containers of an app with `metrics`: `log-init` creates the log file (mtail skips whatever a file
+ * holds when it first opens it, so the file must exist before mtail starts), then `mtail`, a native sidecar
+ * (`restartPolicy: Always`, Kubernetes ≥ 1.29: it starts before the app container and stops after it, so the
+ * last log lines are still counted). mtail reads the data volume read-only.
+ * Source: https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
+ */
+export function metricsInitContainers(app: AppConfig, names: WorkloadNames): k8s.types.input.core.v1.Container[] {
+    if (!app.metrics) {
+        return [];
+    }
+    const m = app.metrics;
+    const data = { name: names.volumeClaim, mountPath: app.storage.mountPath };
+    return [
+        {
+            name: "log-init",
+            image: imageString(m.image),
+            imagePullPolicy: m.image.pullPolicy,
+            command: ["touch", m.logFile],
+            resources: sidecarResources(app),
+            securityContext: containerSecurityContext(app),
+            volumeMounts: [data],
+        },
+        {
+            name: "mtail",
+            image: imageString(m.image),
+            imagePullPolicy: m.image.pullPolicy,
+            restartPolicy: "Always",
+            command: ["mtail", ...mtailArgs({ logFile: m.logFile, progsDir: MTAIL_PROGS_DIR, port: m.port })],
+            ports: [{ name: "metrics", containerPort: m.port, protocol: "TCP" }],
+            readinessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+            livenessProbe: { tcpSocket: { port: "metrics" }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 3 },
+            resources: sidecarResources(app),
+            securityContext: containerSecurityContext(app),
+            volumeMounts: [
+                { ...data, readOnly: true },
+                { name: "mtail-program", mountPath: MTAIL_PROGS_DIR, readOnly: true },
+                { name: "tmp", mountPath: "/tmp" },
+            ],
+        },
+    ];
+}
+
+/** Pod annotations of the metrics sidecar: the program's checksum and, without the operator, scrape hints. */
+export function metricsAnnotations(app: AppConfig, scrapeAnnotations: boolean): Record<string, string> {
+    const program = mtailProgram(app);
+    if (!program || !app.metrics) {
+        return {};
+    }
+    return {
+        // SHA-256 of the program text itself, as the chart's `sha256sum` computes it.
+        [MTAIL_CHECKSUM_ANNOTATION]: createHash("sha256").update(program.text).digest("hex"),
+        ...(scrapeAnnotations ? { "prometheus.io/scrape": "true", "prometheus.io/port": String(app.metrics.port), "prometheus.io/path": "/metrics" } : {}),
+    };
 }
 
 /**
@@ -219,6 +306,7 @@ export function podTemplate(app: AppConfig, inputs: PodTemplateInputs): k8s.type
             annotations: {
                 [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(app),
                 [SECRET_CHECKSUM_ANNOTATION]: inputs.secretChecksum,
+                ...metricsAnnotations(app, inputs.scrapeAnnotations),
             },
         },
         spec: {
@@ -228,10 +316,12 @@ export function podTemplate(app: AppConfig, inputs: PodTemplateInputs): k8s.type
             terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
             securityContext: podSecurityContext(app),
             topologySpreadConstraints: topologySpread(app),
+            ...(app.metrics ? { initContainers: metricsInitContainers(app, names) } : {}),
             containers: [container],
             volumes: [
                 { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
                 ...(files.length > 0 ? [{ name: "config", configMap: { name: names.filesConfigMap } }] : []),
+                ...(app.metrics ? [{ name: "mtail-program", configMap: { name: names.mtailConfigMap } }] : []),
             ],
         },
     };

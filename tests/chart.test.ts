@@ -59,6 +59,7 @@ describe("charts/stateful-app with the Helm CLI", () => {
                         `Job/${app.name}-report`,
                         ...(app.replicas > 1 ? [`PodDisruptionBudget/${app.name}`] : []),
                         ...(app.networkPolicy.enabled ? [`NetworkPolicy/${app.name}`] : []),
+                        ...(app.metrics ? [`ConfigMap/${app.name}-mtail`] : []),
                     ].sort();
                     assert.deepStrictEqual(kinds, expected);
                     const hooks = docs.filter((d) => d.metadata.annotations?.["helm.sh/hook"]);
@@ -87,7 +88,7 @@ describe("charts/stateful-app with the Helm CLI", () => {
                 it(`${app.name}: renders the same StatefulSet spec as the native component`, () => {
                     const names = workloadNames(app.name);
                     const sts = render(app, cfg.namespace.name).find((d) => d.kind === "StatefulSet");
-                    const native = podTemplate(app, { names, secretChecksum: CHECKSUM, managedBy: "Helm" }) as Any;
+                    const native = podTemplate(app, { names, secretChecksum: CHECKSUM, managedBy: "Helm", scrapeAnnotations: false }) as Any;
                     const chartPod = sts.spec.template;
                     // Pod spec: security contexts, probes, ports, env, mounts, volumes, spread, resources.
                     assert.deepStrictEqual(comparable(chartPod.spec), JSON.parse(JSON.stringify(comparable(native.spec))));

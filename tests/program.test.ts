@@ -15,6 +15,8 @@ interface AppView {
     name: string;
     deployWith: "native" | "helm";
     replicas: number;
+    metrics: boolean;
+    dataLoad: boolean;
 }
 
 function appsOf(stack: string): AppView[] {
@@ -22,6 +24,8 @@ function appsOf(stack: string): AppView[] {
         name: a.name,
         deployWith: a.deployWith ?? "native",
         replicas: a.replicas ?? 1,
+        metrics: a.metrics !== undefined,
+        dataLoad: a.dataLoad !== undefined,
     }));
 }
 
@@ -56,7 +60,10 @@ for (const stack of ["dev", "prod"]) {
             assert.strictEqual(count(T.HelmStatefulApp), helm.length);
             assert.strictEqual(count(T.StatefulSet), native.length);
             assert.strictEqual(count(T.ServiceAccount), native.length);
-            assert.strictEqual(count(T.ConfigMap), native.length * 2);
+            const monitoring = (stackFileConfig(stack)["stateful-apps:monitoring"] ?? {}) as Any;
+            const rulesConfigMaps = monitoring.alertRules && !monitoring.prometheusOperator ? apps.length : 0;
+            assert.strictEqual(count(T.ConfigMap), native.length * 2 + native.filter((a) => a.metrics).length + rulesConfigMaps);
+            assert.strictEqual(count(T.Job), apps.filter((a) => a.dataLoad).length);
             assert.strictEqual(count(T.Service), native.length * 2);
             assert.strictEqual(count(T.Release), helm.length);
             assert.strictEqual(count(T.Secret), apps.length, "one Secret per app, created natively on both paths");
