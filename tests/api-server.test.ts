@@ -1,0 +1,172 @@
+/**
+ * The program's objects on a real API server: the local kwok-backed cluster (scripts/cluster; a real
+ * kube-apiserver v1.34 with Pod Security admission, controller-manager and scheduler; kwok fakes the nodes).
+ *
+ * For each stack, every Kubernetes object `index.ts` registers under Pulumi mocks is applied with
+ * `kubectl apply --server-side` (Namespace first), then: each StatefulSet rolls out to Ready, every PVC is Bound,
+ * the data-load Job completes, a second apply changes nothing (`kubectl diff`), and the Helm
+ * workload of each stack is installed as a real Helm release of the bundled chart with `helm install --wait` (hook Jobs
+ * included), using the values `helmValues()` computes.
+ *
+ * What this proves: the API server accepts every object as the program builds it (schema, defaulting, the
+ * restricted Pod Security admission of the namespace), the controllers make the StatefulSets, PVCs and Jobs
+ * reach their goal states, and the chart installs. What it does not prove: Pulumi's own behaviour (`pulumi up`
+ * needs the Pulumi CLI, which cannot be built here: issue 3), nor the apps themselves: kwok marks pods Ready and
+ * Job pods Succeeded without running any container, pulls no image, and routes no traffic. The operator's
+ * ServiceMonitor and PrometheusRule objects are left out (no Prometheus Operator CRDs on this cluster).
+ *
+ * Opt-in like tests/cluster.test.ts: STATEFUL_APPS_CLUSTER=1 (.ci/run sets it).
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { CHART_PATH } from "../components/helm-stateful-app";
+import { helmValues } from "../lib/helm-values";
+import { ROOT, runProgram, stackFileConfig } from "./harness";
+import { HELM, stackConfig } from "./helm";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+const ENABLED = process.env.STATEFUL_APPS_CLUSTER === "1";
+const SCRIPT = path.join(ROOT, "scripts", "cluster");
+const ENV = { ...process.env, CLUSTER_NAME: "stateful-apps-e2e" };
+
+function run(cmd: string, args: string[], input?: string): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync(cmd, args, { encoding: "utf8", env: ENV, input, maxBuffer: 64 << 20 });
+    if (r.error) {
+        throw new Error(`cannot run ${cmd}: ${r.error.message}`);
+    }
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+let kubeconfig = "";
+let kubectlPath = "";
+
+function kubectl(args: string[], input?: string): string {
+    const r = run(kubectlPath, ["--kubeconfig", kubeconfig, ...args], input);
+    assert.strictEqual(r.status, 0, `kubectl ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
+    return r.stdout;
+}
+
+/** The Kubernetes objects the program registers for a stack (not releases, not operator CRs). */
+async function programObjects(stack: string): Promise<Any[]> {
+    const program = await runProgram(stackFileConfig(stack), { stack });
+    return program.registrations
+        .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/") && !r.type.startsWith("kubernetes:monitoring.coreos.com/"))
+        .map((r) => r.inputs);
+}
+
+const list = (items: Any[]) => JSON.stringify({ apiVersion: "v1", kind: "List", items });
+
+describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUSTER=1)", function () {
+    before(function () {
+        if (!ENABLED) {
+            console.warn("\n    SKIPPED: set STATEFUL_APPS_CLUSTER=1 to apply the program's objects to the local kwok cluster.\n");
+            this.skip();
+        }
+        this.timeout(45 * 60 * 1000);
+        assert.strictEqual(run("bash", [SCRIPT, "down"]).status, 0);
+        const up = run("bash", [SCRIPT, "up", "--nodes", "3"]);
+        assert.strictEqual(up.status, 0, `scripts/cluster up failed:\n${up.stderr}`);
+        kubeconfig = up.stdout.trim();
+        kubectlPath = path.join(run("bash", [SCRIPT, "bin-dir"]).stdout.trim(), "kubectl");
+    });
+
+    after(function () {
+        if (ENABLED) {
+            this.timeout(120 * 1000);
+            assert.strictEqual(run("bash", [SCRIPT, "down"]).status, 0);
+        }
+    });
+
+    for (const stack of ["dev", "prod"]) {
+        describe(`${stack} stack`, () => {
+            let objects: Any[] = [];
+            let namespace = "";
+
+            before(async function () {
+                this.timeout(60 * 1000);
+                objects = await programObjects(stack);
+                namespace = stackConfig(stack).namespace.name;
+            });
+
+            it("the API server admits every object (restricted Pod Security included)", function () {
+                this.timeout(60 * 1000);
+                const [ns, ...rest] = [...objects.filter((o) => o.kind === "Namespace"), ...objects.filter((o) => o.kind !== "Namespace")];
+                assert.strictEqual(ns.kind, "Namespace");
+                kubectl(["apply", "--server-side", "--field-manager=e2e", "-f", "-"], list([ns]));
+                const labels = JSON.parse(kubectl(["get", "namespace", namespace, "-o", "json"])).metadata.labels;
+                assert.strictEqual(labels["pod-security.kubernetes.io/enforce"], "restricted");
+                const out = kubectl(["apply", "--server-side", "--field-manager=e2e", "-f", "-"], list(rest));
+                assert.strictEqual(out.trim().split("\n").length, rest.length, out);
+            });
+
+            it("every StatefulSet rolls out to Ready, with a Bound PVC per replica", function () {
+                this.timeout(5 * 60 * 1000);
+                const sets = objects.filter((o) => o.kind === "StatefulSet");
+                assert.ok(sets.length >= 2);
+                for (const sts of sets) {
+                    kubectl(["rollout", "status", `statefulset/${sts.metadata.name}`, "-n", namespace, "--timeout=180s"]);
+                    const status = JSON.parse(kubectl(["get", "statefulset", sts.metadata.name, "-n", namespace, "-o", "json"])).status;
+                    assert.strictEqual(status.readyReplicas ?? 0, sts.spec.replicas);
+                }
+                const pvcs = JSON.parse(kubectl(["get", "pvc", "-n", namespace, "-o", "json"])).items;
+                const expected = sets.flatMap((s) => Array.from({ length: s.spec.replicas }, (_, i) => `data-${s.metadata.name}-${i}`)).sort();
+                assert.deepStrictEqual(pvcs.map((c: Any) => c.metadata.name).sort(), expected);
+                for (const c of pvcs) {
+                    assert.strictEqual(c.status.phase, "Bound", `${c.metadata.name} is ${c.status.phase}`);
+                }
+            });
+
+            it("the pods carry the mtail native sidecar where configured, and spread as configured", () => {
+                const pods = JSON.parse(kubectl(["get", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=visits", "-o", "json"])).items;
+                assert.ok(pods.length >= 1);
+                for (const p of pods) {
+                    assert.deepStrictEqual(p.spec.initContainers.map((c: Any) => [c.name, c.restartPolicy ?? null]), [["log-init", null], ["mtail", "Always"]]);
+                }
+                if (stack === "prod") {
+                    const nodes = JSON.parse(kubectl(["get", "nodes", "-o", "json"])).items;
+                    const zoneOf = new Map(nodes.map((n: Any) => [n.metadata.name, n.metadata.labels["topology.kubernetes.io/zone"]]));
+                    assert.deepStrictEqual(pods.map((p: Any) => zoneOf.get(p.spec.nodeName)).sort(), ["zone-a", "zone-b", "zone-c"], "zone DoNotSchedule, minDomains 3");
+                }
+            });
+
+            it("the data-load Job completes", function () {
+                this.timeout(3 * 60 * 1000);
+                const job = objects.find((o) => o.kind === "Job");
+                assert.ok(job);
+                kubectl(["wait", "--for=condition=Complete", `job/${job.metadata.name}`, "-n", namespace, "--timeout=120s"]);
+            });
+
+            it("applying the same objects again changes nothing (kubectl diff is empty)", function () {
+                this.timeout(60 * 1000);
+                const r = run(kubectlPath, ["--kubeconfig", kubeconfig, "diff", "--server-side", "--field-manager=e2e", "-f", "-"], list(objects));
+                assert.strictEqual(r.status, 0, `drift after a re-apply:\n${r.stdout}${r.stderr}`);
+            });
+
+            it("the Helm workload installs as a Helm release of the bundled chart (helm install --wait, hooks run)", function () {
+                this.timeout(5 * 60 * 1000);
+                const cfg = stackConfig(stack);
+                const app = cfg.apps.find((a) => a.deployWith === "helm");
+                assert.ok(app);
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "release-"));
+                try {
+                    const values = path.join(dir, "values.json");
+                    fs.writeFileSync(values, JSON.stringify(helmValues(app, "0".repeat(64), { scrapeAnnotations: !cfg.monitoring.prometheusOperator })));
+                    const r = run(HELM, ["install", app.name, CHART_PATH, "--kubeconfig", kubeconfig, "--namespace", cfg.namespace.name, "-f", values, "--wait", "--wait-for-jobs", "--timeout", "180s"]);
+                    assert.strictEqual(r.status, 0, `helm install failed:\n${r.stdout}${r.stderr}`);
+                } finally {
+                    fs.rmSync(dir, { recursive: true, force: true });
+                }
+                const sts = JSON.parse(kubectl(["get", "statefulset", app.name, "-n", cfg.namespace.name, "-o", "json"]));
+                assert.strictEqual(sts.status.readyReplicas, app.replicas);
+                assert.strictEqual(sts.metadata.labels["app.kubernetes.io/managed-by"], "Helm");
+                const status = JSON.parse(run(HELM, ["status", app.name, "--kubeconfig", kubeconfig, "--namespace", cfg.namespace.name, "-o", "json"]).stdout);
+                assert.strictEqual(status.info.status, "deployed");
+            });
+        });
+    }
+});
