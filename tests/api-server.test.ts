@@ -6,7 +6,7 @@
  * `kubectl apply --server-side` (Namespace first), then: each StatefulSet rolls out to Ready, every PVC is Bound,
  * the data-load Job completes, a second apply changes nothing (`kubectl diff`), and the Helm
  * workload of each stack is installed as a real Helm release of the bundled chart with `helm install --wait` (hook Jobs
- * included), using the values `helmValues()` computes.
+ * included), using the values `helmValues()` computes, and the release Helm stores is searched for the password.
  *
  * What this proves: the API server accepts every object as the program builds it (schema, defaulting, the
  * restricted Pod Security admission of the namespace), the controllers make the StatefulSets, PVCs and Jobs
@@ -22,6 +22,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as zlib from "zlib";
 import { CHART_PATH } from "../components/helm-stateful-app";
 import { helmValues } from "../lib/helm-values";
 import { ROOT, runProgram, stackFileConfig } from "./harness";
@@ -157,7 +158,11 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
                     const values = path.join(dir, "values.json");
                     fs.writeFileSync(values, JSON.stringify(helmValues(app, "0".repeat(64), { scrapeAnnotations: !cfg.monitoring.prometheusOperator })));
                     const r = run(HELM, ["install", app.name, CHART_PATH, "--kubeconfig", kubeconfig, "--namespace", cfg.namespace.name, "-f", values, "--wait", "--wait-for-jobs", "--timeout", "180s"]);
-                    assert.strictEqual(r.status, 0, `helm install failed:\n${r.stdout}${r.stderr}`);
+                    if (r.status !== 0) {
+                        const state = run(kubectlPath, ["--kubeconfig", kubeconfig, "get", "pods,jobs,pvc,statefulsets", "-n", cfg.namespace.name, "-o", "wide"]).stdout;
+                        const events = run(kubectlPath, ["--kubeconfig", kubeconfig, "get", "events", "-n", cfg.namespace.name, "--sort-by=.lastTimestamp"]).stdout;
+                        assert.fail(`helm install failed:\n${r.stdout}${r.stderr}\n--- objects:\n${state}\n--- events:\n${events.split("\n").slice(-40).join("\n")}`);
+                    }
                 } finally {
                     fs.rmSync(dir, { recursive: true, force: true });
                 }
@@ -166,6 +171,23 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
                 assert.strictEqual(sts.metadata.labels["app.kubernetes.io/managed-by"], "Helm");
                 const status = JSON.parse(run(HELM, ["status", app.name, "--kubeconfig", kubeconfig, "--namespace", cfg.namespace.name, "-o", "json"]).stdout);
                 assert.strictEqual(status.info.status, "deployed");
+            });
+
+            it("the release Helm stores holds no plaintext secret (the password lives only in the native Secret)", () => {
+                const cfg = stackConfig(stack);
+                const app = cfg.apps.find((a) => a.deployWith === "helm");
+                assert.ok(app);
+                const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === `${app.name}-credentials`);
+                const password: string = secret.stringData[app.secret.key];
+                assert.ok(password && password.length >= 16, "the Secret the program registers holds the password");
+                // Helm v3 stores each revision in a Secret: base64(gzip(JSON of chart, values, manifest)).
+                const stored = JSON.parse(kubectl(["get", "secrets", "-n", cfg.namespace.name, "-l", `owner=helm,name=${app.name}`, "-o", "json"])).items;
+                assert.ok(stored.length >= 1, "Helm stored the release");
+                for (const item of stored) {
+                    const release = zlib.gunzipSync(Buffer.from(Buffer.from(item.data.release, "base64").toString("utf8"), "base64")).toString("utf8");
+                    assert.ok(release.includes(`"existingSecret":"${app.name}-credentials"`), "decoded the release (it names the Secret)");
+                    assert.ok(!release.includes(password), `release ${item.metadata.name} contains the password`);
+                }
             });
         });
     }
