@@ -1,0 +1,214 @@
+/**
+ * Shared helpers of the bench scripts: argument parsing, statistics, load average, the environment a result was
+ * measured in, timing of child processes, stack configs as the Pulumi CLI hands them to the program, and the
+ * result files under bench/results/.
+ */
+import { execFileSync, spawnSync, SpawnSyncOptions } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stackFileConfig } from "../../lib/stack-file";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const RESULTS_DIR = path.join(ROOT, "bench", "results");
+export const CHART = path.join(ROOT, "charts", "stateful-app");
+export const PROJECT = "stateful-apps";
+/** Stand-in for the Secret's SHA-256 in chart values (as tests/helm.ts does). */
+export const CHECKSUM = "0".repeat(64);
+
+// ---------------------------------------------------------------------------------------------- arguments
+
+export interface OptionSpec {
+    /** Default value as text; undefined for a flag. */
+    readonly default?: string;
+    readonly help: string;
+    readonly flag?: boolean;
+}
+
+/**
+ * Parses `--name value`, `--name=value` and `--flag`. Prints `usage` plus the options on --help and exits 0;
+ * exits 2 on an unknown option.
+ */
+export function parseArgs(usage: string, spec: Record<string, OptionSpec>, argv = process.argv.slice(2)): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, s] of Object.entries(spec)) {
+        if (s.default !== undefined) {
+            out[k] = s.default;
+        }
+    }
+    const help = () => {
+        const lines = Object.entries(spec).map(([k, s]) => `  --${k}${s.flag ? "" : " VALUE"}`.padEnd(30) + `${s.help}${s.default !== undefined ? ` (default: ${s.default})` : ""}`);
+        return `${usage.trim()}\n\nOptions:\n${lines.join("\n")}\n${"  -h, --help".padEnd(30)}This text.\n`;
+    };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "-h" || a === "--help") {
+            process.stdout.write(help());
+            process.exit(0);
+        }
+        const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(a);
+        if (!m || !(m[1] in spec)) {
+            process.stderr.write(`unknown argument '${a}'\n\n${help()}`);
+            process.exit(2);
+        }
+        const s = spec[m[1]];
+        if (s.flag) {
+            out[m[1]] = "true";
+        } else if (m[2] !== undefined) {
+            out[m[1]] = m[2];
+        } else if (i + 1 < argv.length) {
+            out[m[1]] = argv[++i];
+        } else {
+            process.stderr.write(`--${m[1]} needs a value\n`);
+            process.exit(2);
+        }
+    }
+    return out;
+}
+
+export function positiveInt(name: string, text: string): number {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) {
+        process.stderr.write(`--${name} must be a positive integer (given: ${text})\n`);
+        process.exit(2);
+    }
+    return n;
+}
+
+export function list(text: string): string[] {
+    return text
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s);
+}
+
+// ---------------------------------------------------------------------------------------------- statistics
+
+export interface Stats {
+    readonly n: number;
+    readonly median: number;
+    readonly min: number;
+    readonly max: number;
+}
+
+export function stats(xs: number[]): Stats {
+    if (xs.length === 0) {
+        return { n: 0, median: NaN, min: NaN, max: NaN };
+    }
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+    return { n: s.length, median, min: s[0], max: s[s.length - 1] };
+}
+
+/** `1234 ms (1100–1500, n=5)` */
+export function fmtStats(s: Stats, unit = "ms", digits = 0): string {
+    return `${s.median.toFixed(digits)} ${unit} (min ${s.min.toFixed(digits)}, max ${s.max.toFixed(digits)}, n=${s.n})`;
+}
+
+// ---------------------------------------------------------------------------------------------- load and environment
+
+/** The 1-, 5- and 15-minute load averages and the whole /proc/loadavg line. */
+export function loadavg(): { one: number; five: number; fifteen: number; raw: string } {
+    const raw = fs.readFileSync("/proc/loadavg", "utf8").trim();
+    const [one, five, fifteen] = raw.split(/\s+/).map(Number);
+    return { one, five, fifteen, raw };
+}
+
+/**
+ * Waits until the 1-minute load average is below `threshold`, polling every 15 s for at most `maxSeconds`.
+ * Returns what was seen, so a result can say whether it was recorded on a quiet machine.
+ */
+export function waitForQuiet(threshold: number, maxSeconds: number): { reached: boolean; waitedSeconds: number; load: string } {
+    const start = Date.now();
+    for (;;) {
+        const l = loadavg();
+        const waited = (Date.now() - start) / 1000;
+        if (l.one < threshold) {
+            return { reached: true, waitedSeconds: Math.round(waited), load: l.raw };
+        }
+        if (waited >= maxSeconds) {
+            process.stderr.write(`[bench] load average still ${l.one} after ${Math.round(waited)} s; measuring anyway\n`);
+            return { reached: false, waitedSeconds: Math.round(waited), load: l.raw };
+        }
+        process.stderr.write(`[bench] waiting for the 1-minute load average (${l.one}) to drop below ${threshold} (${Math.round(waited)} s so far)\n`);
+        spawnSync("sleep", ["15"]);
+    }
+}
+
+/** What a result was measured on: machine, tools and the work tree (other people's uncommitted edits included). */
+export function environment(): Record<string, unknown> {
+    const git = (args: string[]) => {
+        try {
+            return execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+        } catch {
+            return "";
+        }
+    };
+    return {
+        date: new Date().toISOString(),
+        host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release() },
+        node: process.version,
+        gitHead: git(["rev-parse", "--short", "HEAD"]),
+        // Program files with uncommitted changes when this was measured (the work tree is shared).
+        dirtyProgramFiles: git(["status", "--porcelain", "--", "index.ts", "config.ts", "components", "lib", "charts", "Pulumi.yaml", "tsconfig.json"])
+            .split("\n")
+            .filter((l) => l),
+    };
+}
+
+// ---------------------------------------------------------------------------------------------- processes
+
+/** Wall time of a child process in ms (spawn to exit), its output, and the load average just before it started. */
+export function timed(cmd: string, args: string[], opts: SpawnSyncOptions = {}): { ms: number; status: number; stdout: string; stderr: string; load: number } {
+    const load = loadavg().one;
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 256 * 2 ** 20, ...opts });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.error) {
+        throw new Error(`cannot run ${cmd}: ${r.error.message}`);
+    }
+    return { ms, status: r.status ?? -1, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? ""), load };
+}
+
+/** Helm from `scripts/toolchain` (built on first use by `npm test` / `scripts/toolchain helm`). */
+export function helmBin(): string {
+    const dir = execFileSync("bash", [path.join(ROOT, "scripts", "toolchain"), "--bin-dir"], { encoding: "utf8" }).trim();
+    const helm = path.join(dir, "helm");
+    if (!fs.existsSync(helm)) {
+        process.stderr.write(`no helm at ${helm}: run 'bash scripts/toolchain helm' first\n`);
+        process.exit(3);
+    }
+    return helm;
+}
+
+// ---------------------------------------------------------------------------------------------- config and results
+
+/** Flattens a stack's config the way the CLI passes it (PULUMI_CONFIG): `<project>:<key>` → string (JSON for objects). */
+export function flatConfig(config: Record<string, unknown>): Record<string, string> {
+    const flat: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        flat[k] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    return flat;
+}
+
+/** `Pulumi.<stack>.yaml` overlaid on the project defaults, keys in full form. */
+export function stackConfig(stack: string): Record<string, unknown> {
+    return stackFileConfig(ROOT, stack);
+}
+
+export function tempDir(prefix: string): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), `bench-${prefix}-`));
+}
+
+export function writeResult(name: string, result: object, out?: string): string {
+    const file = out ?? path.join(RESULTS_DIR, `${name}.json`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    return file;
+}
+
+export function log(msg: string): void {
+    process.stderr.write(`[bench] ${msg}\n`);
+}

@@ -1,0 +1,201 @@
+/* global require, process, console */
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * One program evaluation in a fresh Node.js process: what the Node.js language host pays on every
+ * `pulumi preview`/`up` before the engine sees the first resource, minus the engine (Pulumi mocks answer
+ * every registration in-process).
+ *
+ *   node [NODEARGS] bench/lib/eval-child.cjs MODE ROOT STACK CONFIG_JSON_FILE [--phases]
+ *
+ * MODE: `typecheck` registers ts-node exactly as @pulumi/pulumi's cmd/run does for `typescript: true`
+ * (same options, computed by the SDK's own tsutils; ts-node then type-checks every project file it loads),
+ * `transpile` does the same with transpileOnly (what `noCheck: true` in the tsconfig Pulumi uses, or
+ * PULUMI_NODEJS_TRANSPILE_ONLY=true, selects), `none` registers nothing (cmd/run with `typescript: false`):
+ * ROOT is then either tsc output (index.js), or the TypeScript sources with a hook preloaded by NODEARGS
+ * (`--require ts-node/register/transpile-only`, what Pulumi.yaml's `nodeargs` passes).
+ * Prints one JSON line on stdout: phase end times in ms since the process started (performance.now()).
+ * `--phases` also times TypeScript compilation and the first load of each package (self time, nested loads
+ * excluded), at some cost in overhead.
+ */
+"use strict";
+const { performance } = require("perf_hooks");
+const path = require("path");
+const fs = require("fs");
+
+const t = { start: performance.now() };
+const [mode, root, stack, configFile, ...flags] = process.argv.slice(2);
+const phases = flags.includes("--phases");
+if (!["typecheck", "transpile", "none"].includes(mode) || !root || !stack || !configFile) {
+    console.error("usage: eval-child.cjs typecheck|transpile|none ROOT STACK CONFIG_JSON_FILE [--phases]");
+    process.exit(2);
+}
+// Module resolution starts from the program's directory, like the language host's `require(program)`.
+const requireFromRoot = require("module").createRequire(path.join(root, "index.js"));
+
+// Per-package self time of first loads (`--phases`).
+const loadSelf = {};
+if (phases) {
+    const Module = require("module");
+    const original = Module._load;
+    const stackOfLoads = [];
+    Module._load = function (request, parent, isMain) {
+        let filename;
+        try {
+            filename = Module._resolveFilename(request, parent, isMain);
+        } catch {
+            return original.apply(this, arguments);
+        }
+        if (Module._cache[filename] || !path.isAbsolute(filename)) {
+            return original.apply(this, arguments);
+        }
+        const owner = ownerOf(filename);
+        const frame = { owner, begin: performance.now(), nested: 0 };
+        stackOfLoads.push(frame);
+        try {
+            return original.apply(this, arguments);
+        } finally {
+            stackOfLoads.pop();
+            const total = performance.now() - frame.begin;
+            loadSelf[owner] = (loadSelf[owner] ?? 0) + total - frame.nested;
+            if (stackOfLoads.length > 0) {
+                stackOfLoads[stackOfLoads.length - 1].nested += total;
+            }
+        }
+    };
+}
+function ownerOf(filename) {
+    const i = filename.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+    if (i < 0) {
+        return "(project)";
+    }
+    const rest = filename.slice(i + 14).split(path.sep);
+    return rest[0].startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0];
+}
+
+let compileMs = 0;
+let compiledFiles = 0;
+function timeCompile(service) {
+    const compile = service.compile.bind(service);
+    service.compile = (code, fileName, lineOffset) => {
+        const begin = performance.now();
+        try {
+            return compile(code, fileName, lineOffset);
+        } finally {
+            compileMs += performance.now() - begin;
+            compiledFiles += 1;
+        }
+    };
+}
+// A ts-node preloaded with --require registers itself here.
+const preloaded = process[Symbol.for("ts-node.register.instance")];
+if (phases && preloaded) {
+    timeCompile(preloaded);
+}
+if (mode !== "none") {
+    // What @pulumi/pulumi/cmd/run/run.js does when PULUMI_NODEJS_TYPESCRIPT=true (CommonJS project).
+    const tsutils = requireFromRoot("@pulumi/pulumi/tsutils");
+    const tsConfigPath = path.join(root, "tsconfig.json");
+    const compilerOptions = tsutils.loadTypeScriptCompilerOptions(tsConfigPath);
+    const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
+    const tsn = requireFromRoot(tsnodeRequire);
+    const service = tsn.register({
+        compiler: typescriptRequire,
+        transpileOnly: mode === "transpile",
+        project: tsConfigPath,
+        skipProject: !fs.existsSync(tsConfigPath),
+        compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },
+    });
+    if (phases) {
+        timeCompile(service);
+    }
+}
+t.tsSetup = performance.now();
+
+// `--stub-closure`: what-if experiment. @pulumi/pulumi loads the TypeScript compiler (runtime/closure/parseFunction)
+// and npm's arborist (runtime/closure/codePaths) at import time, for function serialization, which this program
+// never uses. Pre-filling the module cache with empty modules shows what lazy imports in the SDK would save.
+if (flags.includes("--stub-closure")) {
+    const Module = require("module");
+    const sdkDir = path.dirname(requireFromRoot.resolve("@pulumi/pulumi/package.json"));
+    const requireFromSdk = Module.createRequire(path.join(sdkDir, "index.js"));
+    for (const id of ["./typescript-shim", "@npmcli/arborist"]) {
+        const file = requireFromSdk.resolve(id);
+        if (!require.cache[file]) {
+            const m = new Module(file);
+            m.filename = file;
+            m.loaded = true;
+            m.exports = {};
+            require.cache[file] = m;
+        }
+    }
+}
+
+const pulumi = requireFromRoot("@pulumi/pulumi");
+t.sdkLoaded = performance.now();
+
+let registrations = 0;
+const mocks = {
+    newResource(args) {
+        registrations += 1;
+        if (args.type === "pulumi:pulumi:StackReference") {
+            return { id: args.name, state: { name: args.name, outputs: {}, secretOutputNames: [] } };
+        }
+        const state = { ...args.inputs };
+        if (args.type === "random:index/randomPassword:RandomPassword") {
+            state.result = "x".repeat(args.inputs.length ?? 32);
+        }
+        if (args.type === "kubernetes:helm.sh/v3:Release") {
+            state.status = { name: args.inputs.name, namespace: args.inputs.namespace, status: "deployed", revision: 1 };
+        }
+        return { id: `${args.name}-id`, state };
+    },
+    call(args) {
+        return args.inputs;
+    },
+};
+
+async function main() {
+    const config = JSON.parse(fs.readFileSync(configFile, "utf8"));
+    pulumi.runtime.setAllConfig(config, []);
+    await pulumi.runtime.setMocks(mocks, "stateful-apps", stack, false, "organization");
+    t.mocksSet = performance.now();
+
+    const exported = requireFromRoot(path.join(root, "index"));
+    t.programLoaded = performance.now();
+
+    const program = typeof exported === "function" ? await exported() : exported;
+    let outputs = 0;
+    for (const value of Object.values(program)) {
+        await new Promise((resolve) => pulumi.output(value).apply(resolve));
+        outputs += 1;
+    }
+    await pulumi.runtime.disconnect();
+    t.programRun = performance.now();
+
+    const loaded = Object.keys(require.cache);
+    const result = { mode, stack, t, registrations, outputs, modulesLoaded: loaded.length };
+    if (phases) {
+        // Modules and bytes of source loaded, by package.
+        const modules = {};
+        for (const f of loaded) {
+            const o = ownerOf(f);
+            const m = (modules[o] ??= { files: 0, bytes: 0 });
+            m.files += 1;
+            try {
+                m.bytes += fs.statSync(f).size;
+            } catch {
+                // built-in or vanished
+            }
+        }
+        result.modules = modules;
+        result.compileMs = compileMs;
+        result.compiledFiles = compiledFiles;
+        result.loadSelfMs = loadSelf;
+    }
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().catch((err) => {
+    console.error(err && err.stack ? err.stack : err);
+    process.exit(1);
+});

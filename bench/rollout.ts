@@ -1,0 +1,261 @@
+/**
+ * bench/rollout: time to a Ready StatefulSet on the local kwok-backed cluster (scripts/cluster), per tool:
+ * `helm install --wait` of the bundled chart versus the floor `kubectl apply --server-side` of the same rendered
+ * objects + `kubectl rollout status`, for several replica counts and both pod management policies. kwok reports
+ * pods Running/Ready without running containers, so these numbers measure control-plane and tool overhead, not
+ * image pulls or application start-up. `pulumi up` needs the Pulumi CLI, which cannot be built here.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { helmValues } from "../lib/helm-values";
+import { readStackConfig } from "../lib/stack-file";
+import { CHART, CHECKSUM, environment, fmtStats, helmBin, list, log, parseArgs, positiveInt, ROOT, stats, tempDir, timed, waitForQuiet, writeResult } from "./lib/common";
+
+const USAGE = `
+Usage: npx ts-node --transpile-only bench/rollout.ts [OPTIONS]
+
+Starts a cluster of its own with scripts/cluster (CLUSTER_NAME=--cluster-name, so a cluster someone else is using
+is left alone), then for every retention x policy x replicas cell and every repeat, in a fresh namespace per
+sample, times each method until the StatefulSet is Ready:
+
+  kubectl        kubectl apply --server-side of 'helm template --no-hooks --skip-tests' output (rendered before
+                 the clock starts) + kubectl rollout status statefulset/<app>: the floor
+  helm           helm install --wait (the chart's pre-install and post-install hook Jobs included)
+  helm-no-hooks  helm install --wait --no-hooks
+  pulumi         not measurable here: no Pulumi CLI (recorded as such)
+
+Values: helmValues() of the dev stack's 'visits' app with replicas, podManagementPolicy and PVC retention
+(whenDeleted and whenScaled) replaced. After each repeat pass the namespaces are deleted and the run waits until
+the PV controller has deleted their volumes too (not timed), so one pass's clean-up does not slow the next. The
+cluster is deleted at the end unless --keep-cluster; an interrupted run leaves it up (the next run reuses it), so
+stop it with: CLUSTER_NAME=<--cluster-name> bash scripts/cluster down.
+--kcm-qps raises kube-controller-manager's API client rate limit (--kube-api-qps, burst 1.5x; default 20/30),
+only when the cluster is created by this run.
+Exit codes: 0 ok; 2 usage; 3 no cluster or no helm; 1 a run failed. Result: bench/results/rollout.json (or --out).
+`;
+
+const opts = parseArgs(USAGE, {
+    replicas: { default: "1,5,20,50", help: "Replica counts." },
+    policies: { default: "Parallel,OrderedReady", help: "podManagementPolicy values." },
+    retention: { default: "Retain", help: "PVC retention (whenDeleted=whenScaled): Retain and/or Delete." },
+    methods: { default: "kubectl,helm,helm-no-hooks", help: "Methods, comma-separated." },
+    repeat: { default: "2", help: "Samples per cell and method." },
+    nodes: { default: "6", help: "Fake nodes (110 pods each) of the bench cluster." },
+    "cluster-name": { default: "stateful-apps-bench", help: "CLUSTER_NAME for scripts/cluster." },
+    "keep-cluster": { flag: true, help: "Leave the cluster up afterwards." },
+    "kcm-qps": { default: "0", help: "kube-controller-manager --kube-api-qps for a cluster this run creates (0: its default, 20)." },
+    timeout: { default: "900", help: "Per-sample timeout, seconds." },
+    "quiet-load": { default: "0", help: "Wait until the 1-minute load average is below this first (0: don't wait)." },
+    "quiet-wait": { default: "1200", help: "Longest wait for --quiet-load, seconds." },
+    out: { help: "Result file (default bench/results/rollout.json)." },
+});
+
+const replicas = list(opts.replicas).map((r) => positiveInt("replicas", r));
+const policies = list(opts.policies) as ("Parallel" | "OrderedReady")[];
+const retentions = list(opts.retention) as ("Retain" | "Delete")[];
+const methods = list(opts.methods);
+const repeat = positiveInt("repeat", opts.repeat);
+const timeoutS = positiveInt("timeout", opts.timeout);
+for (const p of policies) {
+    if (p !== "Parallel" && p !== "OrderedReady") {
+        process.stderr.write(`unknown policy ${p}\n`);
+        process.exit(2);
+    }
+}
+for (const r of retentions) {
+    if (r !== "Retain" && r !== "Delete") {
+        process.stderr.write(`unknown retention ${r}\n`);
+        process.exit(2);
+    }
+}
+for (const m of methods) {
+    if (!["kubectl", "helm", "helm-no-hooks"].includes(m)) {
+        process.stderr.write(`unknown method ${m}\n`);
+        process.exit(2);
+    }
+}
+
+const helm = helmBin();
+const clusterScript = path.join(ROOT, "scripts", "cluster");
+const clusterEnv = { ...process.env, CLUSTER_NAME: opts["cluster-name"] };
+const kcmQps = Number(opts["kcm-qps"]) || 0;
+const resultBase = { bench: "rollout", environment: environment(), params: { replicas, policies, retentions, methods, repeat, clusterName: opts["cluster-name"], nodes: Number(opts.nodes), kcmQps: kcmQps || "default (20)" } };
+
+function unavailable(reason: string): never {
+    const file = writeResult("rollout", { ...resultBase, status: "unavailable", reason }, opts.out);
+    process.stderr.write(`bench/rollout: no cluster to measure on: ${reason}\n(wrote ${path.relative(ROOT, file)}; see 'bash scripts/cluster --help')\n`);
+    process.exit(3);
+}
+
+if (!fs.existsSync(clusterScript)) {
+    unavailable("scripts/cluster does not exist in this work tree");
+}
+log(`starting cluster ${opts["cluster-name"]} (scripts/cluster up --nodes ${opts.nodes})`);
+const qpsArgs = kcmQps
+    ? ["--", "--extra-args", `kube-controller-manager=kube-api-qps=${kcmQps}`, "--extra-args", `kube-controller-manager=kube-api-burst=${Math.round(kcmQps * 1.5)}`]
+    : [];
+const up = spawnSync("bash", [clusterScript, "up", "--nodes", opts.nodes, ...qpsArgs], { env: clusterEnv, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+if (up.status !== 0) {
+    unavailable(`scripts/cluster up exited ${up.status}`);
+}
+const kubeconfig = up.stdout.trim().split("\n").pop() ?? "";
+const kubectl = path.join(execFileSync("bash", [clusterScript, "bin-dir"], { env: clusterEnv, encoding: "utf8" }).trim(), "kubectl");
+const kenv = { ...process.env, KUBECONFIG: kubeconfig };
+
+let tornDown = false;
+function teardown(): void {
+    if (tornDown || opts["keep-cluster"]) {
+        return;
+    }
+    tornDown = true;
+    log(`deleting cluster ${opts["cluster-name"]}`);
+    spawnSync("bash", [clusterScript, "down"], { env: clusterEnv, stdio: ["ignore", "ignore", "inherit"] });
+}
+
+function k(args: string[], input?: string): string {
+    const r = spawnSync(kubectl, args, { env: kenv, encoding: "utf8", input });
+    if (r.status !== 0) {
+        throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
+    }
+    return r.stdout;
+}
+
+const quiet = Number(opts["quiet-load"]) > 0 ? waitForQuiet(Number(opts["quiet-load"]), Number(opts["quiet-wait"])) : undefined;
+
+// ------------------------------------------------------------------------------------------ values
+const visits = readStackConfig(ROOT, "dev").apps.find((a) => a.name === "visits");
+if (!visits) {
+    throw new Error("Pulumi.dev.yaml has no 'visits' app");
+}
+const APP = visits.name;
+const work = tempDir("rollout");
+function valuesFile(retention: string, policy: string, n: number): string {
+    const f = path.join(work, `values-${retention}-${policy}-${n}.json`);
+    if (!fs.existsSync(f)) {
+        const app = { ...visits!, replicas: n, podManagementPolicy: policy, pvcRetention: { whenDeleted: retention, whenScaled: retention } } as typeof visits;
+        fs.writeFileSync(f, JSON.stringify(helmValues(app!, CHECKSUM)));
+    }
+    return f;
+}
+
+// ------------------------------------------------------------------------------------------ samples
+interface Sample {
+    ms: number;
+    load: number;
+    namespace: string;
+}
+type Cell = { retention: string; policy: string; replicas: number; methods: Record<string, Sample[]> };
+const cells: Cell[] = [];
+for (const retention of retentions) {
+    for (const policy of policies) {
+        for (const n of replicas) {
+            cells.push({ retention, policy, replicas: n, methods: Object.fromEntries(methods.map((m) => [m, []])) });
+        }
+    }
+}
+
+let counter = 0;
+function measure(method: string, cell: Cell): Sample {
+    const ns = `bench-${++counter}-${method}`.slice(0, 63);
+    k(["create", "namespace", ns]);
+    // The chart takes the Secret by name (existingSecret); the program creates it natively before the release.
+    k(["-n", ns, "create", "secret", "generic", `${APP}-credentials`, `--from-literal=password=bench`]);
+    const values = valuesFile(cell.retention, cell.policy, cell.replicas);
+    let r;
+    if (method === "kubectl") {
+        const rendered = path.join(work, `${ns}.yaml`);
+        const t = spawnSync(helm, ["template", APP, CHART, "--namespace", ns, "-f", values, "--no-hooks", "--skip-tests"], { encoding: "utf8" });
+        if (t.status !== 0) {
+            throw new Error(`helm template failed: ${t.stderr}`);
+        }
+        fs.writeFileSync(rendered, t.stdout);
+        // One shell so the clock covers both commands and nothing else.
+        r = timed("bash", ["-c", `"$0" apply --server-side --field-manager=bench -n "$1" -f "$2" >/dev/null && "$0" -n "$1" rollout status "statefulset/$3" --timeout="$4s" >/dev/null`, kubectl, ns, rendered, APP, String(timeoutS)], { env: kenv });
+    } else {
+        const extra = method === "helm-no-hooks" ? ["--no-hooks"] : [];
+        r = timed(helm, ["install", APP, CHART, "-n", ns, "-f", values, "--wait", "--timeout", `${timeoutS}s`, ...extra], { env: kenv });
+    }
+    if (r.status !== 0) {
+        throw new Error(`${method} in ${ns} failed (${r.status}): ${r.stderr}`);
+    }
+    const ready = k(["-n", ns, "get", "statefulset", APP, "-o", "jsonpath={.status.readyReplicas}"]);
+    if (Number(ready) !== cell.replicas) {
+        throw new Error(`${method} in ${ns} returned with ${ready}/${cell.replicas} ready`);
+    }
+    return { ms: r.ms, load: r.load, namespace: ns };
+}
+
+/** Deletes the bench namespaces and waits until their volumes are gone too, then lets the control plane settle. */
+function deleteBenchNamespaces(): void {
+    const names = k(["get", "namespaces", "-o", "name"])
+        .split("\n")
+        .filter((n) => n.startsWith("namespace/bench-"));
+    if (names.length === 0) {
+        return;
+    }
+    const start = Date.now();
+    k(["delete", ...names, "--wait=true", `--timeout=${timeoutS}s`]);
+    for (;;) {
+        const pvs = k(["get", "pv", "--no-headers", "--ignore-not-found"]).split("\n").filter((l) => l.trim()).length;
+        if (pvs === 0) {
+            break;
+        }
+        if (Date.now() - start > timeoutS * 1000) {
+            throw new Error(`${pvs} PersistentVolumes still there ${timeoutS} s after deleting the bench namespaces`);
+        }
+        spawnSync("sleep", ["2"]);
+    }
+    spawnSync("sleep", ["5"]);
+    log(`deleted ${names.length} namespaces and their volumes in ${((Date.now() - start) / 1000).toFixed(0)} s (not timed)`);
+}
+
+try {
+    deleteBenchNamespaces(); // left by an interrupted run on a reused cluster
+    for (let round = 0; round < repeat; round++) {
+        for (const cell of cells) {
+            const rotated = [...methods.slice((round + counter) % methods.length), ...methods.slice(0, (round + counter) % methods.length)];
+            for (const m of rotated) {
+                const s = measure(m, cell);
+                cell.methods[m].push(s);
+                log(`round ${round + 1}/${repeat} ${cell.retention} ${cell.policy} x${cell.replicas} ${m}: ${s.ms.toFixed(0)} ms (load ${s.load})`);
+            }
+        }
+        deleteBenchNamespaces();
+    }
+} catch (err) {
+    teardown();
+    throw err;
+}
+teardown();
+fs.rmSync(work, { recursive: true, force: true });
+
+// ------------------------------------------------------------------------------------------ summary
+const results = cells.map((c) => {
+    const m = Object.fromEntries(Object.entries(c.methods).map(([k2, xs]) => [k2, { wallMs: stats(xs.map((x) => x.ms)), samples: xs }]));
+    const floor = m.kubectl?.wallMs.median;
+    const h = m.helm?.wallMs.median;
+    console.log(`${c.retention.padEnd(7)} ${c.policy.padEnd(13)} x${String(c.replicas).padEnd(3)} ${Object.entries(m).map(([k2, x]) => `${k2} ${fmtStats(x.wallMs)}`).join("; ")}`);
+    return {
+        retention: c.retention,
+        policy: c.policy,
+        replicas: c.replicas,
+        methods: m,
+        pulumi: "not measurable here: no Pulumi CLI",
+        helmOverFloor: floor && h ? h / floor : undefined,
+    };
+});
+const file = writeResult(
+    "rollout",
+    {
+        ...resultBase,
+        status: "measured",
+        quiet,
+        loadAtEnd: fs.readFileSync("/proc/loadavg", "utf8").trim(),
+        helmVersion: execFileSync(helm, ["version", "--short"], { encoding: "utf8" }).trim(),
+        kubectlVersion: execFileSync(kubectl, ["version", "--client", "-o", "json"], { encoding: "utf8" }).match(/"gitVersion":\s*"([^"]+)"/)?.[1],
+        results,
+    },
+    opts.out,
+);
+log(`wrote ${path.relative(ROOT, file)}`);
