@@ -42,7 +42,9 @@ export = async (): Promise<ProgramOutputs> => {
             scrapeAnnotations: !stack.monitoring.prometheusOperator,
         };
         const workload = app.deployWith === "helm" ? new HelmStatefulApp(app.name, args) : new StatefulApp(app.name, args);
-        new AppMonitoring(app.name, { app, monitoring: stack.monitoring, namespace });
+        if (stack.monitoring.alertRules || (stack.monitoring.prometheusOperator && app.metrics)) {
+            new AppMonitoring(app.name, { app, monitoring: stack.monitoring, namespace });
+        }
         if (app.dataLoad) {
             createDataLoadJob(app.name, app, namespace, { dependsOn: [workload] });
         }

@@ -21,7 +21,7 @@ export interface AppMonitoringArgs {
  *   `<app>-alert-rules` (when `alertRules`); both carry `monitoring.labels` for the operator's selectors;
  * - without: pods carry `prometheus.io/*` annotations (set by the workload) and the rules go to a ConfigMap
  *   `<app>-alert-rules` holding a Prometheus rules file (`<app>.rules.yaml`) to mount into Prometheus.
- * Creates nothing when the app has no `metrics` and `alertRules` is false.
+ * index.ts creates it only when it has something to create.
  */
 export class AppMonitoring extends pulumi.ComponentResource {
     constructor(name: string, args: AppMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {

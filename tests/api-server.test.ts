@@ -18,39 +18,21 @@
  * Opt-in like tests/cluster.test.ts: STATEFUL_APPS_CLUSTER=1 (.ci/run sets it).
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { CHART_PATH } from "../components/helm-stateful-app";
 import { helmValues } from "../lib/helm-values";
-import { ROOT, runProgram, stackFileConfig } from "./harness";
+import { CLUSTER_TESTS_ENABLED, LocalCluster } from "./cluster";
+import { runProgram, stackFileConfig } from "./harness";
 import { HELM, stackConfig } from "./helm";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
-const ENABLED = process.env.STATEFUL_APPS_CLUSTER === "1";
-const SCRIPT = path.join(ROOT, "scripts", "cluster");
-const ENV = { ...process.env, CLUSTER_NAME: "stateful-apps-e2e" };
-
-function run(cmd: string, args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync(cmd, args, { encoding: "utf8", env: ENV, input, maxBuffer: 64 << 20 });
-    if (r.error) {
-        throw new Error(`cannot run ${cmd}: ${r.error.message}`);
-    }
-    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-let kubeconfig = "";
-let kubectlPath = "";
-
-function kubectl(args: string[], input?: string): string {
-    const r = run(kubectlPath, ["--kubeconfig", kubeconfig, ...args], input);
-    assert.strictEqual(r.status, 0, `kubectl ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
-    return r.stdout;
-}
+const cluster = new LocalCluster("stateful-apps-e2e");
+const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
 
 /** The Kubernetes objects the program registers for a stack (not releases, not operator CRs). */
 async function programObjects(stack: string): Promise<Any[]> {
@@ -64,22 +46,18 @@ const list = (items: Any[]) => JSON.stringify({ apiVersion: "v1", kind: "List", 
 
 describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUSTER=1)", function () {
     before(function () {
-        if (!ENABLED) {
+        if (!CLUSTER_TESTS_ENABLED) {
             console.warn("\n    SKIPPED: set STATEFUL_APPS_CLUSTER=1 to apply the program's objects to the local kwok cluster.\n");
             this.skip();
         }
         this.timeout(45 * 60 * 1000);
-        assert.strictEqual(run("bash", [SCRIPT, "down"]).status, 0);
-        const up = run("bash", [SCRIPT, "up", "--nodes", "3"]);
-        assert.strictEqual(up.status, 0, `scripts/cluster up failed:\n${up.stderr}`);
-        kubeconfig = up.stdout.trim();
-        kubectlPath = path.join(run("bash", [SCRIPT, "bin-dir"]).stdout.trim(), "kubectl");
+        cluster.up(3);
     });
 
     after(function () {
-        if (ENABLED) {
+        if (CLUSTER_TESTS_ENABLED) {
             this.timeout(120 * 1000);
-            assert.strictEqual(run("bash", [SCRIPT, "down"]).status, 0);
+            cluster.down();
         }
     });
 
@@ -144,7 +122,7 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
 
             it("applying the same objects again changes nothing (kubectl diff is empty)", function () {
                 this.timeout(60 * 1000);
-                const r = run(kubectlPath, ["--kubeconfig", kubeconfig, "diff", "--server-side", "--field-manager=e2e", "-f", "-"], list(objects));
+                const r = cluster.kubectlResult(["diff", "--server-side", "--field-manager=e2e", "-f", "-"], list(objects));
                 assert.strictEqual(r.status, 0, `drift after a re-apply:\n${r.stdout}${r.stderr}`);
             });
 
@@ -157,10 +135,10 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
                 try {
                     const values = path.join(dir, "values.json");
                     fs.writeFileSync(values, JSON.stringify(helmValues(app, "0".repeat(64), { scrapeAnnotations: !cfg.monitoring.prometheusOperator })));
-                    const r = run(HELM, ["install", app.name, CHART_PATH, "--kubeconfig", kubeconfig, "--namespace", cfg.namespace.name, "-f", values, "--wait", "--wait-for-jobs", "--timeout", "180s"]);
+                    const r = cluster.run(HELM, ["install", app.name, CHART_PATH, "--kubeconfig", cluster.kubeconfig, "--namespace", cfg.namespace.name, "-f", values, "--wait", "--wait-for-jobs", "--timeout", "180s"]);
                     if (r.status !== 0) {
-                        const state = run(kubectlPath, ["--kubeconfig", kubeconfig, "get", "pods,jobs,pvc,statefulsets", "-n", cfg.namespace.name, "-o", "wide"]).stdout;
-                        const events = run(kubectlPath, ["--kubeconfig", kubeconfig, "get", "events", "-n", cfg.namespace.name, "--sort-by=.lastTimestamp"]).stdout;
+                        const state = cluster.kubectlResult(["get", "pods,jobs,pvc,statefulsets", "-n", cfg.namespace.name, "-o", "wide"]).stdout;
+                        const events = cluster.kubectlResult(["get", "events", "-n", cfg.namespace.name, "--sort-by=.lastTimestamp"]).stdout;
                         assert.fail(`helm install failed:\n${r.stdout}${r.stderr}\n--- objects:\n${state}\n--- events:\n${events.split("\n").slice(-40).join("\n")}`);
                     }
                 } finally {
@@ -169,7 +147,7 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
                 const sts = JSON.parse(kubectl(["get", "statefulset", app.name, "-n", cfg.namespace.name, "-o", "json"]));
                 assert.strictEqual(sts.status.readyReplicas, app.replicas);
                 assert.strictEqual(sts.metadata.labels["app.kubernetes.io/managed-by"], "Helm");
-                const status = JSON.parse(run(HELM, ["status", app.name, "--kubeconfig", kubeconfig, "--namespace", cfg.namespace.name, "-o", "json"]).stdout);
+                const status = JSON.parse(cluster.run(HELM, ["status", app.name, "--kubeconfig", cluster.kubeconfig, "--namespace", cfg.namespace.name, "-o", "json"]).stdout);
                 assert.strictEqual(status.info.status, "deployed");
             });
 

@@ -9,17 +9,15 @@
  * from Go modules, 10-20 min on 2 cores).
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { CLUSTER_TESTS_ENABLED, LocalCluster } from "./cluster";
 import { ROOT } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
-const ENABLED = process.env.STATEFUL_APPS_CLUSTER === "1";
-const SCRIPT = path.join(ROOT, "scripts", "cluster");
-const ENV = { ...process.env, CLUSTER_NAME: "stateful-apps-test" };
+const cluster = new LocalCluster("stateful-apps-test");
 const NS = "cluster-test";
 
 function pinned(key: string): string {
@@ -28,26 +26,8 @@ function pinned(key: string): string {
     return m[1];
 }
 
-function run(cmd: string, args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync(cmd, args, { encoding: "utf8", env: ENV, input, maxBuffer: 64 << 20 });
-    if (r.error) {
-        throw new Error(`cannot run ${cmd}: ${r.error.message}`);
-    }
-    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-let kubeconfig = "";
-let kubectlPath = "";
-
-function kubectl(args: string[], input?: string): string {
-    const r = run(kubectlPath, ["--kubeconfig", kubeconfig, ...args], input);
-    assert.strictEqual(r.status, 0, `kubectl ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
-    return r.stdout;
-}
-
-function getJson(args: string[]): Any {
-    return JSON.parse(kubectl(["get", ...args, "-o", "json"]));
-}
+const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
+const getJson = (args: string[]) => cluster.getJson(args);
 
 const RESTRICTED_POD = {
     securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
@@ -117,7 +97,7 @@ const MANIFEST = [
 
 describe("local cluster: scripts/cluster with kwok (opt-in: STATEFUL_APPS_CLUSTER=1)", function () {
     before(function () {
-        if (!ENABLED) {
+        if (!CLUSTER_TESTS_ENABLED) {
             console.warn(
                 "\n    ************************************************************************************\n" +
                     "    * SKIPPED: the local-cluster tests start a Kubernetes control plane (kwok).        *\n" +
@@ -130,22 +110,15 @@ describe("local cluster: scripts/cluster with kwok (opt-in: STATEFUL_APPS_CLUSTE
         // A cold cache builds every binary first.
         this.timeout(45 * 60 * 1000);
         // Start from scratch: a run that was killed may have left the test cluster behind, with objects in it.
-        const down = run("bash", [SCRIPT, "down"]);
-        assert.strictEqual(down.status, 0, `scripts/cluster down failed:\n${down.stderr}`);
-        const up = run("bash", [SCRIPT, "up", "--nodes", "3"]);
-        assert.strictEqual(up.status, 0, `scripts/cluster up failed:\n${up.stderr}`);
-        kubeconfig = up.stdout.trim();
-        assert.ok(fs.existsSync(kubeconfig), `no kubeconfig at ${kubeconfig}`);
-        kubectlPath = path.join(run("bash", [SCRIPT, "bin-dir"]).stdout.trim(), "kubectl");
+        cluster.up(3);
     });
 
     after(function () {
-        if (!ENABLED) {
+        if (!CLUSTER_TESTS_ENABLED) {
             return;
         }
         this.timeout(120 * 1000);
-        const down = run("bash", [SCRIPT, "down"]);
-        assert.strictEqual(down.status, 0, `scripts/cluster down failed:\n${down.stderr}`);
+        cluster.down();
     });
 
     it("runs the pinned Kubernetes version, client and server", () => {
@@ -204,7 +177,7 @@ describe("local cluster: scripts/cluster with kwok (opt-in: STATEFUL_APPS_CLUSTE
 
     it("enforces the restricted Pod Security Standard (admission is on)", () => {
         const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "privileged", namespace: NS }, spec: { containers: [{ name: "c", image: "x", securityContext: { privileged: true } }] } };
-        const r = run(kubectlPath, ["--kubeconfig", kubeconfig, "apply", "-f", "-"], JSON.stringify(pod));
+        const r = cluster.kubectlResult(["apply", "-f", "-"], JSON.stringify(pod));
         assert.notStrictEqual(r.status, 0, "a privileged pod was admitted into a restricted namespace");
         assert.match(r.stderr, /violates PodSecurity "restricted/);
     });
