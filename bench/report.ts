@@ -63,7 +63,7 @@ const rolloutParams = (r: Any) => `kube-controller-manager --kube-api-qps ${r.pa
             name,
             e.date.slice(0, 16).replace("T", " ") + " UTC",
             `${e.host.cpus} × ${e.host.cpuModel}, node ${e.node}`,
-            `${e.gitHead}${e.dirtyProgramFiles.length ? ` + uncommitted: ${e.dirtyProgramFiles.map((l: string) => `\`${l.slice(3)}\``).join(", ")}` : ""}`,
+            `${e.gitHead}${e.dirtyProgramFiles.length ? ` + uncommitted: ${e.dirtyProgramFiles.map((l: string) => `\`${l.trim().replace(/^\S+\s+/, "")}\``).join(", ")}` : ""}`,
             quiet,
             r.loadAtEnd ? r.loadAtEnd.split(" ").slice(0, 3).join(" ") : "",
         ]);

@@ -140,7 +140,7 @@ export function waitForQuiet(threshold: number, maxSeconds: number): { reached: 
 export function environment(): Record<string, unknown> {
     const git = (args: string[]) => {
         try {
-            return execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+            return execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).replace(/\n+$/, "");
         } catch {
             return "";
         }
