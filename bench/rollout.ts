@@ -221,7 +221,9 @@ try {
                 log(`round ${round + 1}/${repeat} ${cell.retention} ${cell.policy} x${cell.replicas} ${m}: ${s.ms.toFixed(0)} ms (load ${s.load})`);
             }
         }
-        deleteBenchNamespaces();
+        if (round < repeat - 1 || opts["keep-cluster"]) {
+            deleteBenchNamespaces(); // the last pass's objects go with the cluster
+        }
     }
 } catch (err) {
     teardown();
