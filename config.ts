@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "./lib/names";
-import { checkDeployedStorage, CONFIG_KEYS, DeployedStorage, parseStackConfig, StackConfig, StackConfigError } from "./lib/schema";
+import { checkDeployedStorage, DeployedStorage, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
 
 export { StackConfig } from "./lib/schema";
 
@@ -38,16 +38,7 @@ export function loadConfig(): LoadedConfig {
         }
     }
     // Keys holding secrets that apps reference are legitimate extra keys; read them only as secrets.
-    const secretKeys = new Set<string>();
-    const apps = parseJson(config.get("apps"));
-    if (Array.isArray(apps)) {
-        for (const app of apps) {
-            const key = app?.secret?.configKey;
-            if (typeof key === "string" && !(CONFIG_KEYS as string[]).includes(key)) {
-                secretKeys.add(key);
-            }
-        }
-    }
+    const secretKeys = referencedSecretKeys(parseJson(config.get("apps")));
     for (const key of Object.keys(raw)) {
         if (secretKeys.has(key)) {
             delete raw[key];

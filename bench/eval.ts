@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { readStackConfig } from "../lib/stack-file";
-import { environment, flatConfig, fmtStats, helmBin, log, parseArgs, positiveInt, ROOT, stackConfig, stats, tempDir, waitForQuiet, writeResult } from "./lib/common";
+import { environment, flatConfig, fmtStats, helmBin, log, parseArgs, positiveInt, ROOT, stackConfig, stats, tempDir, loadavg, QUIET_OPTIONS, quietFromOptions, writeResult } from "./lib/common";
 import { buildJs, evaluate, helmTemplate, profileVariant, removeJs, topLoads, VARIANTS, variantNames, writeValues } from "./lib/evaluate";
 
 const USAGE = `
@@ -34,8 +34,7 @@ const opts = parseArgs(USAGE, {
     stacks: { default: "dev,prod", help: "Stacks (Pulumi.<stack>.yaml)." },
     variants: { default: "typecheck,transpile,nodeargs,js,js-lazy-sdk", help: "Variants, comma-separated." },
     profile: { default: "typecheck,nodeargs,js", help: "Variants to profile once (dev stack); empty for none." },
-    "quiet-load": { default: "0", help: "Wait until the 1-minute load average is below this first (0: don't wait)." },
-    "quiet-wait": { default: "1200", help: "Longest wait for --quiet-load, seconds." },
+    ...QUIET_OPTIONS,
     out: { help: "Result file (default bench/results/eval.json)." },
 });
 
@@ -46,7 +45,7 @@ const variants = variantNames(opts.variants);
 const profiled = opts.profile ? variantNames(opts.profile) : [];
 const helm = helmBin();
 
-const quiet = Number(opts["quiet-load"]) > 0 ? waitForQuiet(Number(opts["quiet-load"]), Number(opts["quiet-wait"])) : undefined;
+const quiet = quietFromOptions(opts);
 
 const work = tempDir("eval");
 let jsDir: string | undefined;
@@ -201,7 +200,7 @@ const file = writeResult(
         bench: "eval",
         environment: environment(),
         quiet,
-        loadAtEnd: fs.readFileSync("/proc/loadavg", "utf8").trim(),
+        loadAtEnd: loadavg().raw,
         params: { repeat, warmup, stacks, variants },
         helmVersion: execFileSync(helm, ["version", "--short"], { encoding: "utf8" }).trim(),
         tscBuildMs: tscMs,

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { helmValues } from "../lib/helm-values";
 import { readStackConfig } from "../lib/stack-file";
-import { CHART, CHECKSUM, environment, fmtStats, helmBin, list, log, parseArgs, positiveInt, ROOT, stats, tempDir, timed, waitForQuiet, writeResult } from "./lib/common";
+import { CHART, CHECKSUM, environment, fmtStats, helmBin, list, log, parseArgs, positiveInt, ROOT, stats, tempDir, timed, loadavg, QUIET_OPTIONS, quietFromOptions, writeResult } from "./lib/common";
 
 const USAGE = `
 Usage: npx ts-node --transpile-only bench/rollout.ts [OPTIONS]
@@ -46,8 +46,7 @@ const opts = parseArgs(USAGE, {
     "keep-cluster": { flag: true, help: "Leave the cluster up afterwards." },
     "kcm-qps": { default: "0", help: "kube-controller-manager --kube-api-qps for a cluster this run creates (0: its default, 20)." },
     timeout: { default: "900", help: "Per-sample timeout, seconds." },
-    "quiet-load": { default: "0", help: "Wait until the 1-minute load average is below this first (0: don't wait)." },
-    "quiet-wait": { default: "1200", help: "Longest wait for --quiet-load, seconds." },
+    ...QUIET_OPTIONS,
     out: { help: "Result file (default bench/results/rollout.json)." },
 });
 
@@ -121,7 +120,7 @@ function k(args: string[], input?: string): string {
     return r.stdout;
 }
 
-const quiet = Number(opts["quiet-load"]) > 0 ? waitForQuiet(Number(opts["quiet-load"]), Number(opts["quiet-wait"])) : undefined;
+const quiet = quietFromOptions(opts);
 
 // ------------------------------------------------------------------------------------------ values
 const visits = readStackConfig(ROOT, "dev").apps.find((a) => a.name === "visits");
@@ -253,7 +252,7 @@ const file = writeResult(
         ...resultBase,
         status: "measured",
         quiet,
-        loadAtEnd: fs.readFileSync("/proc/loadavg", "utf8").trim(),
+        loadAtEnd: loadavg().raw,
         helmVersion: execFileSync(helm, ["version", "--short"], { encoding: "utf8" }).trim(),
         kubectlVersion: execFileSync(kubectl, ["version", "--client", "-o", "json"], { encoding: "utf8" }).match(/"gitVersion":\s*"([^"]+)"/)?.[1],
         results,

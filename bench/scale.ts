@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { readStackConfig, stackFileConfig } from "../lib/stack-file";
-import { environment, flatConfig, fmtStats, helmBin, log, parseArgs, positiveInt, PROJECT, ROOT, stats, tempDir, waitForQuiet, writeResult } from "./lib/common";
+import { environment, flatConfig, fmtStats, helmBin, log, parseArgs, positiveInt, PROJECT, ROOT, stats, tempDir, loadavg, QUIET_OPTIONS, quietFromOptions, writeResult } from "./lib/common";
 import { buildJs, evaluate, helmTemplate, profileVariant, removeJs, VARIANTS, variantNames, writeValues } from "./lib/evaluate";
 
 const USAGE = `
@@ -32,8 +32,7 @@ const opts = parseArgs(USAGE, {
     warmup: { default: "1", help: "Rounds run first and discarded." },
     variants: { default: "typecheck,nodeargs,js", help: "Variants, comma-separated." },
     profile: { default: "js", help: "Variant to profile once at the largest count (node --cpu-prof); empty for none." },
-    "quiet-load": { default: "0", help: "Wait until the 1-minute load average is below this first (0: don't wait)." },
-    "quiet-wait": { default: "1200", help: "Longest wait for --quiet-load, seconds." },
+    ...QUIET_OPTIONS,
     out: { help: "Result file (default bench/results/scale.json)." },
 });
 
@@ -43,7 +42,7 @@ const warmup = Number(opts.warmup) || 0;
 const variants = variantNames(opts.variants);
 const profiled = opts.profile ? variantNames(opts.profile) : [];
 const helm = helmBin();
-const quiet = Number(opts["quiet-load"]) > 0 ? waitForQuiet(Number(opts["quiet-load"]), Number(opts["quiet-wait"])) : undefined;
+const quiet = quietFromOptions(opts);
 
 // ------------------------------------------------------------------------------------------ bench-only stacks
 const work = tempDir("scale");
@@ -168,7 +167,7 @@ const file = writeResult(
         bench: "scale",
         environment: environment(),
         quiet,
-        loadAtEnd: fs.readFileSync("/proc/loadavg", "utf8").trim(),
+        loadAtEnd: loadavg().raw,
         params: { counts, repeat, warmup, variants, appTemplate: "dev stack's visits app" },
         helmVersion: execFileSync(helm, ["version", "--short"], { encoding: "utf8" }).trim(),
         results,

@@ -7,7 +7,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { PROJECT, WorkloadNames } from "./names";
 import type { AppConfig } from "./schema";
-import { checksum, containerResources, containerSecurityContext, imageRef, podSecurityContext } from "./workload";
+import { checksum, containerResources, containerSecurityContext, imageReference, podSecurityContext } from "./workload";
 
 /** Annotation that tells the Pulumi Kubernetes provider not to wait for a resource to become ready. */
 export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
@@ -69,7 +69,7 @@ export function dataLoadJob(app: AppConfig, names: WorkloadNames, opts: { manage
                 containers: [
                     {
                         name: "load",
-                        image: load.image ? `${load.image.repository}:${load.image.tag}${load.image.digest ? `@${load.image.digest}` : ""}` : imageRef(app),
+                        image: imageReference(load.image ?? app.image),
                         command: [...load.command],
                         ...(load.args ? { args: [...load.args] } : {}),
                         envFrom: [{ configMapRef: { name: names.envConfigMap } }],

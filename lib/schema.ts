@@ -296,6 +296,23 @@ export const STACK_SCHEMA = stackSchema;
 /** Top-level config keys (`<project>:<key>`). */
 export const CONFIG_KEYS = Object.keys(stackSchema.shape) as (keyof StackConfig)[];
 
+/**
+ * The extra top-level config keys a stack may hold: those named by `apps[*].secret.configKey` (secrets set with
+ * `pulumi config set --secret <key>`), except keys of the schema itself.
+ *
+ * @param apps the raw `apps` value (anything: validation comes later).
+ */
+export function referencedSecretKeys(apps: unknown): Set<string> {
+    const keys = new Set<string>();
+    for (const app of Array.isArray(apps) ? apps : []) {
+        const key = app?.secret?.configKey;
+        if (typeof key === "string" && !(CONFIG_KEYS as string[]).includes(key)) {
+            keys.add(key);
+        }
+    }
+    return keys;
+}
+
 /** One problem in the stack config. */
 export interface ConfigProblem {
     /** The full config key, e.g. `stateful-apps:apps[1].storage.size`. */

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { PROJECT } from "./names";
-import { parseStackConfig, StackConfig } from "./schema";
+import { parseStackConfig, referencedSecretKeys, StackConfig } from "./schema";
 
 /**
  * The config of `Pulumi.<stack>.yaml` under `dir`, keys in full form (`stateful-apps:apps`), values as YAML
@@ -46,10 +46,7 @@ export function readStackConfig(dir: string, stack: string): StackConfig {
             raw[k.slice(prefix.length)] = v;
         }
     }
-    const referenced = new Set(
-        (Array.isArray(raw.apps) ? raw.apps : []).map((a: { secret?: { configKey?: string } }) => a?.secret?.configKey).filter((k): k is string => typeof k === "string"),
-    );
-    for (const key of referenced) {
+    for (const key of referencedSecretKeys(raw.apps)) {
         delete raw[key];
     }
     return parseStackConfig(raw, (key) => `${prefix}${key}` in full);

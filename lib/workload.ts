@@ -26,9 +26,9 @@ export function podLabels(app: AppConfig, managedBy: "pulumi" | "Helm"): Record<
     return recommendedLabels(app.name, app.image.tag, managedBy);
 }
 
-/** The image reference: `repository:tag`, or `repository:tag@digest` when a digest pins it. */
-export function imageRef(app: AppConfig): string {
-    return `${app.image.repository}:${app.image.tag}${app.image.digest ? `@${app.image.digest}` : ""}`;
+/** An image reference from its config: `repository:tag`, or `repository:tag@digest` when a digest pins it. */
+export function imageReference(img: { readonly repository: string; readonly tag: string; readonly digest?: string }): string {
+    return `${img.repository}:${img.tag}${img.digest ? `@${img.digest}` : ""}`;
 }
 
 /**
@@ -191,17 +191,21 @@ export const MTAIL_PROGS_DIR = "/etc/mtail";
 /** Annotation holding the hash of the mtail program; a change rolls the pods. */
 export const MTAIL_CHECKSUM_ANNOTATION = "checksum/mtail";
 
+/** Program texts by log format, read once per process (the pod template, ConfigMap and Helm values all need it). */
+const mtailProgramTexts = new Map<string, string>();
+
 /** The mtail program of an app with `metrics`: its file name and text (from observability/mtail). */
 export function mtailProgram(app: AppConfig): { file: string; text: string } | undefined {
     if (!app.metrics) {
         return undefined;
     }
-    return { file: LOG_FORMAT_INFO[app.metrics.logFormat].program, text: fs.readFileSync(mtailProgramPath(app.metrics.logFormat), "utf8") };
-}
-
-/** `repository:tag[@digest]` of an image config. */
-function imageString(img: { repository: string; tag: string; digest?: string }): string {
-    return `${img.repository}:${img.tag}${img.digest ? `@${img.digest}` : ""}`;
+    const format = app.metrics.logFormat;
+    let text = mtailProgramTexts.get(format);
+    if (text === undefined) {
+        text = fs.readFileSync(mtailProgramPath(format), "utf8");
+        mtailProgramTexts.set(format, text);
+    }
+    return { file: LOG_FORMAT_INFO[format].program, text };
 }
 
 /** Requests and limits of the mtail sidecar and its log-init container. */
@@ -226,7 +230,7 @@ export function metricsInitContainers(app: AppConfig, names: WorkloadNames): k8s
     return [
         {
             name: "log-init",
-            image: imageString(m.image),
+            image: imageReference(m.image),
             imagePullPolicy: m.image.pullPolicy,
             command: ["touch", m.logFile],
             resources: sidecarResources(app),
@@ -235,7 +239,7 @@ export function metricsInitContainers(app: AppConfig, names: WorkloadNames): k8s
         },
         {
             name: "mtail",
-            image: imageString(m.image),
+            image: imageReference(m.image),
             imagePullPolicy: m.image.pullPolicy,
             restartPolicy: "Always",
             command: ["mtail", ...mtailArgs({ logFile: m.logFile, progsDir: MTAIL_PROGS_DIR, port: m.port })],
@@ -277,7 +281,7 @@ export function podTemplate(app: AppConfig, inputs: PodTemplateInputs): k8s.type
     const files = Object.keys(app.configFiles).sort();
     const container: k8s.types.input.core.v1.Container = {
         name: "app",
-        image: imageRef(app),
+        image: imageReference(app.image),
         imagePullPolicy: app.image.pullPolicy,
         command: app.command,
         args: app.args,

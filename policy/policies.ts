@@ -70,6 +70,14 @@ function k8sPolicy(name: (typeof POLICY_NAMES)[number], description: string, che
     };
 }
 
+/** A check of the PodSpec of workload kinds; other kinds pass. */
+function onPodSpec(check: (podSpec: any) => string[]): Check {
+    return (obj) => {
+        const spec = podSpecOf(obj);
+        return spec === undefined ? [] : check(spec);
+    };
+}
+
 /** Kubernetes objects Helm hooks or the program create that are not part of an app (no app labels expected). */
 const UNLABELLED_KINDS = ["CustomResourceDefinition"];
 
@@ -96,19 +104,13 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
     k8sPolicy(
         "pod-security-restricted",
         "Pod templates meet the Pod Security Standard restricted: non-root, no privilege escalation, drop ALL, seccomp RuntimeDefault, no host namespaces, hostPath or hostPort.",
-        (obj) => {
-            const spec = podSpecOf(obj);
-            return spec === undefined ? [] : podSecurityViolations(spec);
-        },
+        onPodSpec(podSecurityViolations),
         { severity: "critical", url: "https://kubernetes.io/docs/concepts/security/pod-security-standards/" },
     ),
     k8sPolicy(
         "resources-set",
         "Every container sets CPU and memory requests and a memory limit.",
-        (obj) => {
-            const spec = podSpecOf(obj);
-            return spec === undefined ? [] : resourceViolations(spec);
-        },
+        onPodSpec(resourceViolations),
         { severity: "high" },
     ),
     k8sPolicy(

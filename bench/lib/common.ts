@@ -115,6 +115,17 @@ export function loadavg(): { one: number; five: number; fifteen: number; raw: st
     return { one, five, fifteen, raw };
 }
 
+/** The `--quiet-load` and `--quiet-wait` options every benchmark takes (spread into its parseArgs spec). */
+export const QUIET_OPTIONS: Record<string, OptionSpec> = {
+    "quiet-load": { default: "0", help: "Wait until the 1-minute load average is below this first (0: don't wait)." },
+    "quiet-wait": { default: "1200", help: "Longest wait for --quiet-load, seconds." },
+};
+
+/** Waits for a quiet machine as `--quiet-load`/`--quiet-wait` ask; undefined when not asked to wait. */
+export function quietFromOptions(opts: Record<string, string>): ReturnType<typeof waitForQuiet> | undefined {
+    return Number(opts["quiet-load"]) > 0 ? waitForQuiet(Number(opts["quiet-load"]), Number(opts["quiet-wait"])) : undefined;
+}
+
 /**
  * Waits until the 1-minute load average is below `threshold`, polling every 15 s for at most `maxSeconds`.
  * Returns what was seen, so a result can say whether it was recorded on a quiet machine.
