@@ -19,17 +19,9 @@ import {
     updateStrategy,
 } from "./workload";
 
-/** The handler fields of a Kubernetes Probe; a probe has exactly one. */
-const PROBE_HANDLERS = ["httpGet", "tcpSocket", "exec", "grpc"];
-
-/**
- * Helm merges user values into the chart's default maps key by key, so a `tcpSocket` probe would keep the
- * default's `httpGet` and become invalid. Setting the other keys to null deletes them from the merged values
- * (https://helm.sh/docs/chart_template_guide/values_files/#deleting-a-default-key).
- */
-function replacing<T extends object>(value: T, keys: string[]): T {
-    const nulls = Object.fromEntries(keys.filter((k) => !(k in value)).map((k) => [k, null]));
-    return { ...nulls, ...value } as T;
+/** `{ [key]: value }` when value is defined, else `{}`: optional chart values are left out, never sent as null. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 /** Values for `charts/stateful-app`; the shape `charts/stateful-app/values.schema.json` validates. */
@@ -46,7 +38,10 @@ export interface StatefulAppValues {
  * @param opts.scrapeAnnotations annotate pods for annotation-based scraping when the app has `metrics`
  *   (stacks without the Prometheus Operator). Default false.
  * @returns values for `helm install`; names are pinned with `fullnameOverride`/`nameOverride` so the chart's
- *   objects carry the same names and selector labels as the native path.
+ *   objects carry the same names and selector labels as the native path. No value is ever null: Helm merges
+ *   user values into the chart's defaults key by key, so the chart keeps no default that a value would have to
+ *   delete (its probes, update strategy and PDB policy default to empty and are filled in by the templates).
+ *   Nulls would be fragile: providers before 4.30 and Helm 4's schema check do not treat them as deletions.
  */
 export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>, opts: { scrapeAnnotations?: boolean } = {}): StatefulAppValues {
     const names = workloadNames(app.name);
@@ -59,14 +54,13 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>,
         args: app.args ?? [],
         replicaCount: app.replicas,
         podManagementPolicy: app.podManagementPolicy,
-        // OnDelete must drop the default's rollingUpdate block.
-        updateStrategy: replacing(updateStrategy(app), ["rollingUpdate"]),
+        updateStrategy: updateStrategy(app),
         minReadySeconds: app.minReadySeconds,
         terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
         preStopSleepSeconds: app.preStopSleepSeconds,
         containerPort: app.port,
         portName: app.portName,
-        service: { type: app.service.type, port: app.service.port ?? app.port, nodePort: app.service.nodePort ?? null },
+        service: { type: app.service.type, port: app.service.port ?? app.port, ...optional("nodePort", app.service.nodePort) },
         persistence: {
             size: app.storage.size,
             storageClass: app.storage.storageClass ?? "",
@@ -76,14 +70,13 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>,
         },
         persistentVolumeClaimRetentionPolicy: pvcRetentionPolicy(app),
         resources: containerResources(app),
-        readinessProbe: replacing(probe(app.probes.readiness, app), PROBE_HANDLERS),
-        livenessProbe: replacing(probe(app.probes.liveness, app), PROBE_HANDLERS),
-        // The chart's default startupProbe is null, so nothing merges into it.
-        startupProbe: app.probes.startup ? probe(app.probes.startup, app) : null,
+        readinessProbe: probe(app.probes.readiness, app),
+        livenessProbe: probe(app.probes.liveness, app),
+        ...optional("startupProbe", app.probes.startup ? probe(app.probes.startup, app) : undefined),
         podSecurityContext: podSecurityContext(app),
         containerSecurityContext: containerSecurityContext(app),
-        topologySpread: { ...app.topologySpread, minDomains: app.topologySpread.minDomains ?? null },
-        pdb: replacing({ enabled: pdbEnabled(app), ...pdbPolicy(app) }, ["minAvailable", "maxUnavailable"]),
+        topologySpread: { ...app.topologySpread },
+        pdb: { enabled: pdbEnabled(app), ...pdbPolicy(app) },
         env: { ...app.env },
         configFiles: configFileData(app),
         configMountPath: app.configMountPath,

@@ -89,12 +89,16 @@ const appSchema = z.strictObject({
             z.strictObject({
                 type: z.literal("RollingUpdate"),
                 partition: z.number().int().min(0).default(0).describe("Only pods with ordinal ≥ partition are updated. Default 0."),
-                maxUnavailable: intOrPercent.default(1).describe("Pods that may be unavailable during the update. Default 1."),
+                maxUnavailable: intOrPercent
+                    .optional()
+                    .describe(
+                        "Pods that may be unavailable during the update. Unset by default (one pod at a time). Needs the MaxUnavailableStatefulSet feature gate (alpha, off by default through Kubernetes 1.34): without it the API server drops the field and every preview shows it as a change.",
+                    ),
             }),
             z.strictObject({ type: z.literal("OnDelete") }),
         ])
-        .default({ type: "RollingUpdate", partition: 0, maxUnavailable: 1 })
-        .describe("StatefulSet update strategy. Default RollingUpdate, partition 0, maxUnavailable 1."),
+        .default({ type: "RollingUpdate", partition: 0 })
+        .describe("StatefulSet update strategy. Default RollingUpdate, partition 0."),
     minReadySeconds: seconds("minReadySeconds", 0).default(0).describe("Seconds a new pod must be Ready before it counts as available. Default 0."),
     terminationGracePeriodSeconds: seconds("terminationGracePeriodSeconds", 1).default(30).describe("Seconds between SIGTERM and SIGKILL. Default 30."),
     preStopSleepSeconds: seconds("preStopSleepSeconds", 0).default(5).describe("preStop sleep so endpoints drain before SIGTERM (a `sleep` lifecycle handler; no shell needed). 0 disables. Default 5."),

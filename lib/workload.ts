@@ -161,7 +161,12 @@ export function updateStrategy(app: AppConfig): k8s.types.input.apps.v1.Stateful
         ? { type: "OnDelete" }
         : {
               type: "RollingUpdate",
-              rollingUpdate: { partition: app.updateStrategy.partition, maxUnavailable: app.updateStrategy.maxUnavailable },
+              rollingUpdate: {
+                  partition: app.updateStrategy.partition,
+                  // Only when set: the API server drops it unless the MaxUnavailableStatefulSet feature gate is on,
+                  // and a field it drops would show as a change in every preview.
+                  ...(app.updateStrategy.maxUnavailable !== undefined ? { maxUnavailable: app.updateStrategy.maxUnavailable } : {}),
+              },
           };
 }
 

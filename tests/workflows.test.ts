@@ -67,10 +67,10 @@ function environmentName(job: Any): string | undefined {
     return typeof job.environment === "string" ? job.environment : job.environment?.name;
 }
 
-/** PULUMI_VERSION from scripts/versions.env, without its "v". */
+/** PULUMI_VERSION from scripts/pulumi.env, without its "v". */
 function pinnedPulumiVersion(): string {
-    const m = /^PULUMI_VERSION=v?(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, "scripts", "versions.env"), "utf8"));
-    assert.ok(m, "PULUMI_VERSION is missing from scripts/versions.env");
+    const m = /^PULUMI_VERSION=v?(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, "scripts", "pulumi.env"), "utf8"));
+    assert.ok(m, "PULUMI_VERSION is missing from scripts/pulumi.env");
     return m[1];
 }
 
@@ -84,7 +84,7 @@ function assertPulumiStep(job: Any, command: string, stack: string): Any {
     assert.strictEqual(w["stack-name"], stack);
     assert.strictEqual(w.policyPacks, "policy");
     assert.strictEqual(w.policyPackConfigs, `policy-config.${stack}.json`);
-    assert.strictEqual(String(w["pulumi-version"]), pinnedPulumiVersion(), "pulumi-version must equal PULUMI_VERSION in scripts/versions.env");
+    assert.strictEqual(String(w["pulumi-version"]), pinnedPulumiVersion(), "pulumi-version must equal PULUMI_VERSION in scripts/pulumi.env");
     assert.strictEqual(w["cloud-url"], "${{ secrets.PULUMI_BACKEND_URL }}");
     assert.strictEqual(step.env?.PULUMI_CONFIG_PASSPHRASE, "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
 

@@ -1,0 +1,188 @@
+/**
+ * The main job: `npm run deploy -- <stack> [up|preview|refresh|destroy] [--yes] [--diff] [--expect-no-changes]`.
+ *
+ * 1. The engine: the Pulumi CLI and the kubernetes plugin from `scripts/pulumi-toolchain` (PATH, else built once).
+ * 2. The cluster: `KUBECONFIG` when it names a reachable cluster, else the local cluster (`scripts/cluster up`:
+ *    kwok fake nodes, so pods turn Ready without running a container).
+ * 3. The state: `PULUMI_BACKEND_URL`, else a `file://` backend under the per-user state dir; the passphrase from
+ *    `PULUMI_CONFIG_PASSPHRASE(_FILE)`, else a documented local-only one (deploy/engine.ts `LOCAL_PASSPHRASE`).
+ * 4. The run: the plain CLI (`pulumi <op> --stack <stack>`) when the Node.js language host is on PATH, else the same
+ *    stack through the Automation API with `index.ts` as an inline program. Either way the config is the committed
+ *    `Pulumi.<stack>.yaml` plus a local file for this machine (deploy/local-stack.ts), passed as `--config-file`.
+ * 5. Afterwards: the stack outputs (secrets masked) and `kubectl get po,sts,svc,pvc` of the stack's namespace.
+ *
+ * Exit codes: 0 done; 1 the operation failed (the engine's message is printed); 2 usage.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as readline from "readline";
+import { ensureToolchain, engineSettings, LOCAL_PASSPHRASE, openStack, ROOT } from "./engine";
+import { LOCAL_SECRET_KEY_PREFIX } from "./local-stack";
+
+const OPERATIONS = ["up", "preview", "refresh", "destroy"] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+const USAGE = `Usage: npm run deploy -- <stack> [${OPERATIONS.join("|")}] [--yes] [--diff] [--expect-no-changes]
+
+  <stack>              A stack of this project: ${stackNames().join(", ")} (Pulumi.<stack>.yaml).
+  up (default)         Deploy. Without --yes: a preview first, then a confirmation (refused without a terminal).
+  preview              Show what 'up' would change.
+  refresh              Read the cluster's live objects into the state.
+  destroy              Delete what the stack made (protected resources refuse). Same confirmation as 'up'.
+  --yes                Skip the confirmation.
+  --diff               Show property-level diffs.
+  --expect-no-changes  Fail when the operation would change anything (preview, refresh, up).
+
+Environment: KUBECONFIG (else the local cluster), PULUMI_BACKEND_URL (else file:// under the state dir),
+PULUMI_CONFIG_PASSPHRASE (else '${LOCAL_PASSPHRASE}', local clusters only), STATEFUL_APPS_STATE_DIR.`;
+
+function stackNames(): string[] {
+    return fs
+        .readdirSync(ROOT)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined);
+}
+
+interface Args {
+    stack: string;
+    op: Operation;
+    yes: boolean;
+    diff: boolean;
+    expectNoChanges: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+    const flags = new Set(argv.filter((a) => a.startsWith("--")));
+    const words = argv.filter((a) => !a.startsWith("--"));
+    for (const f of flags) {
+        if (!["--yes", "--diff", "--expect-no-changes", "--help"].includes(f)) {
+            usage(`unknown option ${f}`);
+        }
+    }
+    if (flags.has("--help")) {
+        console.log(USAGE);
+        process.exit(0);
+    }
+    const [stack, op = "up", ...rest] = words;
+    if (!stack) usage("name a stack");
+    if (!stackNames().includes(stack)) usage(`no stack file Pulumi.${stack}.yaml`);
+    if (!(OPERATIONS as readonly string[]).includes(op)) usage(`unknown operation '${op}'`);
+    if (rest.length > 0) usage(`unexpected argument '${rest[0]}'`);
+    return { stack, op: op as Operation, yes: flags.has("--yes"), diff: flags.has("--diff"), expectNoChanges: flags.has("--expect-no-changes") };
+}
+
+function usage(problem: string): never {
+    console.error(`deploy: ${problem}\n\n${USAGE}`);
+    process.exit(2);
+}
+
+const say = (msg: string) => process.stderr.write(`[deploy] ${msg}\n`);
+
+/** KUBECONFIG when it reaches a cluster, else the local cluster (started when down). Returns the kubeconfig path and a kubectl. */
+function cluster(): { kubeconfig: string; kubectl: string } {
+    const script = path.join(ROOT, "scripts", "cluster");
+    const localKubectl = path.join(spawnSync("bash", [script, "bin-dir"], { encoding: "utf8" }).stdout.trim(), "kubectl");
+    const kubectl = fs.existsSync(localKubectl) ? localKubectl : "kubectl";
+    const given = process.env.KUBECONFIG;
+    if (given) {
+        const r = spawnSync(kubectl, ["--kubeconfig", given, "get", "--raw", "/readyz", "--request-timeout=5s"], { encoding: "utf8" });
+        if (r.status === 0) {
+            say(`cluster: KUBECONFIG=${given}`);
+            return { kubeconfig: given, kubectl };
+        }
+        say(`KUBECONFIG=${given} does not reach a cluster (${(r.stderr || "").trim().split("\n")[0]}); using the local cluster instead`);
+    }
+    const up = spawnSync("bash", [script, "up"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    if (up.status !== 0) {
+        throw new Error("scripts/cluster up failed (see above)");
+    }
+    const kubeconfig = up.stdout.trim();
+    say(`cluster: the local cluster (kwok fake nodes: pods turn Ready without running containers), KUBECONFIG=${kubeconfig}`);
+    return { kubeconfig, kubectl: path.join(spawnSync("bash", [script, "bin-dir"], { encoding: "utf8" }).stdout.trim(), "kubectl") };
+}
+
+async function confirm(question: string): Promise<boolean> {
+    if (!process.stdin.isTTY) {
+        return false;
+    }
+    const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+    rl.close();
+    return /^y(es)?$/i.test(answer.trim());
+}
+
+async function main(): Promise<number> {
+    const args = parseArgs(process.argv.slice(2));
+    const started = Date.now();
+    const toolchain = ensureToolchain();
+    const settings = engineSettings();
+    const { kubeconfig, kubectl } = cluster();
+    process.env.KUBECONFIG = kubeconfig;
+    say(`state: ${settings.backendUrl}${settings.localPassphrase ? ` (passphrase: the local-only '${LOCAL_PASSPHRASE}'; set PULUMI_CONFIG_PASSPHRASE for anything shared)` : ""}`);
+
+    const { stack, configFile, switchedApps } = await openStack(args.stack, { settings, toolchain, kubeconfig });
+    say(`stack: ${args.stack}, config: Pulumi.${args.stack}.yaml + ${configFile}`);
+    if (switchedApps.length > 0) {
+        say(
+            `no random provider here (github.com/pulumi/pulumi-random is not served): the generated secrets of ${switchedApps.join(", ")} ` +
+                `are 32-character values this runner generated once, kept encrypted in ${configFile} as ${LOCAL_SECRET_KEY_PREFIX}<app> ` +
+                `(secret.source: config). The committed stack file is unchanged.`,
+        );
+    }
+    const common = { configFile, diff: args.diff, color: process.stdout.isTTY ? ("always" as const) : ("never" as const), onOutput: (s: string) => process.stdout.write(s) };
+
+    if (toolchain.languageHost) {
+        say("engine: the plain CLI (pulumi-language-nodejs is on PATH)");
+        const flags = [args.op, "--config-file", configFile, ...(args.yes ? ["--yes"] : []), ...(args.diff ? ["--diff"] : []), ...(args.expectNoChanges ? ["--expect-no-changes"] : [])];
+        const r = spawnSync(toolchain.cli, [...flags, "--stack", args.stack], { cwd: ROOT, stdio: "inherit", env: { ...process.env, ...settings.env, KUBECONFIG: kubeconfig } });
+        if (r.status !== 0) return 1;
+    } else {
+        say("engine: Automation API inline program (no pulumi-language-nodejs here; same engine, same state, same output)");
+        if ((args.op === "up" || args.op === "destroy") && !args.yes) {
+            if (args.op === "up") await stack.preview(common);
+            else await stack.destroy({ ...common, previewOnly: true });
+            if (!(await confirm(`Do you want to perform this ${args.op}?`))) {
+                say(process.stdin.isTTY ? "cancelled" : `no terminal to confirm on: run again with --yes`);
+                return args.op === "up" && !process.stdin.isTTY ? 1 : 0;
+            }
+        }
+        switch (args.op) {
+            case "up":
+                await stack.up({ ...common, expectNoChanges: args.expectNoChanges });
+                break;
+            case "preview":
+                await stack.preview({ ...common, expectNoChanges: args.expectNoChanges });
+                break;
+            case "refresh":
+                await stack.refresh({ ...common, expectNoChanges: args.expectNoChanges });
+                break;
+            case "destroy":
+                await stack.destroy(common);
+                break;
+        }
+    }
+
+    if (args.op !== "preview") {
+        const outputs = await stack.outputs();
+        say("outputs:");
+        for (const [k, v] of Object.entries(outputs)) {
+            process.stdout.write(`  ${k}: ${v.secret ? "[secret]" : JSON.stringify(v.value)}\n`);
+        }
+        const ns = outputs.namespaceName?.value;
+        if (typeof ns === "string") {
+            spawnSync(kubectl, ["--kubeconfig", kubeconfig, "get", "po,sts,svc,pvc", "-n", ns, "-o", "wide"], { stdio: "inherit" });
+        }
+    }
+    say(`${args.op} of ${args.stack}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return 0;
+}
+
+main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+        // The engine's own output (already streamed) has the details; repeat its summary only.
+        say(`failed: ${(err.message || String(err)).split("\n").slice(-12).join("\n")}`);
+        process.exit(1);
+    },
+);

@@ -1,0 +1,181 @@
+/**
+ * Drives the real Pulumi engine on this project's stacks through the Automation API: the CLI and the kubernetes
+ * plugin from `scripts/pulumi-toolchain`, a local `file://` backend, and `index.ts` as an inline program (the
+ * Node.js language host cannot be had here; the CLI runs the program through this process's own language server).
+ * Used by the runner (`npm run deploy`, deploy/cli.ts) and the e2e tests (tests/e2e).
+ */
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { execFileSync, spawnSync } from "child_process";
+import { createHash, randomInt } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PROJECT } from "../lib/names";
+import { composeLocalStackFile } from "./local-stack";
+
+/** The repository root (the Pulumi project directory). */
+export const ROOT = path.resolve(__dirname, "..");
+
+/**
+ * The passphrase of local stacks when `PULUMI_CONFIG_PASSPHRASE(_FILE)` is unset. Public on purpose: it protects
+ * the state of throwaway stacks on a local cluster only. Any shared backend must set its own passphrase (or a KMS).
+ */
+export const LOCAL_PASSPHRASE = "stateful-apps-local-only";
+
+/** Where the engine keeps its state and what it runs with. */
+export interface EngineSettings {
+    /** `PULUMI_BACKEND_URL`, else `file://<stateDir>/backend`. */
+    readonly backendUrl: string;
+    /** Per-user state directory: `$STATEFUL_APPS_STATE_DIR`, else `${XDG_STATE_HOME:-~/.local/state}/stateful-apps`. */
+    readonly stateDir: string;
+    /** Environment for the CLI and the plugins it starts (backend, passphrase, no update checks or downloads). */
+    readonly env: Record<string, string>;
+    /** True when the passphrase is {@link LOCAL_PASSPHRASE} (the user set none). */
+    readonly localPassphrase: boolean;
+}
+
+/**
+ * The engine settings from the environment (`PULUMI_BACKEND_URL`, `PULUMI_CONFIG_PASSPHRASE(_FILE)`,
+ * `STATEFUL_APPS_STATE_DIR`, `XDG_STATE_HOME`); creates the state directory and a `file://` backend's directory.
+ */
+export function engineSettings(environment: NodeJS.ProcessEnv = process.env): EngineSettings {
+    const stateDir = environment.STATEFUL_APPS_STATE_DIR ?? path.join(environment.XDG_STATE_HOME ?? path.join(os.homedir(), ".local", "state"), "stateful-apps");
+    const backendUrl = environment.PULUMI_BACKEND_URL ?? `file://${path.join(stateDir, "backend")}`;
+    if (backendUrl.startsWith("file://")) {
+        fs.mkdirSync(backendUrl.slice("file://".length), { recursive: true });
+    }
+    const localPassphrase = environment.PULUMI_CONFIG_PASSPHRASE === undefined && environment.PULUMI_CONFIG_PASSPHRASE_FILE === undefined;
+    const env: Record<string, string> = {
+        PULUMI_BACKEND_URL: backendUrl,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
+    if (localPassphrase) {
+        env.PULUMI_CONFIG_PASSPHRASE = LOCAL_PASSPHRASE;
+    }
+    return { backendUrl, stateDir, env, localPassphrase };
+}
+
+/** `scripts/pulumi.env` as a map. */
+export function pulumiPins(): Record<string, string> {
+    const text = fs.readFileSync(path.join(ROOT, "scripts", "pulumi.env"), "utf8");
+    return Object.fromEntries([...text.matchAll(/^([A-Z0-9_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+}
+
+/** What `scripts/pulumi-toolchain` found or built. */
+export interface Toolchain {
+    /** Absolute path of the `pulumi` CLI. */
+    readonly cli: string;
+    /** `pulumi-language-nodejs` is on PATH: the plain CLI path (`pulumi up --stack …`) works. */
+    readonly languageHost: boolean;
+    /** The random plugin is installed or on PATH: `random.RandomPassword` works. */
+    readonly randomPlugin: boolean;
+}
+
+/**
+ * Ensures the CLI and the kubernetes plugin (`scripts/pulumi-toolchain ensure`: a no-op when warm, a build of
+ * several minutes the first time) and reports what else is available. Progress goes to stderr.
+ *
+ * @throws Error when the toolchain script fails (its output has the reason).
+ */
+export function ensureToolchain(): Toolchain {
+    const script = path.join(ROOT, "scripts", "pulumi-toolchain");
+    const r = spawnSync("bash", [script, "ensure"], { stdio: ["ignore", "inherit", "inherit"] });
+    if (r.status !== 0) {
+        throw new Error(`scripts/pulumi-toolchain ensure failed (exit ${r.status})`);
+    }
+    const status = execFileSync("bash", [script, "status"], { encoding: "utf8" });
+    const line = (name: string) => (status.match(new RegExp(`^${name}: (.*)$`, "m")) ?? [])[1] ?? "absent";
+    const cli = line("pulumi").replace(/ \(.*\)$/, "");
+    return { cli, languageHost: line("pulumi-language-nodejs") !== "absent", randomPlugin: line("random plugin") !== "absent" };
+}
+
+/** A stack of this project, ready for `up`, `preview`, `refresh`, `destroy`. */
+export interface OpenStack {
+    readonly stack: Stack;
+    /** The local stack config file every operation must pass as `configFile`. */
+    readonly configFile: string;
+    /** Apps whose generated secret is a runner-generated config value (the random provider is absent). */
+    readonly switchedApps: string[];
+    /** Runs the CLI itself (`pulumi <args> --stack <stack>`) with the engine's environment, from the project dir. */
+    readonly cli: (args: string[]) => { status: number; stdout: string; stderr: string };
+}
+
+/** Options of {@link openStack}. */
+export interface OpenStackOptions {
+    /** Engine settings; default {@link engineSettings}(). */
+    readonly settings?: EngineSettings;
+    /** Toolchain; default {@link ensureToolchain}(). */
+    readonly toolchain?: Toolchain;
+    /** KUBECONFIG for the kubernetes provider. Default: the process's. */
+    readonly kubeconfig?: string;
+    /**
+     * Text of the committed stack file to start from. Default: `Pulumi.<stack>.yaml` in the project. Tests pass
+     * a modified copy (a bad config) here; the local salt and secrets of the stack are kept either way.
+     */
+    readonly stackFileText?: string;
+}
+
+/**
+ * Creates or selects `<stack>` on the backend, with `index.ts` as its inline program and the project's own
+ * `Pulumi.yaml` (workDir = the repository), and writes the local stack file (see deploy/local-stack.ts).
+ * Generated secrets are switched to runner-generated config values when the random plugin is absent: 32
+ * alphanumeric characters from `crypto.randomInt`, set once with `pulumi config set --secret` and kept.
+ *
+ * @throws Error when the stack file does not exist or a CLI call fails.
+ */
+export async function openStack(stackName: string, opts: OpenStackOptions = {}): Promise<OpenStack> {
+    const settings = opts.settings ?? engineSettings();
+    const toolchain = opts.toolchain ?? ensureToolchain();
+    const committedPath = path.join(ROOT, `Pulumi.${stackName}.yaml`);
+    const committed = opts.stackFileText ?? fs.readFileSync(committedPath, "utf8");
+    const env: Record<string, string> = { ...settings.env, ...(opts.kubeconfig ? { KUBECONFIG: opts.kubeconfig } : {}) };
+
+    // One directory of local stack files per backend: a file's salt belongs to the stack on that backend.
+    const backendKey = createHash("sha256").update(settings.backendUrl).digest("hex").slice(0, 12);
+    const configDir = path.join(settings.stateDir, "stacks", backendKey);
+    fs.mkdirSync(configDir, { recursive: true });
+    const configFile = path.join(configDir, opts.stackFileText ? `Pulumi.${stackName}.override-${process.pid}.yaml` : `Pulumi.${stackName}.yaml`);
+    const mainFile = path.join(configDir, `Pulumi.${stackName}.yaml`);
+    const previous = fs.existsSync(mainFile) ? fs.readFileSync(mainFile, "utf8") : undefined;
+    const local = composeLocalStackFile(committed, previous, { replaceGeneratedSecrets: !toolchain.randomPlugin });
+    fs.writeFileSync(configFile, local.text, { mode: 0o600 });
+
+    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(toolchain.cli)) });
+    const stack = await LocalWorkspace.createOrSelectStack(
+        {
+            stackName,
+            projectName: PROJECT,
+            program: async () => {
+                // eslint-disable-next-line @typescript-eslint/no-require-imports
+                const program = require(path.join(ROOT, "index")) as () => Promise<Record<string, unknown>>;
+                return program();
+            },
+        },
+        { workDir: ROOT, pulumiCommand, envVars: env },
+    );
+
+    const cli = (args: string[]) => {
+        const r = spawnSync(toolchain.cli, [...args, "--stack", stackName, "--non-interactive"], {
+            cwd: ROOT,
+            encoding: "utf8",
+            env: { ...process.env, ...env },
+            maxBuffer: 256 << 20,
+        });
+        return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+    };
+    for (const key of local.missingSecrets) {
+        const r = cli(["config", "set", "--secret", "--config-file", configFile, `${PROJECT}:${key}`, generatePassword(32)]);
+        if (r.status !== 0) {
+            throw new Error(`pulumi config set --secret ${key} failed:\n${r.stderr}`);
+        }
+    }
+    return { stack, configFile, switchedApps: local.switchedApps, cli };
+}
+
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A password of `length` alphanumeric characters (no special characters, like the program's RandomPassword). */
+export function generatePassword(length: number): string {
+    return Array.from({ length }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join("");
+}

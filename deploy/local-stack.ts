@@ -1,0 +1,89 @@
+/**
+ * The stack config file the runner hands the engine (`pulumi … --config-file <file>`): the committed
+ * `Pulumi.<stack>.yaml`, plus what belongs to one machine only and is never committed: the secrets provider's
+ * `encryptionsalt` and, where no random provider exists, a value for each generated secret. Pure: text in, text out.
+ */
+import { parse, stringify } from "yaml";
+import { PROJECT } from "../lib/names";
+
+/** Prefix of the config keys that hold the runner's stand-in for a generated secret: `<prefix><app>`. */
+export const LOCAL_SECRET_KEY_PREFIX = "localGeneratedSecret-";
+
+/** What {@link composeLocalStackFile} produced. */
+export interface LocalStackFile {
+    /** The file's YAML text. */
+    readonly text: string;
+    /**
+     * Config keys (without the `stateful-apps:` prefix) that must hold a secret but have none yet: set each with
+     * `pulumi config set --secret --config-file <file> <key> <value>`.
+     */
+    readonly missingSecrets: string[];
+    /** Apps whose `secret.source: generated` was switched to `config` (empty when generated secrets are kept). */
+    readonly switchedApps: string[];
+}
+
+interface StackYaml {
+    config?: Record<string, unknown>;
+    [key: string]: unknown;
+}
+
+/**
+ * Builds the local stack file from the committed one.
+ *
+ * @param committed text of the committed `Pulumi.<stack>.yaml`.
+ * @param previous text of this file from an earlier run, or undefined: its `encryptionsalt` / `secretsprovider` /
+ *   `encryptedkey` and its `secure:` values of local secret keys are kept, so secrets stay stable across runs.
+ * @param opts.replaceGeneratedSecrets switch every app with `secret.source: generated` (the default source) to
+ *   `source: config` with key `localGeneratedSecret-<app>`: used when the random provider is absent, because
+ *   `random.RandomPassword` needs it. The committed file is never changed.
+ * @throws Error when the committed file has no `config` map or its `apps` is not a list.
+ */
+export function composeLocalStackFile(committed: string, previous: string | undefined, opts: { replaceGeneratedSecrets: boolean }): LocalStackFile {
+    const doc = (parse(committed) ?? {}) as StackYaml;
+    if (typeof doc.config !== "object" || doc.config === null) {
+        throw new Error("the stack file has no `config:` map");
+    }
+    const config: Record<string, unknown> = structuredClone(doc.config);
+    const old = previous ? ((parse(previous) ?? {}) as StackYaml) : {};
+    const oldConfig = (old.config ?? {}) as Record<string, unknown>;
+
+    const switchedApps: string[] = [];
+    const missingSecrets: string[] = [];
+    if (opts.replaceGeneratedSecrets) {
+        const apps = config[`${PROJECT}:apps`];
+        if (apps !== undefined && !Array.isArray(apps)) {
+            throw new Error(`${PROJECT}:apps is not a list`);
+        }
+        for (const app of (apps ?? []) as Array<Record<string, unknown>>) {
+            const secret = (app.secret ?? {}) as Record<string, unknown>;
+            if ((secret.source ?? "generated") !== "generated" || typeof app.name !== "string") {
+                continue;
+            }
+            const key = `${LOCAL_SECRET_KEY_PREFIX}${app.name}`;
+            app.secret = { ...secret, source: "config", configKey: key };
+            switchedApps.push(app.name);
+            const full = `${PROJECT}:${key}`;
+            if (isSecure(oldConfig[full])) {
+                config[full] = oldConfig[full];
+            } else {
+                missingSecrets.push(key);
+            }
+        }
+    }
+
+    const out: StackYaml = {};
+    for (const k of ["secretsprovider", "encryptedkey", "encryptionsalt"]) {
+        if (old[k] !== undefined) {
+            out[k] = old[k];
+        }
+    }
+    out.config = config;
+    const header =
+        "# Written by the stateful-apps runner (deploy/cli.ts) from the committed stack file on every run: edit that\n" +
+        "# file, not this one. Local only: this machine's encryption salt and stand-ins for generated secrets.\n";
+    return { text: header + stringify(out, { lineWidth: 0 }), missingSecrets, switchedApps };
+}
+
+function isSecure(v: unknown): boolean {
+    return typeof v === "object" && v !== null && typeof (v as { secure?: unknown }).secure === "string";
+}

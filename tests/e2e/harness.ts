@@ -1,0 +1,105 @@
+/**
+ * Helpers for the e2e suite: this project's stacks on the real Pulumi engine (deploy/engine.ts: the CLI, the
+ * kubernetes plugin, the Automation API inline program) against a local cluster of their own, with a throwaway
+ * `file://` backend, and a timer that prints how long each step took.
+ */
+import * as assert from "assert";
+import { Stack } from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+import { engineSettings, EngineSettings, ensureToolchain, openStack, OpenStack, ROOT, Toolchain } from "../../deploy/engine";
+import { PROJECT } from "../../lib/names";
+import { LocalCluster } from "../cluster";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Any = any;
+
+/** Prints `[e2e] <label>: <seconds> s` after `fn`, and returns its result. */
+export async function timed<T>(label: string, fn: () => Promise<T> | T): Promise<T> {
+    const start = Date.now();
+    try {
+        return await fn();
+    } finally {
+        process.stdout.write(`      [e2e] ${label}: ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
+    }
+}
+
+/** The committed `Pulumi.<stack>.yaml` with `mutate` applied to its `config` map (full keys, `stateful-apps:apps`). */
+export function stackFileWith(stack: string, mutate: (config: Record<string, Any>) => void): string {
+    const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+    mutate(doc.config);
+    return stringify(doc, { lineWidth: 0 });
+}
+
+/** The app named `name` in a config map's `stateful-apps:apps`. */
+export function appIn(config: Record<string, Any>, name: string): Any {
+    const app = (config[`${PROJECT}:apps`] as Any[]).find((a) => a.name === name);
+    assert.ok(app, `no app ${name}`);
+    return app;
+}
+
+/** One e2e environment: a cluster, a backend in a temp dir, the toolchain. */
+export class EngineEnv {
+    readonly cluster: LocalCluster;
+    readonly settings: EngineSettings;
+    readonly toolchain: Toolchain;
+    readonly stateDir: string;
+
+    constructor(clusterName: string, stateDir: string) {
+        this.cluster = new LocalCluster(clusterName);
+        this.stateDir = stateDir;
+        // Only our own variables: a developer's PULUMI_BACKEND_URL or passphrase must not leak into the suite.
+        this.settings = engineSettings({ STATEFUL_APPS_STATE_DIR: stateDir, HOME: process.env.HOME });
+        this.toolchain = ensureToolchain();
+    }
+
+    /** Opens `stack` with its committed config, or with `stackFileText` (a mutated copy) instead. */
+    open(stack: string, stackFileText?: string): Promise<OpenStack> {
+        return openStack(stack, { settings: this.settings, toolchain: this.toolchain, kubeconfig: this.cluster.kubeconfig, stackFileText });
+    }
+
+    /** The stack's checkpoint file on the `file://` backend (what `pulumi stack export` would print, encrypted). */
+    stateFile(stack: string): string {
+        const dir = this.settings.backendUrl.slice("file://".length);
+        return path.join(dir, ".pulumi", "stacks", PROJECT, `${stack}.json`);
+    }
+
+    /** URN -> outputs of every resource in the stack's checkpoint (ciphertext stays ciphertext). */
+    resources(stack: string): Map<string, string> {
+        const state = JSON.parse(fs.readFileSync(this.stateFile(stack), "utf8"));
+        return new Map((state.checkpoint.latest.resources ?? []).map((r: Any) => [r.urn, JSON.stringify(r.outputs ?? {})]));
+    }
+}
+
+/** Output lines captured from an engine operation, for assertions and for printing on failure. */
+export function collector(): { onOutput: (s: string) => void; text: () => string } {
+    const parts: string[] = [];
+    return { onOutput: (s) => parts.push(s), text: () => parts.join("") };
+}
+
+/** The resource changes of an operation's summary, without `same`. */
+export function changes(summary: { resourceChanges?: Record<string, number> }): Record<string, number> {
+    return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([k, v]) => k !== "same" && v > 0));
+}
+
+/** Runs `up` and returns its changes; fails with the engine's output when it throws. */
+export async function up(stack: Stack, configFile: string): Promise<Record<string, number>> {
+    const out = collector();
+    try {
+        const r = await stack.up({ configFile, onOutput: out.onOutput, color: "never" });
+        return changes(r.summary);
+    } catch (e) {
+        assert.fail(`up failed:\n${out.text().split("\n").slice(-60).join("\n")}\n${(e as Error).message.slice(-3000)}`);
+    }
+}
+
+/** Polls `check` until it returns true or `seconds` pass; then fails with `what`. */
+export async function eventually(what: string, seconds: number, check: () => boolean): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (Date.now() < deadline) {
+        if (check()) return;
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.fail(`timed out after ${seconds} s waiting for ${what}`);
+}

@@ -1,0 +1,264 @@
+/**
+ * The main job on the real Pulumi engine: `up`, `preview`, `refresh` and `destroy` of the dev and prod stacks
+ * (deploy/engine.ts: Pulumi CLI v3.274, kubernetes plugin v4.25, `index.ts` as the Automation API inline program)
+ * against a local cluster of their own (scripts/cluster: a real kube-apiserver, controller-manager and scheduler;
+ * kwok fakes the nodes), each stack in its own namespace, with a throwaway `file://` backend.
+ *
+ * What this proves: the engine and the provider accept the program; its awaits finish; a second preview and a
+ * refresh show no changes; config changes do what README says to pods and PVCs as the StatefulSet controller
+ * sees them; bad config stops `up` before anything changes; the state holds secrets only as ciphertext; protect
+ * and retainOnDelete hold. What it does not prove: anything about the apps themselves. kwok runs no container:
+ * pods turn Ready on a timer, no image is pulled, no probe runs, no byte is written to a volume.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as zlib from "zlib";
+import { PROJECT } from "../../lib/names";
+import { HELM } from "../helm";
+import { Any, appIn, changes, collector, EngineEnv, eventually, stackFileWith, timed, up } from "./harness";
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-e2e-"));
+let env: EngineEnv;
+const kubectl = (args: string[]) => env.cluster.kubectl(args);
+const getJson = (args: string[]): Any => env.cluster.getJson(args);
+
+const DEV_NS = "stateful-dev";
+const PROD_NS = "stateful-prod";
+
+/** name -> metadata.uid of the PVCs in a namespace. */
+function pvcUids(ns: string): Record<string, string> {
+    return Object.fromEntries(getJson(["pvc", "-n", ns]).items.map((c: Any) => [c.metadata.name, c.metadata.uid]));
+}
+
+/** Every StatefulSet of the namespace has all its replicas Ready, and a Bound PVC per replica. */
+function assertReady(ns: string, expectedSets: string[]): void {
+    const sets = getJson(["statefulsets", "-n", ns]).items;
+    assert.deepStrictEqual(sets.map((s: Any) => s.metadata.name).sort(), [...expectedSets].sort());
+    const wanted: string[] = [];
+    for (const s of sets) {
+        assert.strictEqual(s.status.readyReplicas ?? 0, s.spec.replicas, `${s.metadata.name}: ${s.status.readyReplicas} of ${s.spec.replicas} Ready`);
+        assert.strictEqual(s.status.updateRevision, s.status.currentRevision, `${s.metadata.name} is still rolling out`);
+        for (let i = 0; i < s.spec.replicas; i++) wanted.push(`data-${s.metadata.name}-${i}`);
+    }
+    const pvcs = getJson(["pvc", "-n", ns]).items;
+    for (const name of wanted) {
+        const c = pvcs.find((p: Any) => p.metadata.name === name);
+        assert.ok(c, `no PVC ${name}`);
+        assert.strictEqual(c.status.phase, "Bound", `${name} is ${c.status.phase}`);
+    }
+}
+
+/** Every value of every Secret the stack's apps use, decoded. */
+function secretValues(ns: string, apps: string[]): string[] {
+    return apps.flatMap((app) => Object.values(getJson(["secret", `${app}-credentials`, "-n", ns]).data as Record<string, string>).map((v) => Buffer.from(v, "base64").toString("utf8")));
+}
+
+describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control plane and Pulumi, not the apps)", function () {
+    this.timeout(10 * 60 * 1000);
+
+    before(async function () {
+        this.timeout(40 * 60 * 1000);
+        await timed("toolchain (pulumi CLI + kubernetes plugin)", () => {
+            env = new EngineEnv("stateful-apps-engine", stateDir);
+        });
+        await timed("local cluster up", () => env.cluster.up(3));
+    });
+
+    after(function () {
+        this.timeout(2 * 60 * 1000);
+        env?.cluster.down();
+        fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    describe("dev", () => {
+        it("up creates every resource and finishes its awaits", async () => {
+            const dev = await env.open("dev");
+            const created = await timed("dev: up from empty", () => up(dev.stack, dev.configFile));
+            assert.ok((created.create ?? 0) >= 30, `created ${JSON.stringify(created)}`);
+            assert.deepStrictEqual(Object.keys(created), ["create"]);
+        });
+
+        it("every StatefulSet is Ready with one Bound PVC per replica; the Helm release is deployed and its hooks ran", async () => {
+            assertReady(DEV_NS, ["visits", "litecoin", "datastore"]);
+            const status = JSON.parse(env.cluster.run(HELM, ["status", "litecoin", "-n", DEV_NS, "--kubeconfig", env.cluster.kubeconfig, "-o", "json"]).stdout);
+            assert.strictEqual(status.info.status, "deployed");
+            const hooks = Object.fromEntries((status.hooks ?? []).map((h: Any) => [h.name, h.last_run?.phase]));
+            assert.strictEqual(hooks["litecoin-preflight"], "Succeeded", JSON.stringify(hooks));
+            assert.strictEqual(hooks["litecoin-report"], "Succeeded", JSON.stringify(hooks));
+            const job = getJson(["jobs", "-n", DEV_NS, "-l", "app.kubernetes.io/name=datastore"]).items.find((j: Any) => j.metadata.name.startsWith("datastore-data-load-"));
+            assert.ok(job?.status?.succeeded >= 1, "the data-load Job completed");
+        });
+
+        it("a preview right after up shows no changes (preview --expect-no-changes)", async () => {
+            const dev = await env.open("dev");
+            const out = collector();
+            await timed("dev: no-change preview", () => dev.stack.preview({ configFile: dev.configFile, expectNoChanges: true, diff: true, onOutput: out.onOutput, color: "never" })).catch((e) => {
+                assert.fail(`preview found changes:\n${out.text()}\n${e}`);
+            });
+        });
+
+        it("a refresh once the rollouts settled changes nothing (refresh --expect-no-changes)", async () => {
+            const dev = await env.open("dev");
+            const out = collector();
+            await timed("dev: refresh", () => dev.stack.refresh({ configFile: dev.configFile, expectNoChanges: true, onOutput: out.onOutput, color: "never" })).catch((e) => {
+                assert.fail(`refresh found drift:\n${out.text()}\n${e}`);
+            });
+        });
+
+        it("the state file and Helm's stored release hold no secret in plaintext", () => {
+            const values = secretValues(DEV_NS, ["visits", "litecoin", "datastore"]);
+            assert.strictEqual(values.length, 3);
+            for (const v of values) assert.ok(v.length >= 16, "a real password");
+            const state = fs.readFileSync(env.stateFile("dev"), "utf8");
+            assert.ok(state.includes("ciphertext"), "the state holds ciphertext");
+            for (const v of values) assert.ok(!state.includes(v), "a password is in the state file in plaintext");
+            const stored = getJson(["secrets", "-n", DEV_NS, "-l", "owner=helm,name=litecoin"]).items;
+            assert.ok(stored.length >= 1);
+            for (const item of stored) {
+                const release = zlib.gunzipSync(Buffer.from(Buffer.from(item.data.release, "base64").toString("utf8"), "base64")).toString("utf8");
+                assert.ok(release.includes('"existingSecret":"litecoin-credentials"'), "decoded the release");
+                for (const v of values) assert.ok(!release.includes(v), `Helm's release ${item.metadata.name} holds a password`);
+            }
+        });
+
+        it("a deleted pod comes back with the same name on the same PVC (same UID)", async () => {
+            const before = getJson(["pod", "visits-0", "-n", DEV_NS]);
+            const pvc = pvcUids(DEV_NS)["data-visits-0"];
+            kubectl(["delete", "pod", "visits-0", "-n", DEV_NS, "--wait=true"]);
+            await eventually("visits-0 to come back Ready", 120, () => {
+                const r = env.cluster.kubectlResult(["get", "pod", "visits-0", "-n", DEV_NS, "-o", "json"]);
+                if (r.status !== 0) return false;
+                const p = JSON.parse(r.stdout);
+                return p.metadata.uid !== before.metadata.uid && (p.status.conditions ?? []).some((c: Any) => c.type === "Ready" && c.status === "True");
+            });
+            const after = getJson(["pod", "visits-0", "-n", DEV_NS]);
+            assert.strictEqual(after.spec.volumes.find((v: Any) => v.name === "data").persistentVolumeClaim.claimName, "data-visits-0");
+            assert.strictEqual(pvcUids(DEV_NS)["data-visits-0"], pvc, "the PVC was not replaced");
+        });
+
+        it("replicas 2 -> 3 -> 1 -> 3 through config: the PVCs of removed ordinals are kept (whenScaled: Retain) and re-used", async () => {
+            const withReplicas = (n: number) => stackFileWith("dev", (c) => (appIn(c, "visits").replicas = n));
+            let s = await env.open("dev", withReplicas(3));
+            assert.deepStrictEqual(await timed("dev: up replicas 3", () => up(s.stack, s.configFile)), { update: 1 });
+            const three = pvcUids(DEV_NS);
+            assert.ok(three["data-visits-2"], "a PVC for the new ordinal");
+            s = await env.open("dev", withReplicas(1));
+            await timed("dev: up replicas 1", () => up(s.stack, s.configFile));
+            assert.strictEqual(getJson(["statefulset", "visits", "-n", DEV_NS]).status.replicas, 1);
+            const one = pvcUids(DEV_NS);
+            for (const n of ["data-visits-0", "data-visits-1", "data-visits-2"]) assert.strictEqual(one[n], three[n], `${n} kept while scaled down`);
+            s = await env.open("dev", withReplicas(3));
+            await timed("dev: up replicas 3 again", () => up(s.stack, s.configFile));
+            assertReady(DEV_NS, ["visits", "litecoin", "datastore"]);
+            const again = pvcUids(DEV_NS);
+            for (const n of ["data-visits-0", "data-visits-1", "data-visits-2"]) assert.strictEqual(again[n], three[n], `${n} re-used`);
+            const pods = getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items;
+            for (const p of pods) {
+                const claim = p.spec.volumes.find((v: Any) => v.name === "data").persistentVolumeClaim.claimName;
+                assert.strictEqual(claim, `data-${p.metadata.name}`);
+            }
+        });
+
+        it("a ConfigMap change rolls the pods to a new revision and keeps their PVCs", async () => {
+            const pvcs = pvcUids(DEV_NS);
+            const rev = getJson(["statefulset", "visits", "-n", DEV_NS]).status.currentRevision;
+            const text = stackFileWith("dev", (c) => {
+                const visits = appIn(c, "visits");
+                visits.replicas = 3;
+                visits.configFiles["config.json"].greeting = "Hello from the e2e test";
+            });
+            const s = await env.open("dev", text);
+            const changed = await timed("dev: up with a changed ConfigMap", () => up(s.stack, s.configFile));
+            assert.deepStrictEqual(changed, { update: 2 }, "the files ConfigMap and the StatefulSet (checksum/config)");
+            const sts = getJson(["statefulset", "visits", "-n", DEV_NS]);
+            assert.notStrictEqual(sts.status.updateRevision, rev, "a new revision");
+            assert.strictEqual(sts.status.currentRevision, sts.status.updateRevision, "rolled out");
+            for (const p of getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items) {
+                assert.strictEqual(p.metadata.labels["controller-revision-hash"], sts.status.updateRevision, `${p.metadata.name} runs the new revision`);
+            }
+            assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "no PVC replaced");
+        });
+
+        it("back to the committed config: up, then preview shows no changes", async () => {
+            const s = await env.open("dev");
+            await timed("dev: up of the committed config", () => up(s.stack, s.configFile));
+            await s.stack.preview({ configFile: s.configFile, expectNoChanges: true, color: "never" });
+        });
+
+        const badConfigs: Array<{ name: string; mutate: (c: Record<string, Any>) => void; key: string }> = [
+            { name: "a storage shrink (256Mi -> 128Mi)", mutate: (c) => (appIn(c, "visits").storage.size = "128Mi"), key: `${PROJECT}:apps[0].storage.size` },
+            { name: "a size that is not a quantity", mutate: (c) => (appIn(c, "datastore").storage.size = "5Gb"), key: `${PROJECT}:apps[2].storage.size` },
+            { name: "a misspelt key", mutate: (c) => (appIn(c, "litecoin").replica = 2), key: `${PROJECT}:apps[1]` },
+            { name: "a partition above replicas", mutate: (c) => (appIn(c, "visits").updateStrategy = { type: "RollingUpdate", partition: 5 }), key: `${PROJECT}:apps[0].updateStrategy.partition` },
+        ];
+        for (const bad of badConfigs) {
+            it(`${bad.name} fails up naming ${bad.key}, with zero resources changed`, async () => {
+                const before = env.resources("dev");
+                const s = await env.open("dev", stackFileWith("dev", bad.mutate));
+                const out = collector();
+                let error = "";
+                await timed(`dev: up with ${bad.name}`, () => s.stack.up({ configFile: s.configFile, onOutput: out.onOutput, color: "never" })).then(
+                    () => assert.fail(`up succeeded:\n${out.text()}`),
+                    (e: Error) => (error = `${out.text()}\n${e.message}`),
+                );
+                assert.ok(error.includes(bad.key), `the error names ${bad.key}:\n${error.slice(-2000)}`);
+                const after = env.resources("dev");
+                assert.deepStrictEqual([...after.keys()].sort(), [...before.keys()].sort(), "same resources");
+                for (const [urn, outputs] of before) assert.strictEqual(after.get(urn), outputs, `${urn} changed`);
+            });
+        }
+
+        it("destroy removes what it made, keeps the Namespace (retainOnDelete) and the PVCs go with whenDeleted: Delete", async () => {
+            const s = await env.open("dev");
+            const r = await timed("dev: destroy", () => s.stack.destroy({ configFile: s.configFile, color: "never" }));
+            assert.ok((r.summary.resourceChanges?.delete ?? 0) >= 30, JSON.stringify(changes(r.summary)));
+            assert.strictEqual(getJson(["namespace", DEV_NS]).metadata.name, DEV_NS, "the Namespace is kept");
+            assert.deepStrictEqual(getJson(["statefulsets,services,configmaps,jobs", "-n", DEV_NS]).items.filter((o: Any) => o.metadata.name !== "kube-root-ca.crt").map((o: Any) => `${o.kind}/${o.metadata.name}`), []);
+            await eventually("the PVCs to be deleted by the StatefulSet controller's owner references", 120, () => getJson(["pvc", "-n", DEV_NS]).items.length === 0);
+            assert.strictEqual(getJson(["secrets", "-n", DEV_NS]).items.length, 0, "Secrets and Helm's release records are gone");
+        });
+    });
+
+    describe("prod", () => {
+        it("up creates everything (ServiceMonitors and PrometheusRules on the operator's CRDs)", async () => {
+            const prod = await env.open("prod");
+            const created = await timed("prod: up from empty", () => up(prod.stack, prod.configFile));
+            assert.deepStrictEqual(Object.keys(created), ["create"]);
+            assertReady(PROD_NS, ["visits", "litecoin", "datastore"]);
+            assert.ok(getJson(["servicemonitors", "-n", PROD_NS]).items.length >= 2);
+            assert.ok(getJson(["prometheusrules", "-n", PROD_NS]).items.length >= 3);
+            const pods = getJson(["pods", "-n", PROD_NS, "-l", "app.kubernetes.io/name=visits"]).items;
+            const zoneOf = new Map(getJson(["nodes"]).items.map((n: Any) => [n.metadata.name, n.metadata.labels["topology.kubernetes.io/zone"]]));
+            assert.deepStrictEqual(pods.map((p: Any) => zoneOf.get(p.spec.nodeName)).sort(), ["zone-a", "zone-b", "zone-c"], "zone DoNotSchedule, minDomains 3");
+        });
+
+        it("a preview right after up shows no changes", async () => {
+            const prod = await env.open("prod");
+            const out = collector();
+            await timed("prod: no-change preview", () => prod.stack.preview({ configFile: prod.configFile, expectNoChanges: true, diff: true, onOutput: out.onOutput, color: "never" })).catch((e) => {
+                assert.fail(`preview found changes:\n${out.text()}\n${e}`);
+            });
+        });
+
+        it("destroy is refused by protect and deletes nothing", async () => {
+            const before = env.resources("prod");
+            const pvcs = pvcUids(PROD_NS);
+            const prod = await env.open("prod");
+            const out = collector();
+            let error = "";
+            await timed("prod: destroy (refused)", () => prod.stack.destroy({ configFile: prod.configFile, onOutput: out.onOutput, color: "never" })).then(
+                () => assert.fail(`destroy succeeded:\n${out.text()}`),
+                (e: Error) => (error = `${out.text()}\n${e.message}`),
+            );
+            assert.match(error, /protect/i);
+            assertReady(PROD_NS, ["visits", "litecoin", "datastore"]);
+            assert.deepStrictEqual(pvcUids(PROD_NS), pvcs);
+            const after = env.resources("prod");
+            for (const urn of before.keys()) {
+                if (/StatefulSet|Secret|Release|Namespace/.test(urn)) assert.ok(after.has(urn), `${urn} left the state`);
+            }
+        });
+    });
+});
