@@ -25,8 +25,8 @@ export interface LoadedConfig {
  * unless they are JSON (`true`, `3`). Secret values named by `apps[*].secret.configKey` are never read in
  * plaintext: only their presence is checked, and they are handed out as secret Outputs.
  *
- * @throws StackConfigError naming each wrong key (`stateful-apps:apps[1].storage.size`), the value given and what
- *   is allowed, including unknown top-level keys.
+ * @throws a `pulumi.RunError` named StackConfigError (with the {@link StackConfigError}'s `problems`) naming each
+ *   wrong key (`stateful-apps:apps[1].storage.size`), the value given and what is allowed, unknown keys included.
  */
 export function loadConfig(): LoadedConfig {
     const config = new pulumi.Config(PROJECT);
@@ -46,8 +46,24 @@ export function loadConfig(): LoadedConfig {
             raw[key] = parseJson(config.get(key));
         }
     }
-    const stack = parseStackConfig(raw, (key) => config.getSecret(key) !== undefined);
+    const stack = asRunError(() => parseStackConfig(raw, (key) => config.getSecret(key) !== undefined));
     return { stack, secret: (key) => config.requireSecret(key) };
+}
+
+/**
+ * Runs `fn`; a {@link StackConfigError} it throws is re-thrown as a `pulumi.RunError` with the same message, name
+ * and `problems`: the engine then prints the message once, without "Unhandled exception" and a stack trace
+ * (sdk/nodejs/runtime: RunErrors are logged by message only).
+ */
+function asRunError<T>(fn: () => T): T {
+    try {
+        return fn();
+    } catch (e) {
+        if (e instanceof StackConfigError) {
+            throw Object.assign(new pulumi.RunError(e.message), { name: e.name, problems: e.problems });
+        }
+        throw e;
+    }
 }
 
 function parseJson(text: string | undefined): unknown {
@@ -69,14 +85,16 @@ function parseJson(text: string | undefined): unknown {
  *
  * Call it after {@link loadConfig} and before registering any resource.
  *
- * @throws StackConfigError naming `stateful-apps:apps[i].storage.size`.
+ * @throws a `pulumi.RunError` named StackConfigError naming `stateful-apps:apps[i].storage.size`.
  */
 export async function checkAgainstDeployed(stack: StackConfig): Promise<void> {
     const deployed = await deployedStorage();
     const { problems, warnings } = checkDeployedStorage(stack, deployed);
     warnings.forEach((w) => pulumi.log.warn(w));
     if (problems.length > 0) {
-        throw new StackConfigError(problems);
+        asRunError(() => {
+            throw new StackConfigError(problems);
+        });
     }
 }
 

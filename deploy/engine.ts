@@ -93,11 +93,16 @@ export function ensureToolchain(): Toolchain {
 /** A stack of this project, ready for `up`, `preview`, `refresh`, `destroy`. */
 export interface OpenStack {
     readonly stack: Stack;
-    /** The local stack config file every operation must pass as `configFile`. */
+    /**
+     * The local stack config file. Operations pass it as `configFile` (the workspace's own copy would do for the
+     * committed config; a test's modified config is a separate file).
+     */
     readonly configFile: string;
+    /** The workspace directory: a copy of `Pulumi.yaml` and the local stack files, outside the clone. */
+    readonly workDir: string;
     /** Apps whose generated secret is a runner-generated config value (the random provider is absent). */
     readonly switchedApps: string[];
-    /** Runs the CLI itself (`pulumi <args> --stack <stack>`) with the engine's environment, from the project dir. */
+    /** Runs the CLI itself (`pulumi <args> --stack <stack>`) with the engine's environment, in the workspace directory. */
     readonly cli: (args: string[]) => { status: number; stdout: string; stderr: string };
 }
 
@@ -117,8 +122,11 @@ export interface OpenStackOptions {
 }
 
 /**
- * Creates or selects `<stack>` on the backend, with `index.ts` as its inline program and the project's own
- * `Pulumi.yaml` (workDir = the repository), and writes the local stack file (see deploy/local-stack.ts).
+ * Creates or selects `<stack>` on the backend, with `index.ts` as its inline program, and writes the local stack
+ * file (see deploy/local-stack.ts). The workspace directory is not the clone but `<stateDir>/stacks/<backend hash>`,
+ * holding a copy of the project's `Pulumi.yaml` and the local stack files: `pulumi stack init` writes the
+ * passphrase's `encryptionsalt` into (and re-formats) the stack file of its working directory, and the
+ * committed `Pulumi.<stack>.yaml` must stay as it is.
  * Generated secrets are switched to runner-generated config values when the random plugin is absent: 32
  * alphanumeric characters from `crypto.randomInt`, set once with `pulumi config set --secret` and kept.
  *
@@ -131,10 +139,11 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
     const committed = opts.stackFileText ?? fs.readFileSync(committedPath, "utf8");
     const env: Record<string, string> = { ...settings.env, ...(opts.kubeconfig ? { KUBECONFIG: opts.kubeconfig } : {}) };
 
-    // One directory of local stack files per backend: a file's salt belongs to the stack on that backend.
+    // One workspace directory per backend: a stack file's salt belongs to the stack on that backend.
     const backendKey = createHash("sha256").update(settings.backendUrl).digest("hex").slice(0, 12);
     const configDir = path.join(settings.stateDir, "stacks", backendKey);
     fs.mkdirSync(configDir, { recursive: true });
+    fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(configDir, "Pulumi.yaml"));
     const configFile = path.join(configDir, opts.stackFileText ? `Pulumi.${stackName}.override-${process.pid}.yaml` : `Pulumi.${stackName}.yaml`);
     const mainFile = path.join(configDir, `Pulumi.${stackName}.yaml`);
     const previous = fs.existsSync(mainFile) ? fs.readFileSync(mainFile, "utf8") : undefined;
@@ -152,12 +161,12 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
                 return program();
             },
         },
-        { workDir: ROOT, pulumiCommand, envVars: env },
+        { workDir: configDir, pulumiCommand, envVars: env },
     );
 
     const cli = (args: string[]) => {
         const r = spawnSync(toolchain.cli, [...args, "--stack", stackName, "--non-interactive"], {
-            cwd: ROOT,
+            cwd: configDir,
             encoding: "utf8",
             env: { ...process.env, ...env },
             maxBuffer: 256 << 20,
@@ -170,7 +179,7 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
             throw new Error(`pulumi config set --secret ${key} failed:\n${r.stderr}`);
         }
     }
-    return { stack, configFile, switchedApps: local.switchedApps, cli };
+    return { stack, configFile, workDir: configDir, switchedApps: local.switchedApps, cli };
 }
 
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -1,0 +1,62 @@
+/**
+ * deploy/local-stack.ts: the local stack file the runner gives the engine. Pure: no engine, no files.
+ * What this proves: the committed config passes through unchanged but for the generated-secret switch, and a
+ * previous file's salt and secret ciphertexts survive. That the engine accepts the file: tests/e2e.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { composeLocalStackFile, LOCAL_SECRET_KEY_PREFIX } from "../deploy/local-stack";
+import { ROOT } from "./harness";
+
+const committed = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+const apps = (text: string) => parse(text).config["stateful-apps:apps"] as Array<{ name: string; secret: Record<string, string> }>;
+
+describe("deploy/local-stack: the runner's local stack file", () => {
+    it("keeps the committed config as it is when the random provider exists", () => {
+        const local = composeLocalStackFile(committed, undefined, { replaceGeneratedSecrets: false });
+        assert.deepStrictEqual(parse(local.text).config, parse(committed).config);
+        assert.deepStrictEqual(local.switchedApps, []);
+        assert.deepStrictEqual(local.missingSecrets, []);
+    });
+
+    it("switches every generated secret to a local config key and asks for its value once", () => {
+        const local = composeLocalStackFile(committed, undefined, { replaceGeneratedSecrets: true });
+        assert.deepStrictEqual(local.switchedApps, ["visits", "litecoin", "datastore"]);
+        assert.deepStrictEqual(local.missingSecrets, local.switchedApps.map((a) => `${LOCAL_SECRET_KEY_PREFIX}${a}`));
+        for (const app of apps(local.text)) {
+            assert.strictEqual(app.secret.source, "config");
+            assert.strictEqual(app.secret.configKey, `${LOCAL_SECRET_KEY_PREFIX}${app.name}`);
+        }
+        const before = apps(committed).map((a) => a.secret.envName);
+        assert.deepStrictEqual(apps(local.text).map((a) => a.secret.envName), before, "other secret fields kept");
+    });
+
+    it("keeps the previous file's encryption salt and secret ciphertexts, and nothing else from it", () => {
+        const previous = [
+            "encryptionsalt: v1:abc",
+            "config:",
+            `  stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits: { secure: v1:cipher }`,
+            "  stateful-apps:environment: stale",
+        ].join("\n");
+        const local = composeLocalStackFile(committed, previous, { replaceGeneratedSecrets: true });
+        const doc = parse(local.text);
+        assert.strictEqual(doc.encryptionsalt, "v1:abc");
+        assert.deepStrictEqual(doc.config[`stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits`], { secure: "v1:cipher" });
+        assert.strictEqual(doc.config["stateful-apps:environment"], "dev", "the committed value wins");
+        assert.deepStrictEqual(local.missingSecrets, [`${LOCAL_SECRET_KEY_PREFIX}litecoin`, `${LOCAL_SECRET_KEY_PREFIX}datastore`]);
+    });
+
+    it("leaves apps whose secret already comes from config alone", () => {
+        const text = committed.replace("source: generated\n        envName: VISITS_ADMIN_PASSWORD", "source: config\n        configKey: visitsPassword\n        envName: VISITS_ADMIN_PASSWORD");
+        assert.notStrictEqual(text, committed);
+        const local = composeLocalStackFile(text, undefined, { replaceGeneratedSecrets: true });
+        assert.deepStrictEqual(local.switchedApps, ["litecoin", "datastore"]);
+        assert.strictEqual(apps(local.text)[0].secret.configKey, "visitsPassword");
+    });
+
+    it("refuses a stack file without a config map", () => {
+        assert.throws(() => composeLocalStackFile("encryptionsalt: x\n", undefined, { replaceGeneratedSecrets: true }), /no `config:` map/);
+    });
+});
