@@ -119,6 +119,11 @@ export interface OpenStackOptions {
      * a modified copy (a bad config) here; the local salt and secrets of the stack are kept either way.
      */
     readonly stackFileText?: string;
+    /**
+     * Directory of the program to run (its `index.ts`). Default: this clone. The e2e upgrade check runs an
+     * earlier commit's program from a checkout of it, with this clone's node_modules.
+     */
+    readonly programDir?: string;
 }
 
 /**
@@ -136,7 +141,6 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
     const settings = opts.settings ?? engineSettings();
     const toolchain = opts.toolchain ?? ensureToolchain();
     const committedPath = path.join(ROOT, `Pulumi.${stackName}.yaml`);
-    const committed = opts.stackFileText ?? fs.readFileSync(committedPath, "utf8");
     const env: Record<string, string> = { ...settings.env, ...(opts.kubeconfig ? { KUBECONFIG: opts.kubeconfig } : {}) };
 
     // One workspace directory per backend: a stack file's salt belongs to the stack on that backend.
@@ -144,11 +148,12 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
     const configDir = path.join(settings.stateDir, "stacks", backendKey);
     fs.mkdirSync(configDir, { recursive: true });
     fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(configDir, "Pulumi.yaml"));
-    const configFile = path.join(configDir, opts.stackFileText ? `Pulumi.${stackName}.override-${process.pid}.yaml` : `Pulumi.${stackName}.yaml`);
+    const replaceGeneratedSecrets = !toolchain.randomPlugin;
     const mainFile = path.join(configDir, `Pulumi.${stackName}.yaml`);
-    const previous = fs.existsSync(mainFile) ? fs.readFileSync(mainFile, "utf8") : undefined;
-    const local = composeLocalStackFile(committed, previous, { replaceGeneratedSecrets: !toolchain.randomPlugin });
-    fs.writeFileSync(configFile, local.text, { mode: 0o600 });
+    const readMain = () => (fs.existsSync(mainFile) ? fs.readFileSync(mainFile, "utf8") : undefined);
+    // The workspace's own stack file, from the committed one: it carries the salt and the secrets.
+    const main = composeLocalStackFile(fs.readFileSync(committedPath, "utf8"), readMain(), { replaceGeneratedSecrets });
+    fs.writeFileSync(mainFile, main.text, { mode: 0o600 });
 
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(toolchain.cli)) });
     const stack = await LocalWorkspace.createOrSelectStack(
@@ -157,7 +162,7 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
             projectName: PROJECT,
             program: async () => {
                 // eslint-disable-next-line @typescript-eslint/no-require-imports
-                const program = require(path.join(ROOT, "index")) as () => Promise<Record<string, unknown>>;
+                const program = require(path.join(opts.programDir ?? ROOT, "index")) as () => Promise<Record<string, unknown>>;
                 return program();
             },
         },
@@ -173,12 +178,23 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
         });
         return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     };
-    for (const key of local.missingSecrets) {
-        const r = cli(["config", "set", "--secret", "--config-file", configFile, `${PROJECT}:${key}`, generatePassword(32)]);
-        if (r.status !== 0) {
-            throw new Error(`pulumi config set --secret ${key} failed:\n${r.stderr}`);
+    const setSecrets = (file: string, keys: string[]) => {
+        for (const key of keys) {
+            const r = cli(["config", "set", "--secret", "--config-file", file, `${PROJECT}:${key}`, generatePassword(32)]);
+            if (r.status !== 0) {
+                throw new Error(`pulumi config set --secret ${key} failed:\n${r.stderr}`);
+            }
         }
+    };
+    setSecrets(mainFile, main.missingSecrets);
+    if (opts.stackFileText === undefined) {
+        return { stack, configFile: mainFile, workDir: configDir, switchedApps: main.switchedApps, cli };
     }
+    // A modified config (tests): its own file, with the main file's salt and secrets.
+    const configFile = path.join(configDir, `Pulumi.${stackName}.override-${process.pid}.yaml`);
+    const local = composeLocalStackFile(opts.stackFileText, readMain(), { replaceGeneratedSecrets });
+    fs.writeFileSync(configFile, local.text, { mode: 0o600 });
+    setSecrets(configFile, local.missingSecrets);
     return { stack, configFile, workDir: configDir, switchedApps: local.switchedApps, cli };
 }
 

@@ -68,3 +68,47 @@ describe("scripts/toolchain", () => {
         assert.ok(run("promtool", "--version").includes(`revision: ${v.PROMETHEUS_DEB_VERSION})`));
     });
 });
+
+describe("scripts/pulumi-toolchain", () => {
+    const SCRIPT = path.join(ROOT, "scripts", "pulumi-toolchain");
+    const pulumiToolchain = (...args: string[]) => {
+        const r = spawnSync("bash", [SCRIPT, ...args], { cwd: ROOT, encoding: "utf8" });
+        return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    const pins = Object.fromEntries(
+        [...fs.readFileSync(path.join(ROOT, "scripts", "pulumi.env"), "utf8").matchAll(/^([A-Z0-9_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]),
+    );
+
+    it("--help names the CLI and plugin versions and the cache", () => {
+        const r = pulumiToolchain("--help");
+        assert.strictEqual(r.status, 0);
+        assert.ok(r.stdout.includes(`Pulumi CLI ${pins.PULUMI_VERSION}`), r.stdout);
+        assert.ok(r.stdout.includes(`kubernetes resource plugin ${pins.PULUMI_KUBERNETES_VERSION}`), r.stdout);
+        assert.match(r.stdout, /stateful-apps\/pulumi\/<hash/);
+    });
+
+    it("refuses an unknown command with exit code 2", () => {
+        const r = pulumiToolchain("install");
+        assert.strictEqual(r.status, 2);
+        assert.match(r.stderr, /unknown command 'install'/);
+    });
+
+    it("bin-dir creates nothing and is keyed by pulumi.env", () => {
+        const r = pulumiToolchain("bin-dir");
+        assert.strictEqual(r.status, 0);
+        assert.match(r.stdout.trim(), /stateful-apps\/pulumi\/[0-9a-f]{12}\/bin$/);
+    });
+
+    it("status reports what is there (exit 0 only with the CLI and the kubernetes plugin)", () => {
+        const r = pulumiToolchain("status");
+        const lines = r.stdout.trim().split("\n").map((l) => l.split(":")[0]);
+        assert.deepStrictEqual(lines, ["pulumi", "kubernetes plugin", "pulumi-language-nodejs", "random plugin"]);
+        const ready = !/^(pulumi|kubernetes plugin): absent$/m.test(r.stdout);
+        assert.strictEqual(r.status, ready ? 0 : 1, r.stdout);
+        if (ready) {
+            const cli = /^pulumi: (\S+) \((v[^)]+)\)$/m.exec(r.stdout);
+            assert.ok(cli, r.stdout);
+            assert.ok(cli[2].localeCompare(pins.PULUMI_VERSION, undefined, { numeric: true }) >= 0, `the CLI reports its version (ldflag set): ${cli[2]}`);
+        }
+    });
+});

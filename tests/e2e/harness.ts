@@ -65,10 +65,19 @@ export class EngineEnv {
         return path.join(dir, ".pulumi", "stacks", PROJECT, `${stack}.json`);
     }
 
-    /** URN -> outputs of every resource in the stack's checkpoint (ciphertext stays ciphertext). */
-    resources(stack: string): Map<string, string> {
+    /**
+     * URN -> outputs of every resource the stack manages (reads such as the self StackReference left out), as JSON.
+     * Secrets read `[secret]`: the engine may re-encrypt an unchanged value with a new nonce. With `withoutStatus`,
+     * what controllers report is left out too: `status`, and the `resourceVersion` and `managedFields` that every
+     * status write changes.
+     */
+    resources(stack: string, withoutStatus = false): Map<string, string> {
         const state = JSON.parse(fs.readFileSync(this.stateFile(stack), "utf8"));
-        return new Map((state.checkpoint.latest.resources ?? []).map((r: Any) => [r.urn, JSON.stringify(r.outputs ?? {})]));
+        const masked = (k: string, v: unknown) =>
+            withoutStatus && (k === "status" || k === "resourceVersion" || k === "managedFields") ? undefined : typeof v === "object" && v !== null && "ciphertext" in v ? "[secret]" : v;
+        return new Map(
+            (state.checkpoint.latest.resources ?? []).filter((r: Any) => !r.external).map((r: Any) => [r.urn, JSON.stringify(r.outputs ?? {}, masked)]),
+        );
     }
 }
 
@@ -78,9 +87,9 @@ export function collector(): { onOutput: (s: string) => void; text: () => string
     return { onOutput: (s) => parts.push(s), text: () => parts.join("") };
 }
 
-/** The resource changes of an operation's summary, without `same`. */
+/** The resource changes of an operation's summary, without `same` and `read` (the self StackReference). */
 export function changes(summary: { resourceChanges?: Record<string, number> }): Record<string, number> {
-    return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([k, v]) => k !== "same" && v > 0));
+    return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([k, v]) => k !== "same" && k !== "read" && v > 0));
 }
 
 /** Runs `up` and returns its changes; fails with the engine's output when it throws. */
