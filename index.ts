@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppMonitoring } from "./components/app-monitoring";
 import { createDataLoadJob } from "./components/data-load-job";
 import { HelmStatefulApp } from "./components/helm-stateful-app";
+import { requirePrometheusOperatorCrds } from "./components/prometheus-operator";
 import { createNamespace } from "./components/namespace";
 import { StatefulApp } from "./components/stateful-app";
 import { checkAgainstDeployed, loadConfig } from "./config";
@@ -32,6 +33,8 @@ export = async (): Promise<ProgramOutputs> => {
         ? createNamespace({ name: stack.namespace.name, podSecurity: stack.namespace.podSecurity, environment: stack.environment }, { protect: stack.protect }).metadata.name
         : pulumi.output(stack.namespace.name);
 
+    const operatorCrds = stack.monitoring.prometheusOperator ? requirePrometheusOperatorCrds() : [];
+
     const apps = stack.apps.map((app) => {
         const args = {
             app,
@@ -43,7 +46,7 @@ export = async (): Promise<ProgramOutputs> => {
         };
         const workload = app.deployWith === "helm" ? new HelmStatefulApp(app.name, args) : new StatefulApp(app.name, args);
         if (stack.monitoring.alertRules || (stack.monitoring.prometheusOperator && app.metrics)) {
-            new AppMonitoring(app.name, { app, monitoring: stack.monitoring, namespace });
+            new AppMonitoring(app.name, { app, monitoring: stack.monitoring, namespace, operatorCrds });
         }
         if (app.dataLoad) {
             createDataLoadJob(app.name, app, namespace, { dependsOn: [workload] });

@@ -13,6 +13,11 @@ export interface AppMonitoringArgs {
     readonly monitoring: StackConfig["monitoring"];
     /** Namespace of the app. */
     readonly namespace: pulumi.Input<string>;
+    /**
+     * With `monitoring.prometheusOperator`: what the ServiceMonitor and PrometheusRule wait for, the reads of the
+     * operator's CRDs (components/prometheus-operator.ts), so that an absent CRD fails before they are sent.
+     */
+    readonly operatorCrds?: pulumi.Resource[];
 }
 
 /**
@@ -31,6 +36,7 @@ export class AppMonitoring extends pulumi.ComponentResource {
         const labels = { ...recommendedLabels(app.name, app.image.tag, "pulumi"), ...monitoring.labels };
         const namespace = pulumi.output(args.namespace);
         const child = { parent: this };
+        const operatorChild = { parent: this, dependsOn: args.operatorCrds ?? [] };
 
         if (monitoring.prometheusOperator && app.metrics) {
             new k8s.apiextensions.CustomResource(
@@ -41,7 +47,7 @@ export class AppMonitoring extends pulumi.ComponentResource {
                     metadata: { name: names.app, namespace, labels },
                     spec: namespace.apply((ns) => serviceMonitorSpec(app, ns)),
                 },
-                child,
+                operatorChild,
             );
         }
         if (monitoring.alertRules) {
@@ -50,7 +56,7 @@ export class AppMonitoring extends pulumi.ComponentResource {
                 new k8s.apiextensions.CustomResource(
                     `${name}-prometheusrule`,
                     { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: names.alertRules, namespace, labels }, spec },
-                    child,
+                    operatorChild,
                 );
             } else {
                 new k8s.core.v1.ConfigMap(

@@ -8,6 +8,7 @@
  * waits for the Job on a cluster (needs the Pulumi CLI: issue 3).
  */
 import * as assert from "assert";
+import { PROMETHEUS_OPERATOR_CRDS } from "../components/prometheus-operator";
 import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -112,6 +113,13 @@ describe("metrics and alerting with the Prometheus Operator (prod)", () => {
         }
         const annotations = run.k8s(T.StatefulSet, "visits").inputs.spec.template.metadata.annotations;
         assert.strictEqual(annotations["prometheus.io/scrape"], undefined, "no scrape annotations with the operator");
+    });
+
+    it("sends ServiceMonitors and PrometheusRules only after reading the operator's CRDs (an absent CRD fails preview at once)", () => {
+        const reads = PROMETHEUS_OPERATOR_CRDS.map((crd) => `urn:pulumi:prod::stateful-apps::kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition::monitoring.prometheusOperator-requires-${crd}`);
+        for (const r of [...run.ofType(T.ServiceMonitor), ...run.ofType(T.PrometheusRule)]) {
+            for (const read of reads) assert.ok(r.dependsOn.includes(read), `${r.name} depends on ${read}`);
+        }
     });
 
     it("creates a PrometheusRule per app whose mtail alerts use the ServiceMonitor's job (the headless Service)", () => {

@@ -277,6 +277,21 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
         });
     });
 
+    describe("prod without the Prometheus Operator's CRDs", () => {
+        it("preview fails at once, naming monitoring.prometheusOperator and the missing CRD", async () => {
+            kubectl(["delete", "crd", "servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com", "--wait=true"]);
+            const prod = await env.open("prod");
+            const out = collector();
+            let error = "";
+            await timed("prod: preview without the CRDs (fails)", () => prod.stack.preview({ configFile: prod.configFile, onOutput: out.onOutput, color: "never" })).then(
+                () => assert.fail(`preview succeeded:\n${out.text()}`),
+                (e: Error) => (error = `${out.text()}\n${e.message}`),
+            );
+            assert.match(error, /monitoring\.prometheusOperator-requires-servicemonitors\.monitoring\.coreos\.com/);
+            assert.match(error, /resource 'servicemonitors\.monitoring\.coreos\.com' does not exist/);
+        });
+    });
+
     describe("upgrade", () => {
         const work = path.join(stateDir, "upgrade");
         const programDir = path.join(work, "program");
