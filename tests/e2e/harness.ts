@@ -103,6 +103,29 @@ export async function up(stack: Stack, configFile: string): Promise<Record<strin
     }
 }
 
+/** Engine output options shared by every operation: no colour, output collected by `out`. */
+type Collect = { onOutput: (s: string) => void; color: "never" };
+
+/**
+ * Runs an operation that must succeed (e.g. `preview` with `expectNoChanges`), timed under `label`; on failure,
+ * fails the test with the engine's output.
+ */
+export async function succeeds(label: string, op: (o: Collect) => Promise<unknown>): Promise<void> {
+    const out = collector();
+    await timed(label, () => op({ onOutput: out.onOutput, color: "never" })).catch((e) => assert.fail(`${label} failed:\n${out.text()}\n${e}`));
+}
+
+/** Runs an operation that must fail, timed under `label`; returns the engine's output and the error message. */
+export async function fails(label: string, op: (o: Collect) => Promise<unknown>): Promise<string> {
+    const out = collector();
+    let error = "";
+    await timed(label, () => op({ onOutput: out.onOutput, color: "never" })).then(
+        () => assert.fail(`${label} succeeded:\n${out.text()}`),
+        (e: Error) => (error = `${out.text()}\n${e.message}`),
+    );
+    return error;
+}
+
 /** Polls `check` until it returns true or `seconds` pass; then fails with `what`. */
 export async function eventually(what: string, seconds: number, check: () => boolean): Promise<void> {
     const deadline = Date.now() + seconds * 1000;

@@ -19,7 +19,7 @@ import * as zlib from "zlib";
 import { engineSettings, openStack, ROOT } from "../../deploy/engine";
 import { PROJECT } from "../../lib/names";
 import { HELM } from "../helm";
-import { Any, appIn, changes, collector, EngineEnv, eventually, stackFileWith, timed, up } from "./harness";
+import { Any, appIn, changes, EngineEnv, eventually, fails, stackFileWith, succeeds, timed, up } from "./harness";
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-e2e-"));
 let env: EngineEnv;
@@ -95,10 +95,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
 
         it("a preview right after up shows no changes (preview --expect-no-changes)", async () => {
             const dev = await env.open("dev");
-            const out = collector();
-            await timed("dev: no-change preview", () => dev.stack.preview({ configFile: dev.configFile, expectNoChanges: true, diff: true, onOutput: out.onOutput, color: "never" })).catch((e) => {
-                assert.fail(`preview found changes:\n${out.text()}\n${e}`);
-            });
+            await succeeds("dev: no-change preview", (o) => dev.stack.preview({ configFile: dev.configFile, expectNoChanges: true, diff: true, ...o }));
         });
 
         it("refresh finds no drift: the first refresh changes only objects' status (what controllers report), a second one nothing", async () => {
@@ -111,10 +108,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assert.deepStrictEqual(drift, [], "fields other than status changed");
             const statusOnly = [...env.resources("dev").entries()].filter(([urn, v]) => all.get(urn) !== v).map(([urn]) => urn.split("::").pop());
             process.stdout.write(`      [e2e] first refresh: status changed on ${statusOnly.length ? statusOnly.join(", ") : "nothing"}\n`);
-            const out = collector();
-            await timed("dev: second refresh", () => dev.stack.refresh({ configFile: dev.configFile, expectNoChanges: true, onOutput: out.onOutput, color: "never" })).catch((e) => {
-                assert.fail(`refresh found drift:\n${out.text()}\n${e}`);
-            });
+            await succeeds("dev: second refresh", (o) => dev.stack.refresh({ configFile: dev.configFile, expectNoChanges: true, ...o }));
         });
 
         it("the state file and Helm's stored release hold no secret in plaintext", () => {
@@ -207,12 +201,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             it(`${bad.name} fails up naming ${bad.key}, with zero resources changed`, async () => {
                 const before = env.resources("dev");
                 const s = await env.open("dev", stackFileWith("dev", bad.mutate));
-                const out = collector();
-                let error = "";
-                await timed(`dev: up with ${bad.name}`, () => s.stack.up({ configFile: s.configFile, onOutput: out.onOutput, color: "never" })).then(
-                    () => assert.fail(`up succeeded:\n${out.text()}`),
-                    (e: Error) => (error = `${out.text()}\n${e.message}`),
-                );
+                const error = await fails(`dev: up with ${bad.name}`, (o) => s.stack.up({ configFile: s.configFile, ...o }));
                 assert.ok(error.includes(bad.key), `the error names ${bad.key}:\n${error.slice(-2000)}`);
                 const after = env.resources("dev");
                 assert.deepStrictEqual([...after.keys()].sort(), [...before.keys()].sort(), "same resources");
@@ -251,22 +240,14 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
 
         it("a preview right after up shows no changes", async () => {
             const prod = await env.open("prod");
-            const out = collector();
-            await timed("prod: no-change preview", () => prod.stack.preview({ configFile: prod.configFile, expectNoChanges: true, diff: true, onOutput: out.onOutput, color: "never" })).catch((e) => {
-                assert.fail(`preview found changes:\n${out.text()}\n${e}`);
-            });
+            await succeeds("prod: no-change preview", (o) => prod.stack.preview({ configFile: prod.configFile, expectNoChanges: true, diff: true, ...o }));
         });
 
         it("destroy is refused by protect and deletes nothing", async () => {
             const before = env.resources("prod");
             const pvcs = pvcUids(PROD_NS);
             const prod = await env.open("prod");
-            const out = collector();
-            let error = "";
-            await timed("prod: destroy (refused)", () => prod.stack.destroy({ configFile: prod.configFile, onOutput: out.onOutput, color: "never" })).then(
-                () => assert.fail(`destroy succeeded:\n${out.text()}`),
-                (e: Error) => (error = `${out.text()}\n${e.message}`),
-            );
+            const error = await fails("prod: destroy (refused)", (o) => prod.stack.destroy({ configFile: prod.configFile, ...o }));
             assert.match(error, /protect/i);
             assertReady(PROD_NS, ["visits", "litecoin", "datastore"]);
             assert.deepStrictEqual(pvcUids(PROD_NS), pvcs);
@@ -281,12 +262,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
         it("preview fails at once, naming monitoring.prometheusOperator and the missing CRD", async () => {
             kubectl(["delete", "crd", "servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com", "--wait=true"]);
             const prod = await env.open("prod");
-            const out = collector();
-            let error = "";
-            await timed("prod: preview without the CRDs (fails)", () => prod.stack.preview({ configFile: prod.configFile, onOutput: out.onOutput, color: "never" })).then(
-                () => assert.fail(`preview succeeded:\n${out.text()}`),
-                (e: Error) => (error = `${out.text()}\n${e.message}`),
-            );
+            const error = await fails("prod: preview without the CRDs (fails)", (o) => prod.stack.preview({ configFile: prod.configFile, ...o }));
             assert.match(error, /monitoring\.prometheusOperator-requires-servicemonitors\.monitoring\.coreos\.com/);
             assert.match(error, /resource 'servicemonitors\.monitoring\.coreos\.com' does not exist/);
         });
@@ -329,10 +305,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(programDir, "node_modules"));
             git("worktree", "prune");
             const current = await openStack("dev", { settings: settings(), toolchain: env.toolchain, kubeconfig: env.cluster.kubeconfig, stackFileText: text(), programDir });
-            const out = collector();
-            await timed("upgrade: up of this commit's program, --expect-no-changes", () =>
-                current.stack.up({ configFile: current.configFile, expectNoChanges: true, diff: true, onOutput: out.onOutput, color: "never" }),
-            ).catch((e) => assert.fail(`the upgrade changes deployed resources:\n${out.text()}\n${e}`));
+            await succeeds("upgrade: up of this commit's program, --expect-no-changes", (o) => current.stack.up({ configFile: current.configFile, expectNoChanges: true, diff: true, ...o }));
             fs.rmSync(programDir, { recursive: true, force: true });
         });
     });
