@@ -34,8 +34,9 @@ const USAGE = `Usage: npm run deploy -- <stack> [${OPERATIONS.join("|")}] [--yes
   --diff               Show property-level diffs.
   --expect-no-changes  Fail when the operation would change anything (preview, refresh, up).
 
-Environment: KUBECONFIG (else the local cluster), PULUMI_BACKEND_URL (else file:// under the state dir),
-PULUMI_CONFIG_PASSPHRASE (else '${LOCAL_PASSPHRASE}', local clusters only), STATEFUL_APPS_STATE_DIR.`;
+Environment: KUBECONFIG (else the local cluster; set but unreachable: an error), PULUMI_BACKEND_URL (else
+file:// under the state dir), PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (required with
+PULUMI_BACKEND_URL; else '${LOCAL_PASSPHRASE}' for the per-user file:// backend), STATEFUL_APPS_STATE_DIR.`;
 
 function stackNames(): string[] {
     return fs
@@ -79,19 +80,22 @@ function usage(problem: string): never {
 
 const say = (msg: string) => process.stderr.write(`[deploy] ${msg}\n`);
 
-/** KUBECONFIG when it reaches a cluster, else the local cluster (started when down). Returns the kubeconfig path and a kubectl. */
+/**
+ * KUBECONFIG when set (it must reach its cluster: never fall back to another cluster with the same state), else
+ * the local cluster, started when down. Returns the kubeconfig (a path, or a `:`-separated list) and a kubectl.
+ */
 function cluster(): { kubeconfig: string; kubectl: string } {
     const script = path.join(ROOT, "scripts", "cluster");
     const localKubectl = path.join(spawnSync("bash", [script, "bin-dir"], { encoding: "utf8" }).stdout.trim(), "kubectl");
     const kubectl = fs.existsSync(localKubectl) ? localKubectl : "kubectl";
     const given = process.env.KUBECONFIG;
     if (given) {
-        const r = spawnSync(kubectl, ["--kubeconfig", given, "get", "--raw", "/readyz", "--request-timeout=5s"], { encoding: "utf8" });
-        if (r.status === 0) {
-            say(`cluster: KUBECONFIG=${given}`);
-            return { kubeconfig: given, kubectl };
+        const r = spawnSync(kubectl, ["get", "--raw", "/readyz", "--request-timeout=5s"], { encoding: "utf8", env: process.env });
+        if (r.status !== 0) {
+            throw new Error(`KUBECONFIG=${given} does not reach its cluster: ${(r.stderr || "").trim().split("\n")[0]} (unset KUBECONFIG to use the local cluster)`);
         }
-        say(`KUBECONFIG=${given} does not reach a cluster (${(r.stderr || "").trim().split("\n")[0]}); using the local cluster instead`);
+        say(`cluster: KUBECONFIG=${given} (its current context)`);
+        return { kubeconfig: given, kubectl };
     }
     const up = spawnSync("bash", [script, "up"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     if (up.status !== 0) {
@@ -143,8 +147,8 @@ async function main(): Promise<number> {
             if (args.op === "up") await stack.preview(common);
             else await stack.destroy({ ...common, previewOnly: true });
             if (!(await confirm(`Do you want to perform this ${args.op}?`))) {
-                say(process.stdin.isTTY ? "cancelled" : `no terminal to confirm on: run again with --yes`);
-                return args.op === "up" && !process.stdin.isTTY ? 1 : 0;
+                say(process.stdin.isTTY ? "cancelled" : `no terminal to confirm on: refused; run again with --yes`);
+                return process.stdin.isTTY ? 0 : 1;
             }
         }
         switch (args.op) {
@@ -171,7 +175,7 @@ async function main(): Promise<number> {
         }
         const ns = outputs.namespaceName?.value;
         if (typeof ns === "string") {
-            spawnSync(kubectl, ["--kubeconfig", kubeconfig, "get", "po,sts,svc,pvc", "-n", ns, "-o", "wide"], { stdio: "inherit" });
+            spawnSync(kubectl, ["get", "po,sts,svc,pvc", "-n", ns, "-o", "wide"], { stdio: "inherit", env: { ...process.env, KUBECONFIG: kubeconfig } });
         }
     }
     say(`${args.op} of ${args.stack}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

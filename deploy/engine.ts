@@ -17,8 +17,9 @@ import { composeLocalStackFile } from "./local-stack";
 export const ROOT = path.resolve(__dirname, "..");
 
 /**
- * The passphrase of local stacks when `PULUMI_CONFIG_PASSPHRASE(_FILE)` is unset. Public on purpose: it protects
- * the state of throwaway stacks on a local cluster only. Any shared backend must set its own passphrase (or a KMS).
+ * The passphrase of stacks on the default per-user `file://` backend when `PULUMI_CONFIG_PASSPHRASE(_FILE)` is
+ * unset. Public on purpose: it protects throwaway state on this machine only. With `PULUMI_BACKEND_URL` set,
+ * {@link engineSettings} refuses to run without a passphrase of the user's own.
  */
 export const LOCAL_PASSPHRASE = "stateful-apps-local-only";
 
@@ -36,15 +37,23 @@ export interface EngineSettings {
 
 /**
  * The engine settings from the environment (`PULUMI_BACKEND_URL`, `PULUMI_CONFIG_PASSPHRASE(_FILE)`,
- * `STATEFUL_APPS_STATE_DIR`, `XDG_STATE_HOME`); creates the state directory and a `file://` backend's directory.
+ * `STATEFUL_APPS_STATE_DIR`, `XDG_STATE_HOME`). Creates the state directory and a `file://` backend's directory,
+ * readable by the user only (mode 0700).
+ *
+ * @throws Error when `PULUMI_BACKEND_URL` is set but no passphrase is: a shared backend must not get the public
+ *   {@link LOCAL_PASSPHRASE}.
  */
 export function engineSettings(environment: NodeJS.ProcessEnv = process.env): EngineSettings {
     const stateDir = environment.STATEFUL_APPS_STATE_DIR ?? path.join(environment.XDG_STATE_HOME ?? path.join(os.homedir(), ".local", "state"), "stateful-apps");
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const backendUrl = environment.PULUMI_BACKEND_URL ?? `file://${path.join(stateDir, "backend")}`;
     if (backendUrl.startsWith("file://")) {
-        fs.mkdirSync(backendUrl.slice("file://".length), { recursive: true });
+        fs.mkdirSync(backendUrl.slice("file://".length), { recursive: true, mode: 0o700 });
     }
     const localPassphrase = environment.PULUMI_CONFIG_PASSPHRASE === undefined && environment.PULUMI_CONFIG_PASSPHRASE_FILE === undefined;
+    if (localPassphrase && environment.PULUMI_BACKEND_URL !== undefined) {
+        throw new Error(`PULUMI_BACKEND_URL is set (${backendUrl}) but PULUMI_CONFIG_PASSPHRASE(_FILE) is not: set the passphrase that protects that backend's secrets`);
+    }
     const env: Record<string, string> = {
         PULUMI_BACKEND_URL: backendUrl,
         PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -54,12 +63,6 @@ export function engineSettings(environment: NodeJS.ProcessEnv = process.env): En
         env.PULUMI_CONFIG_PASSPHRASE = LOCAL_PASSPHRASE;
     }
     return { backendUrl, stateDir, env, localPassphrase };
-}
-
-/** `scripts/pulumi.env` as a map. */
-export function pulumiPins(): Record<string, string> {
-    const text = fs.readFileSync(path.join(ROOT, "scripts", "pulumi.env"), "utf8");
-    return Object.fromEntries([...text.matchAll(/^([A-Z0-9_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
 }
 
 /** What `scripts/pulumi-toolchain` found or built. */
@@ -103,7 +106,7 @@ export interface OpenStack {
     /** Apps whose generated secret is a runner-generated config value (the random provider is absent). */
     readonly switchedApps: string[];
     /** Runs the CLI itself (`pulumi <args> --stack <stack>`) with the engine's environment, in the workspace directory. */
-    readonly cli: (args: string[]) => { status: number; stdout: string; stderr: string };
+    readonly cli: (args: string[], input?: string) => { status: number; stdout: string; stderr: string };
 }
 
 /** Options of {@link openStack}. */
@@ -146,8 +149,9 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
     // One workspace directory per backend: a stack file's salt belongs to the stack on that backend.
     const backendKey = createHash("sha256").update(settings.backendUrl).digest("hex").slice(0, 12);
     const configDir = path.join(settings.stateDir, "stacks", backendKey);
-    fs.mkdirSync(configDir, { recursive: true });
-    fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(configDir, "Pulumi.yaml"));
+    fs.mkdirSync(configDir, { recursive: true, mode: 0o700 });
+    const programDir = opts.programDir ?? ROOT;
+    fs.copyFileSync(path.join(programDir, "Pulumi.yaml"), path.join(configDir, "Pulumi.yaml"));
     const replaceGeneratedSecrets = !toolchain.randomPlugin;
     const mainFile = path.join(configDir, `Pulumi.${stackName}.yaml`);
     const readMain = () => (fs.existsSync(mainFile) ? fs.readFileSync(mainFile, "utf8") : undefined);
@@ -161,18 +165,25 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
             stackName,
             projectName: PROJECT,
             program: async () => {
+                if (programDir !== ROOT) {
+                    // Another checkout at a path that may have held another commit before: load it afresh.
+                    for (const file of Object.keys(require.cache)) {
+                        if (file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[file];
+                    }
+                }
                 // eslint-disable-next-line @typescript-eslint/no-require-imports
-                const program = require(path.join(opts.programDir ?? ROOT, "index")) as () => Promise<Record<string, unknown>>;
+                const program = require(path.join(programDir, "index")) as () => Promise<Record<string, unknown>>;
                 return program();
             },
         },
         { workDir: configDir, pulumiCommand, envVars: env },
     );
 
-    const cli = (args: string[]) => {
+    const cli = (args: string[], input?: string) => {
         const r = spawnSync(toolchain.cli, [...args, "--stack", stackName, "--non-interactive"], {
             cwd: configDir,
             encoding: "utf8",
+            input,
             env: { ...process.env, ...env },
             maxBuffer: 256 << 20,
         });
@@ -180,7 +191,8 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
     };
     const setSecrets = (file: string, keys: string[]) => {
         for (const key of keys) {
-            const r = cli(["config", "set", "--secret", "--config-file", file, `${PROJECT}:${key}`, generatePassword(32)]);
+            // The value on stdin, not in the arguments, where `ps` would show it.
+            const r = cli(["config", "set", "--secret", "--config-file", file, `${PROJECT}:${key}`], generatePassword(32));
             if (r.status !== 0) {
                 throw new Error(`pulumi config set --secret ${key} failed:\n${r.stderr}`);
             }

@@ -22,6 +22,9 @@ export interface LocalStackFile {
     readonly switchedApps: string[];
 }
 
+/** The stack file keys of the passphrase (or KMS) secrets provider. */
+const PROVIDER_KEYS = ["secretsprovider", "encryptedkey", "encryptionsalt"] as const;
+
 interface StackYaml {
     config?: Record<string, unknown>;
     [key: string]: unknown;
@@ -31,8 +34,11 @@ interface StackYaml {
  * Builds the local stack file from the committed one.
  *
  * @param committed text of the committed `Pulumi.<stack>.yaml`.
- * @param previous text of this file from an earlier run, or undefined: its `encryptionsalt` / `secretsprovider` /
- *   `encryptedkey` and its `secure:` values of local secret keys are kept, so secrets stay stable across runs.
+ * @param previous text of this file from an earlier run, or undefined. Its secrets provider settings
+ *   (`secretsprovider`, `encryptedkey`, `encryptionsalt`) and every `secure:` value the committed file lacks are
+ *   kept, so generated stand-ins and secrets set with `pulumi config set --secret --config-file <this file>` stay.
+ *   When the committed file has its own secrets provider settings (its secrets were encrypted with them), those
+ *   win, and a previous value encrypted under other settings is dropped (it could not be decrypted).
  * @param opts.replaceGeneratedSecrets switch every app with `secret.source: generated` (the default source) to
  *   `source: config` with key `localGeneratedSecret-<app>`: used when the random provider is absent, because
  *   `random.RandomPassword` needs it. The committed file is never changed.
@@ -46,6 +52,9 @@ export function composeLocalStackFile(committed: string, previous: string | unde
     const config: Record<string, unknown> = structuredClone(doc.config);
     const old = previous ? ((parse(previous) ?? {}) as StackYaml) : {};
     const oldConfig = (old.config ?? {}) as Record<string, unknown>;
+    // Whose secrets provider settings hold: the committed file's when it has any, else the previous file's.
+    const committedProvider = PROVIDER_KEYS.some((k) => doc[k] !== undefined);
+    const keepOld = !committedProvider || PROVIDER_KEYS.every((k) => doc[k] === old[k]);
 
     const switchedApps: string[] = [];
     const missingSecrets: string[] = [];
@@ -63,18 +72,24 @@ export function composeLocalStackFile(committed: string, previous: string | unde
             app.secret = { ...secret, source: "config", configKey: key };
             switchedApps.push(app.name);
             const full = `${PROJECT}:${key}`;
-            if (isSecure(oldConfig[full])) {
-                config[full] = oldConfig[full];
-            } else {
+            if (!isSecure(config[full]) && !(keepOld && isSecure(oldConfig[full]))) {
                 missingSecrets.push(key);
             }
         }
     }
 
     const out: StackYaml = {};
-    for (const k of ["secretsprovider", "encryptedkey", "encryptionsalt"]) {
-        if (old[k] !== undefined) {
-            out[k] = old[k];
+    for (const k of PROVIDER_KEYS) {
+        const v = committedProvider ? doc[k] : old[k];
+        if (v !== undefined) {
+            out[k] = v;
+        }
+    }
+    if (keepOld) {
+        for (const [k, v] of Object.entries(oldConfig)) {
+            if (isSecure(v) && config[k] === undefined) {
+                config[k] = v;
+            }
         }
     }
     out.config = config;

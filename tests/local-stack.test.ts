@@ -48,6 +48,23 @@ describe("deploy/local-stack: the runner's local stack file", () => {
         assert.deepStrictEqual(local.missingSecrets, [`${LOCAL_SECRET_KEY_PREFIX}litecoin`, `${LOCAL_SECRET_KEY_PREFIX}datastore`]);
     });
 
+    it("keeps secrets set in the local file by hand (`pulumi config set --secret --config-file`)", () => {
+        const previous = "encryptionsalt: v1:abc\nconfig:\n  stateful-apps:visitsPassword: { secure: v1:mine }\n";
+        const doc = parse(composeLocalStackFile(committed, previous, { replaceGeneratedSecrets: false }).text);
+        assert.deepStrictEqual(doc.config["stateful-apps:visitsPassword"], { secure: "v1:mine" });
+    });
+
+    it("uses the committed file's own salt and secrets when it has them, dropping values encrypted under another salt", () => {
+        const withSalt = `encryptionsalt: v1:committed\n${committed}`.replace("config:\n", "config:\n  stateful-apps:visitsPassword: { secure: v1:committed-secret }\n");
+        const previous = `encryptionsalt: v1:local\nconfig:\n  stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits: { secure: v1:old }\n`;
+        const local = composeLocalStackFile(withSalt, previous, { replaceGeneratedSecrets: true });
+        const doc = parse(local.text);
+        assert.strictEqual(doc.encryptionsalt, "v1:committed");
+        assert.deepStrictEqual(doc.config["stateful-apps:visitsPassword"], { secure: "v1:committed-secret" });
+        assert.strictEqual(doc.config[`stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits`], undefined);
+        assert.ok(local.missingSecrets.includes(`${LOCAL_SECRET_KEY_PREFIX}visits`));
+    });
+
     it("leaves apps whose secret already comes from config alone", () => {
         const text = committed.replace("source: generated\n        envName: VISITS_ADMIN_PASSWORD", "source: config\n        configKey: visitsPassword\n        envName: VISITS_ADMIN_PASSWORD");
         assert.notStrictEqual(text, committed);

@@ -271,7 +271,6 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
     describe("upgrade", () => {
         const work = path.join(stateDir, "upgrade");
         const programDir = path.join(work, "program");
-        const git = (...args: string[]) => execFileSync("git", ["-C", ROOT, ...args], { encoding: "utf8" }).trim();
         const base =
             process.env.E2E_UPGRADE_FROM ??
             fs
@@ -279,34 +278,35 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
                 .split("\n")
                 .find((l) => l && !l.startsWith("#"))!
                 .trim();
-        // Its own namespace and backend; the same program path for both commits, so that only the program
-        // differs (the chart's absolute path is part of the Release's inputs).
+        // Its own namespace and backend. Both commits' files go to the same path, so that only the program
+        // differs (the chart's absolute path is part of the Release's inputs: issue 11).
         const text = () => stackFileWith("dev", (c) => (c[`${PROJECT}:namespace`].name = "stateful-upgrade"));
         const settings = () => engineSettings({ STATEFUL_APPS_STATE_DIR: work, HOME: process.env.HOME });
-
-        after(() => {
+        /** Empties programDir, lets `fill` write a program into it, and links this clone's node_modules. */
+        const program = (fill: () => void) => {
             fs.rmSync(programDir, { recursive: true, force: true });
-            git("worktree", "prune");
-        });
+            fs.mkdirSync(programDir, { recursive: true });
+            fill();
+            fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(programDir, "node_modules"));
+        };
+
+        after(() => fs.rmSync(programDir, { recursive: true, force: true }));
 
         it(`this commit's program over dev state written by ${base.slice(0, 12)} (upgrade-from.txt): up changes nothing`, async () => {
-            fs.mkdirSync(work, { recursive: true });
-            git("worktree", "add", "--detach", programDir, base);
-            fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(programDir, "node_modules"));
+            // The base commit's tree, without touching this clone's .git (no worktree).
+            program(() => execFileSync("bash", ["-c", 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', "_", ROOT, base, programDir]));
             const old = await openStack("dev", { settings: settings(), toolchain: env.toolchain, kubeconfig: env.cluster.kubeconfig, stackFileText: text(), programDir });
             await timed(`upgrade: up of ${base.slice(0, 12)}'s program`, () => up(old.stack, old.configFile));
-            git("worktree", "remove", "--force", programDir);
-            // This clone's files as they are (committed or not), at the same path.
-            for (const f of git("ls-files", "-co", "--exclude-standard").split("\n")) {
-                if (!f || !fs.existsSync(path.join(ROOT, f))) continue;
-                fs.mkdirSync(path.dirname(path.join(programDir, f)), { recursive: true });
-                fs.copyFileSync(path.join(ROOT, f), path.join(programDir, f));
-            }
-            fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(programDir, "node_modules"));
-            git("worktree", "prune");
+            // This clone's files as they are (committed or not). openStack loads them afresh (require cache).
+            const files = execFileSync("git", ["-C", ROOT, "ls-files", "-co", "--exclude-standard"], { encoding: "utf8" }).split("\n");
+            program(() => {
+                for (const f of files.filter((f) => f && fs.existsSync(path.join(ROOT, f)))) {
+                    fs.mkdirSync(path.dirname(path.join(programDir, f)), { recursive: true });
+                    fs.copyFileSync(path.join(ROOT, f), path.join(programDir, f));
+                }
+            });
             const current = await openStack("dev", { settings: settings(), toolchain: env.toolchain, kubeconfig: env.cluster.kubeconfig, stackFileText: text(), programDir });
             await succeeds("upgrade: up of this commit's program, --expect-no-changes", (o) => current.stack.up({ configFile: current.configFile, expectNoChanges: true, diff: true, ...o }));
-            fs.rmSync(programDir, { recursive: true, force: true });
         });
     });
 });
