@@ -10,10 +10,10 @@
  *
  * What this proves: the API server accepts every object as the program builds it (schema, defaulting, the
  * restricted Pod Security admission of the namespace), the controllers make the StatefulSets, PVCs and Jobs
- * reach their goal states, and the chart installs. What it does not prove: Pulumi's own behaviour (`pulumi up`
- * needs the Pulumi CLI, which cannot be built here: issue 3), nor the apps themselves: kwok marks pods Ready and
- * Job pods Succeeded without running any container, pulls no image, and routes no traffic. The operator's
- * ServiceMonitor and PrometheusRule objects are left out (no Prometheus Operator CRDs on this cluster).
+ * reach their goal states, and the chart installs. What it does not prove: Pulumi's own behaviour (the e2e suite,
+ * tests/e2e, runs the real engine), nor the apps themselves: kwok marks pods Ready and Job pods Succeeded without
+ * running any container, pulls no image, and routes no traffic. The operator's ServiceMonitor and PrometheusRule
+ * objects are left out here (the e2e suite creates them on the CRDs).
  *
  * Opt-in like tests/cluster.test.ts: STATEFUL_APPS_CLUSTER=1 (.ci/run sets it).
  */

@@ -5,7 +5,7 @@
  *
  * What this proves: the objects and options Pulumi is asked to create. What it does not: that pods run them
  * (the mtail programs themselves are run for real on sample logs in observability.test.ts), nor that Pulumi
- * waits for the Job on a cluster (needs the Pulumi CLI: issue 3).
+ * waits for the Job on a cluster (tests/e2e checks that on the real engine).
  */
 import * as assert from "assert";
 import { PROMETHEUS_OPERATOR_CRDS } from "../components/prometheus-operator";

@@ -6,8 +6,9 @@
  *      violations), and a change the config schema accepts but a policy blocks,
  *   3. every object the bundled chart renders (`helm template`), so both deployment paths meet one rule set.
  *
- * What this does not prove: that `pulumi preview --policy-pack policy` loads the pack (needs the Pulumi CLI,
- * which this machine cannot build: issue 3), nor how the engine reports unknown values during a preview.
+ * What this does not prove: that `pulumi preview --policy-pack policy` loads the pack (packs run through the
+ * Node.js language host, which this machine cannot build; the Automation API inline path has none), nor how the
+ * engine reports unknown values during a preview.
  */
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs } from "@pulumi/policy";
 import * as assert from "assert";

@@ -67,3 +67,18 @@ limits:
   memory: 32Mi
   ephemeral-storage: 64Mi
 {{- end -}}
+
+{{/*
+A readiness or liveness probe: the given Probe object when it names a handler (httpGet, tcpSocket, exec, grpc);
+otherwise the default, an HTTP GET / on the app port every 10 s, with the given fields (e.g. periodSeconds)
+on top. Args: (list <probe values> <port name>).
+*/}}
+{{- define "stateful-app.probe" -}}
+{{- $probe := index . 0 | default dict -}}
+{{- $default := dict "httpGet" (dict "path" "/" "port" (index . 1)) "periodSeconds" 10 "timeoutSeconds" 1 "failureThreshold" 3 -}}
+{{- if or $probe.httpGet $probe.tcpSocket $probe.exec $probe.grpc -}}
+{{- toYaml $probe -}}
+{{- else -}}
+{{- toYaml (merge (deepCopy $probe) $default) -}}
+{{- end -}}
+{{- end }}
