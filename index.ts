@@ -20,9 +20,14 @@ interface ProgramOutputs {
     namespaceName: pulumi.Output<string>;
     /**
      * Per app: how it was deployed, its client Service DNS name, each pod's stable DNS name, its Secret's name
-     * (never the value) and the PVC size requested (read back by the next run to refuse shrinking).
+     * (never the value), the PVC size of the deployed volumeClaimTemplates (read back by the next run to refuse
+     * shrinking; with `ignoreChanges` it can differ from `storage.size`) and how `up`
+     * waits for its rollout (`awaited`, or why not: a partitioned canary).
      */
-    workloads: Record<string, { deployWith: string; serviceDns: pulumi.Output<string>; podDns: pulumi.Output<string[]>; secretName: pulumi.Output<string>; storageSize: string }>;
+    workloads: Record<
+        string,
+        { deployWith: string; serviceDns: pulumi.Output<string>; podDns: pulumi.Output<string[]>; secretName: pulumi.Output<string>; storageSize: pulumi.Output<string>; rollout: string }
+    >;
 }
 
 export = async (): Promise<ProgramOutputs> => {
@@ -59,7 +64,14 @@ export = async (): Promise<ProgramOutputs> => {
         workloads: Object.fromEntries(
             stack.apps.map((app, i) => [
                 app.name,
-                { deployWith: app.deployWith, serviceDns: apps[i].serviceDns, podDns: apps[i].podDns, secretName: apps[i].secretName, storageSize: app.storage.size },
+                {
+                    deployWith: app.deployWith,
+                    serviceDns: apps[i].serviceDns,
+                    podDns: apps[i].podDns,
+                    secretName: apps[i].secretName,
+                    storageSize: apps[i].storageSize,
+                    rollout: apps[i].rollout,
+                },
             ]),
         ),
     };

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { checksum } from "../lib/workload";
+import { secretChecksum } from "../lib/workload";
 
 /** Arguments of {@link AppSecret}. */
 export interface AppSecretArgs {
@@ -17,8 +17,17 @@ export interface AppSecretArgs {
      * stable across `pulumi up` runs and chart upgrades.
      */
     readonly value?: pulumi.Output<string>;
-    /** Length of a generated password in characters (16-128). Default 32. */
+    /**
+     * Length of a generated password in characters (16-128). Default 32. Applies when the password is generated;
+     * a later change does not regenerate it (`ignoreChanges`): use `rotation`.
+     */
     readonly length?: number;
+    /**
+     * Rotation counter of a generated password (≥ 0). Default 0. Raising it generates a new password on the next
+     * `up` (a `keepers` change replaces the RandomPassword): the Secret is updated, pods roll, and the old value is
+     * gone from the state. Nothing else regenerates it.
+     */
+    readonly rotation?: number;
     /** Labels for the Secret. */
     readonly labels: Record<string, string>;
     /**
@@ -37,8 +46,9 @@ export class AppSecret extends pulumi.ComponentResource {
     /** Name of the Kubernetes Secret (never its value). */
     public readonly secretName: pulumi.Output<string>;
     /**
-     * SHA-256 of the value, for the pod template's `checksum/secret` annotation so pods roll when the value
-     * changes. Deliberately not secret: a hash of a high-entropy password reveals nothing.
+     * The pod template's `checksum/secret` annotation (lib/workload.ts `secretChecksum`: salted scrypt, 64 hex
+     * characters), so pods roll when the value changes. Not secret: scrypt makes guessing a user-chosen value from
+     * it expensive.
      */
     public readonly checksum: pulumi.Output<string>;
 
@@ -51,8 +61,16 @@ export class AppSecret extends pulumi.ComponentResource {
             new random.RandomPassword(
                 `${name}-password`,
                 // No special characters: the value lands in env vars, URLs and config files unescaped.
-                { length: args.length ?? 32, special: false, minLower: 2, minUpper: 2, minNumeric: 2 },
-                dataOpts,
+                {
+                    length: args.length ?? 32,
+                    special: false,
+                    minLower: 2,
+                    minUpper: 2,
+                    minNumeric: 2,
+                    keepers: { rotation: String(args.rotation ?? 0) },
+                },
+                // Only a rotation (keepers) makes a new password; changing the shape of future ones does not.
+                { ...dataOpts, ignoreChanges: ["length", "special", "minLower", "minUpper", "minNumeric"] },
             ).result;
 
         const secret = new k8s.core.v1.Secret(
@@ -66,7 +84,7 @@ export class AppSecret extends pulumi.ComponentResource {
             dataOpts,
         );
         this.secretName = secret.metadata.name;
-        this.checksum = pulumi.unsecret(value.apply((v) => checksum(v)));
+        this.checksum = pulumi.unsecret(value.apply((v) => secretChecksum(v, args.secretName)));
         this.registerOutputs({ secretName: this.secretName });
     }
 }

@@ -1,15 +1,20 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { helmValues } from "../lib/helm-values";
+import { HELM_IMMUTABLE_VALUE_PATHS, helmValues } from "../lib/helm-values";
 import { podDnsNames, serviceDnsName } from "../lib/names";
 import { WorkloadArgs, workloadSecret } from "./workload-args";
 
 /**
- * Absolute path of the bundled chart, resolved from this source file (not the working directory), so the
- * program works from any `cwd` (`pulumi -C`, tests, CI).
+ * The bundled chart as the Release names it: relative to the project directory (where `Pulumi.yaml` is), which is
+ * the working directory Pulumi starts the kubernetes provider in. The path is part of the Release's inputs in the
+ * state, so an absolute one would make every other clone (CI, a colleague's laptop) show a diff and upgrade the
+ * release. The runner's workspace links `charts/` to the clone it runs (deploy/engine.ts).
  */
-export const CHART_PATH = path.resolve(__dirname, "..", "charts", "stateful-app");
+export const CHART_REF = "./charts/stateful-app";
+
+/** Absolute path of the bundled chart, from this source file (for tools and tests that run Helm themselves). */
+export const CHART_PATH = path.resolve(__dirname, "..", CHART_REF);
 
 /** Arguments of {@link HelmStatefulApp}: the same as the native path's. */
 export type HelmStatefulAppArgs = WorkloadArgs;
@@ -28,6 +33,16 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
     public readonly secretName: pulumi.Output<string>;
     /** The Helm release. */
     public readonly release: k8s.helm.v3.Release;
+    /**
+     * How `up` waits for the rollout: Helm's `--wait`, which counts a partitioned StatefulSet as ready once the
+     * ordinals at or above the partition are updated (helm.sh/helm/v3 pkg/kube/ready.go).
+     */
+    public readonly rollout: string;
+    /**
+     * The PVC size the release's chart renders into volumeClaimTemplates (`values.persistence.size` as deployed:
+     * the configured size on install, then what `ignoreChanges` keeps). Read back by the storage-shrink guard.
+     */
+    public readonly storageSize: pulumi.Output<string>;
 
     constructor(name: string, args: HelmStatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("stateful-apps:index:HelmStatefulApp", name, {}, opts);
@@ -39,18 +54,20 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
             `${name}-release`,
             {
                 name: app.name,
-                chart: CHART_PATH,
+                chart: CHART_REF,
                 namespace,
                 values: helmValues(app, secret.checksum, { scrapeAnnotations: args.scrapeAnnotations }),
                 // Wait for the StatefulSet's pods and the post-install hooks, bounded by the configured timeout.
                 timeout: app.helm.timeoutSeconds,
             },
-            { parent: this, dependsOn: [secret], protect: args.protect, retainOnDelete: args.protect },
+            { parent: this, dependsOn: [secret], protect: args.protect, retainOnDelete: args.protect, ignoreChanges: [...HELM_IMMUTABLE_VALUE_PATHS] },
         );
 
         this.serviceDns = pulumi.all([this.release.status, namespace]).apply(([, ns]) => serviceDnsName(app.name, ns, args.clusterDomain));
         this.podDns = pulumi.output(namespace).apply((ns) => podDnsNames(app.name, ns, app.replicas, args.clusterDomain));
         this.secretName = secret.secretName;
-        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, secretName: this.secretName });
+        this.rollout = `awaited by Helm (--wait, at most ${app.helm.timeoutSeconds} s)`;
+        this.storageSize = this.release.values.apply((v) => String((v?.persistence as { size?: unknown } | undefined)?.size ?? app.storage.size));
+        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, secretName: this.secretName, rollout: this.rollout, storageSize: this.storageSize });
     }
 }

@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { rolloutAwait, SKIP_AWAIT_ANNOTATION, statefulSetTimeouts } from "../lib/awaits";
 import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloadNames } from "../lib/names";
 import { pdbEnabled } from "../lib/schema";
-import { configFileData, mtailProgram, pdbPolicy, podTemplate, pvcRetentionPolicy, updateStrategy, volumeClaimTemplates } from "../lib/workload";
+import { configFileData, mtailProgram, pdbPolicy, podTemplate, pvcRetentionPolicy, STATEFULSET_IMMUTABLE_PATHS, updateStrategy, volumeClaimTemplates } from "../lib/workload";
 import { WorkloadArgs, workloadSecret } from "./workload-args";
 
 /** Arguments of {@link StatefulApp}. */
@@ -19,6 +20,10 @@ export type StatefulAppArgs = WorkloadArgs;
  * Immutable StatefulSet fields (`volumeClaimTemplates`, `podManagementPolicy`) are ignored after creation
  * (`ignoreChanges`): changing them would make Pulumi replace the StatefulSet, and with
  * `pvcRetention.whenDeleted: Delete` that deletes every PVC. See README "Safety rules built in".
+ *
+ * Pulumi waits for the StatefulSet's rollout within timeouts derived from replicas and probe budgets
+ * (lib/awaits.ts `statefulSetTimeouts`), except for a partitioned RollingUpdate (a canary), which it cannot wait
+ * for: that one is annotated `pulumi.com/skipAwait` and `rollout` says so.
  */
 export class StatefulApp extends pulumi.ComponentResource {
     /** DNS name of the client Service, `<app>.<ns>.svc.<domain>`. */
@@ -29,6 +34,13 @@ export class StatefulApp extends pulumi.ComponentResource {
     public readonly secretName: pulumi.Output<string>;
     /** The StatefulSet. */
     public readonly statefulSet: k8s.apps.v1.StatefulSet;
+    /** How `up` waits for the rollout: `awaited`, or why not (a partitioned canary). */
+    public readonly rollout: string;
+    /**
+     * The PVC size of the deployed volumeClaimTemplates (e.g. `1Gi`): the configured `storage.size` on creation,
+     * then what `ignoreChanges` keeps. The next run's storage-shrink guard compares the config with it.
+     */
+    public readonly storageSize: pulumi.Output<string>;
 
     constructor(name: string, args: StatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("stateful-apps:index:StatefulApp", name, {}, opts);
@@ -82,10 +94,12 @@ export class StatefulApp extends pulumi.ComponentResource {
             child,
         );
 
+        const rollout = rolloutAwait(app);
+        const timeouts = statefulSetTimeouts(app);
         this.statefulSet = new k8s.apps.v1.StatefulSet(
             `${name}-statefulset`,
             {
-                metadata: meta(names.app),
+                metadata: { ...meta(names.app), ...(rollout.awaited ? {} : { annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } }) },
                 spec: {
                     serviceName: headless.metadata.name,
                     replicas: app.replicas,
@@ -103,7 +117,8 @@ export class StatefulApp extends pulumi.ComponentResource {
                 dependsOn: [serviceAccount, envConfigMap, filesConfigMap, ...mtailConfigMap, secret, service],
                 protect: args.protect,
                 retainOnDelete: args.protect,
-                ignoreChanges: ["spec.volumeClaimTemplates", "spec.podManagementPolicy"],
+                ignoreChanges: [...STATEFULSET_IMMUTABLE_PATHS],
+                customTimeouts: { create: `${timeouts.createSeconds}s`, update: `${timeouts.updateSeconds}s` },
             },
         );
 
@@ -149,6 +164,8 @@ export class StatefulApp extends pulumi.ComponentResource {
         this.serviceDns = pulumi.all([service.metadata.name, namespace]).apply(([, ns]) => serviceDnsName(app.name, ns, args.clusterDomain));
         this.podDns = pulumi.output(namespace).apply((ns) => podDnsNames(app.name, ns, app.replicas, args.clusterDomain));
         this.secretName = secret.secretName;
-        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, secretName: this.secretName });
+        this.rollout = rollout.awaited ? "awaited" : rollout.reason;
+        this.storageSize = this.statefulSet.spec.volumeClaimTemplates.apply((t) => String(t[0].spec.resources.requests?.storage ?? app.storage.size));
+        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, secretName: this.secretName, rollout: this.rollout, storageSize: this.storageSize });
     }
 }

@@ -37,6 +37,7 @@ export function workloadSecret(name: string, args: WorkloadArgs, parent: pulumi.
             key: app.secret.key,
             value: args.secretValue,
             length: app.secret.length,
+            rotation: app.secret.rotation,
             labels: recommendedLabels(app.name, app.image.tag, "pulumi"),
             protect: args.protect,
         },

@@ -152,6 +152,10 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
     fs.mkdirSync(configDir, { recursive: true, mode: 0o700 });
     const programDir = opts.programDir ?? ROOT;
     fs.copyFileSync(path.join(programDir, "Pulumi.yaml"), path.join(configDir, "Pulumi.yaml"));
+    // The provider runs in the project directory and finds the chart there (components/helm-stateful-app.ts CHART_REF).
+    const charts = path.join(configDir, "charts");
+    fs.rmSync(charts, { force: true, recursive: true });
+    fs.symlinkSync(path.join(programDir, "charts"), charts);
     const replaceGeneratedSecrets = !toolchain.randomPlugin;
     const mainFile = path.join(configDir, `Pulumi.${stackName}.yaml`);
     const readMain = () => (fs.existsSync(mainFile) ? fs.readFileSync(mainFile, "utf8") : undefined);

@@ -24,6 +24,21 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
     return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
+/**
+ * The Release value paths that render the StatefulSet's immutable fields (lib/workload.ts
+ * `STATEFULSET_IMMUTABLE_PATHS`: volumeClaimTemplates, podManagementPolicy). The Release ignores changes to them
+ * after the first install (`ignoreChanges`), as the native StatefulSet does, so a changed `storage.size` or
+ * `podManagementPolicy` neither fails the `helm upgrade` (the API server would refuse it, kubernetes#68737) nor
+ * takes effect: both paths need the same deliberate migration (README "Safety rules built in").
+ */
+export const HELM_IMMUTABLE_VALUE_PATHS = [
+    "values.persistence.size",
+    "values.persistence.storageClass",
+    "values.persistence.accessModes",
+    "values.persistence.volumeClaimName",
+    "values.podManagementPolicy",
+] as const;
+
 /** Values for `charts/stateful-app`; the shape `charts/stateful-app/values.schema.json` validates. */
 export interface StatefulAppValues {
     readonly [key: string]: unknown;
@@ -33,8 +48,8 @@ export interface StatefulAppValues {
  * Maps an app's config to chart values.
  *
  * @param app the validated app config.
- * @param secretChecksum SHA-256 of the Secret's value (not secret), set as the pod annotation
- *   `checksum/secret` so pods roll when the value changes.
+ * @param secretChecksum the salted scrypt of the Secret's value (lib/workload.ts `secretChecksum`; not secret), set
+ *   as the pod annotation `checksum/secret` so pods roll when the value changes.
  * @param opts.scrapeAnnotations annotate pods for annotation-based scraping when the app has `metrics`
  *   (stacks without the Prometheus Operator). Default false.
  * @returns values for `helm install`; names are pinned with `fullnameOverride`/`nameOverride` so the chart's

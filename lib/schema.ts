@@ -90,6 +90,8 @@ const appSchema = z.strictObject({
                 type: z.literal("RollingUpdate"),
                 partition: z.number().int().min(0).default(0).describe("Only pods with ordinal ≥ partition are updated. Default 0."),
                 maxUnavailable: intOrPercent
+                    // k8s.io/kubernetes pkg/apis/apps/validation ValidateStatefulSetUpdateStrategy: "cannot be 0".
+                    .refine((v) => v !== 0 && v !== "0%", { message: "cannot be 0 (the rollout could never take a pod down); at least 1 or 1%" })
                     .optional()
                     .describe(
                         "Pods that may be unavailable during the update. Unset by default (one pod at a time). Needs the MaxUnavailableStatefulSet feature gate (alpha, off by default through Kubernetes 1.34): without it the API server drops the field and every preview shows it as a change.",
@@ -194,7 +196,21 @@ const appSchema = z.strictObject({
             configKey: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/).optional().describe("With source config: the config key (in this project) holding the secret."),
             key: z.string().regex(/^[-._a-zA-Z0-9]+$/).default("password").describe("Key inside the Secret. Default `password`."),
             envName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("APP_PASSWORD").describe("Env var the container reads it from. Default APP_PASSWORD."),
-            length: z.number().int().min(16).max(128).default(32).describe("Length of a generated password. Default 32."),
+            length: z
+                .number()
+                .int()
+                .min(16)
+                .max(128)
+                .default(32)
+                .describe("Length of a generated password. Default 32. Changing it later keeps the current password; raise `rotation` for a new one."),
+            rotation: z
+                .number()
+                .int()
+                .min(0)
+                .default(0)
+                .describe(
+                    "Rotation counter of a generated password. Default 0. Raise it to generate a new password on the next `up`: the Secret changes, pods roll, the old value leaves the state.",
+                ),
         })
         .superRefine((s, ctx) => {
             if (s.source === "config" && !s.configKey) {
@@ -522,7 +538,13 @@ export function parseStackConfig(raw: Record<string, unknown>, hasSecret: (key: 
     const cfg = result.data;
     const problems = crossFieldProblems(cfg);
     cfg.apps.forEach((app, i) => {
-        if (app.secret.source === "config" && app.secret.configKey && !hasSecret(app.secret.configKey)) {
+        if (app.secret.source === "config" && app.secret.configKey && (CONFIG_KEYS as string[]).includes(app.secret.configKey)) {
+            problems.push({
+                path: ["apps", i, "secret", "configKey"],
+                message: `names ${PROJECT}:${app.secret.configKey}, one of this program's own settings, not a secret; use a key of its own (e.g. ${app.name}Password) set with \`pulumi config set --secret\``,
+                given: app.secret.configKey,
+            });
+        } else if (app.secret.source === "config" && app.secret.configKey && !hasSecret(app.secret.configKey)) {
             problems.push({
                 path: ["apps", i, "secret", "configKey"],
                 message: `names ${PROJECT}:${app.secret.configKey}, which is not set in this stack; run \`pulumi config set --secret ${app.secret.configKey} <value>\``,

@@ -5,7 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
+import { createHash, scryptSync } from "crypto";
 import * as fs from "fs";
 import { recommendedLabels, selectorLabels, WorkloadNames } from "./names";
 import { LOG_FORMAT_INFO, mtailArgs, mtailProgramPath } from "./observability";
@@ -114,7 +114,23 @@ export function configFileData(app: AppConfig): Record<string, string> {
     return data;
 }
 
-/** SHA-256 (hex) of a value's canonical JSON (sorted keys), for checksum annotations. */
+/**
+ * scrypt parameters of {@link secretChecksum}: N = 2^15, r = 8, p = 1 (32 MiB and ~50 ms per value on our machines),
+ * so that a `checksum/secret` annotation, readable by anyone who may read the pod, is expensive to test guesses
+ * against. Source: RFC 7914; https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html
+ */
+export const SECRET_CHECKSUM_SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+
+/**
+ * The `checksum/secret` pod annotation: 32 bytes of scrypt ({@link SECRET_CHECKSUM_SCRYPT}) over the secret value,
+ * salted with `salt` (the Secret's name), as 64 hex characters. It changes exactly when the value changes, so pods
+ * roll; unlike a plain SHA-256 of a user-chosen password it does not allow cheap offline guessing.
+ */
+export function secretChecksum(value: string, salt: string): string {
+    return scryptSync(value, `stateful-apps/checksum/secret/${salt}`, 32, SECRET_CHECKSUM_SCRYPT).toString("hex");
+}
+
+/** SHA-256 (hex) of a value's canonical JSON (sorted keys), for checksum annotations of non-secret content. */
 export function checksum(value: unknown): string {
     return createHash("sha256").update(canonicalJson(value)).digest("hex");
 }
@@ -154,6 +170,16 @@ export function containerResources(app: AppConfig) {
 export function pvcRetentionPolicy(app: AppConfig) {
     return { whenDeleted: app.pvcRetention.whenDeleted, whenScaled: app.pvcRetention.whenScaled };
 }
+
+/**
+ * The StatefulSet fields the API server refuses to change ("updates to statefulset spec for fields other than
+ * 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and
+ * 'minReadySeconds' are forbidden", k8s.io/kubernetes pkg/apis/apps/validation ValidateStatefulSetUpdate) that our
+ * config can change. The native StatefulSet ignores changes to them after creation (`ignoreChanges`), so `up`
+ * neither fails nor replaces the StatefulSet (which with `whenDeleted: Delete` would delete every PVC).
+ * The Helm path keeps the same fields through {@link HELM_IMMUTABLE_VALUE_PATHS} in lib/helm-values.ts.
+ */
+export const STATEFULSET_IMMUTABLE_PATHS = ["spec.volumeClaimTemplates", "spec.podManagementPolicy"] as const;
 
 /** The StatefulSet's `updateStrategy`. */
 export function updateStrategy(app: AppConfig): k8s.types.input.apps.v1.StatefulSetUpdateStrategy {

@@ -5,8 +5,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { HELM_IMMUTABLE_VALUE_PATHS } from "../lib/helm-values";
 import { allowedDisruptions } from "../lib/schema";
-import { ProgramRun, Registration, runProgram, stackFileConfig, T } from "./harness";
+import { ProgramRun, Registration, ROOT, runProgram, stackFileConfig, T } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -196,17 +197,20 @@ for (const stack of ["dev", "prod"]) {
 
         it("deploys Helm workloads as a Release of the bundled chart, resolved from the source tree", () => {
             for (const r of run.ofType(T.Release)) {
-                assert.ok(path.isAbsolute(r.inputs.chart));
-                assert.ok(fs.existsSync(path.join(r.inputs.chart, "Chart.yaml")), r.inputs.chart);
+                assert.ok(!path.isAbsolute(r.inputs.chart), "relative to the project directory: the state must not depend on the clone's path");
+                assert.ok(fs.existsSync(path.join(ROOT, r.inputs.chart, "Chart.yaml")), r.inputs.chart);
                 assert.strictEqual(r.inputs.namespace, run.outputs.namespaceName);
                 assert.strictEqual(r.inputs.values.fullnameOverride, r.inputs.name);
                 assert.match(r.inputs.values.podAnnotations["checksum/secret"], /^[a-f0-9]{64}$/);
             }
         });
 
-        it("never replaces a StatefulSet through an immutable field (ignoreChanges)", () => {
+        it("never replaces a StatefulSet or fails a helm upgrade through an immutable field (ignoreChanges on both paths)", () => {
             for (const sts of run.ofType(T.StatefulSet)) {
                 assert.deepStrictEqual([...sts.ignoreChanges].sort(), ["spec.podManagementPolicy", "spec.volumeClaimTemplates"]);
+            }
+            for (const release of run.ofType(T.Release)) {
+                assert.deepStrictEqual([...release.ignoreChanges].sort(), [...HELM_IMMUTABLE_VALUE_PATHS].sort(), "the Helm path keeps the same fields");
             }
             assert.ok(run.ofType(T.Namespace).every((n) => n.retainOnDelete), "the Namespace (and its PVCs) survives destroy/rename");
         });

@@ -185,6 +185,56 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "no PVC replaced");
         });
 
+        it("a partitioned canary (partition 2 of 3) returns without waiting for the old ordinals, then partition 0 promotes it", async () => {
+            const pvcs = pvcUids(DEV_NS);
+            const canary = (partition: number) =>
+                stackFileWith("dev", (c) => {
+                    const visits = appIn(c, "visits");
+                    visits.replicas = 3;
+                    visits.configFiles["config.json"].greeting = "Hello from the canary";
+                    visits.updateStrategy = { type: "RollingUpdate", partition };
+                });
+            let s = await env.open("dev", canary(2));
+            const started = Date.now();
+            const r = await timed("dev: up with partition 2", () => s.stack.up({ configFile: s.configFile, color: "never" }));
+            assert.ok(Date.now() - started < 120_000, "up returned (the provider would wait 10 minutes)");
+            assert.match(String((r.outputs.workloads.value as Any).visits.rollout), /partitioned at 2/);
+            const revisionOf = (pod: string) => getJson(["pod", pod, "-n", DEV_NS]).metadata.labels["controller-revision-hash"];
+            let sts = getJson(["statefulset", "visits", "-n", DEV_NS]);
+            const { currentRevision, updateRevision } = sts.status;
+            assert.notStrictEqual(updateRevision, currentRevision, "a new revision exists");
+            await eventually("visits-2 on the new revision and Ready", 120, () => {
+                const st = getJson(["statefulset", "visits", "-n", DEV_NS]).status;
+                return st.updatedReplicas === 1 && st.readyReplicas === 3 && revisionOf("visits-2") === updateRevision;
+            });
+            assert.strictEqual(revisionOf("visits-0"), currentRevision, "below the partition: old revision");
+            assert.strictEqual(revisionOf("visits-1"), currentRevision, "below the partition: old revision");
+            s = await env.open("dev", canary(0));
+            await timed("dev: up with partition 0 (promote, awaited)", () => up(s.stack, s.configFile));
+            sts = getJson(["statefulset", "visits", "-n", DEV_NS]);
+            assert.strictEqual(sts.status.currentRevision, updateRevision, "promoted: every pod on the canary's revision");
+            for (const p of ["visits-0", "visits-1", "visits-2"]) assert.strictEqual(revisionOf(p), updateRevision);
+            assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "no PVC replaced");
+        });
+
+        it("immutable fields on the Helm path: a bigger storage.size and another podManagementPolicy neither fail the helm upgrade nor take effect (as on the native path)", async () => {
+            const before = getJson(["statefulset", "litecoin", "-n", DEV_NS]).spec;
+            const s = await env.open(
+                "dev",
+                stackFileWith("dev", (c) => {
+                    const litecoin = appIn(c, "litecoin");
+                    litecoin.storage.size = "2Gi";
+                    litecoin.podManagementPolicy = "Parallel";
+                }),
+            );
+            await timed("dev: up with litecoin's storage.size and podManagementPolicy changed", () => up(s.stack, s.configFile));
+            const after = getJson(["statefulset", "litecoin", "-n", DEV_NS]).spec;
+            assert.strictEqual(after.volumeClaimTemplates[0].spec.resources.requests.storage, before.volumeClaimTemplates[0].spec.resources.requests.storage);
+            assert.strictEqual(after.podManagementPolicy, before.podManagementPolicy);
+            const status = JSON.parse(env.cluster.run(HELM, ["status", "litecoin", "-n", DEV_NS, "--kubeconfig", env.cluster.kubeconfig, "-o", "json"]).stdout);
+            assert.strictEqual(status.info.status, "deployed");
+        });
+
         it("back to the committed config: up, then preview shows no changes", async () => {
             const s = await env.open("dev");
             await timed("dev: up of the committed config", () => up(s.stack, s.configFile));

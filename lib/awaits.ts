@@ -1,0 +1,63 @@
+/**
+ * How long Pulumi waits for an app's StatefulSet, and whether it waits at all. Pure functions of the app config.
+ *
+ * pulumi-kubernetes (provider v4, `pkg/await/statefulset.go`) waits until `.status.currentRevision` equals
+ * `.status.updateRevision` and every replica is Ready and current, for at most 10 minutes unless the resource sets
+ * `customTimeouts`.
+ */
+import type { AppConfig } from "./schema";
+
+/** pulumi-kubernetes' own await timeout for a StatefulSet, in seconds: the floor of {@link statefulSetTimeouts}. */
+export const DEFAULT_STATEFULSET_TIMEOUT_SECONDS = 600;
+
+/** Seconds allowed per pod for scheduling, pulling the image and starting the containers, before any probe. */
+export const POD_START_ALLOWANCE_SECONDS = 120;
+
+/** The annotation that turns pulumi-kubernetes' await off for one object (`"true"`). */
+export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
+
+/**
+ * Worst-case seconds for one new pod of `app` to count as available: {@link POD_START_ALLOWANCE_SECONDS}, the
+ * startup probe's whole budget (`initialDelaySeconds + failureThreshold × periodSeconds`) when there is one, the
+ * first readiness probe (`initialDelaySeconds + periodSeconds`), then `minReadySeconds`.
+ */
+export function podAvailableSeconds(app: AppConfig): number {
+    const startup = app.probes.startup ? app.probes.startup.initialDelaySeconds + app.probes.startup.failureThreshold * app.probes.startup.periodSeconds : 0;
+    const readiness = app.probes.readiness.initialDelaySeconds + app.probes.readiness.periodSeconds;
+    return POD_START_ALLOWANCE_SECONDS + startup + readiness + app.minReadySeconds;
+}
+
+/**
+ * `customTimeouts` for the StatefulSet, in seconds, never below {@link DEFAULT_STATEFULSET_TIMEOUT_SECONDS}:
+ * - create: OrderedReady starts pods one after another (`replicas ×` {@link podAvailableSeconds}); Parallel starts
+ *   them together (one pod's time);
+ * - update: a RollingUpdate replaces one pod at a time under either policy, each after the old one stopped
+ *   (`replicas × (podAvailableSeconds + terminationGracePeriodSeconds)`).
+ * Source of the one-at-a-time behaviour: https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#rolling-updates
+ */
+export function statefulSetTimeouts(app: AppConfig): { createSeconds: number; updateSeconds: number } {
+    const pod = podAvailableSeconds(app);
+    const replicas = Math.max(app.replicas, 1);
+    const create = app.podManagementPolicy === "OrderedReady" ? replicas * pod : pod;
+    const update = replicas * (pod + app.terminationGracePeriodSeconds);
+    return { createSeconds: Math.max(DEFAULT_STATEFULSET_TIMEOUT_SECONDS, create), updateSeconds: Math.max(DEFAULT_STATEFULSET_TIMEOUT_SECONDS, update) };
+}
+
+/**
+ * Whether Pulumi can wait for the StatefulSet's rollout. A RollingUpdate with `partition > 0` (a canary) leaves the
+ * ordinals below the partition on the old revision on purpose, so `.status.currentRevision` never reaches
+ * `.status.updateRevision` and pulumi-kubernetes would wait into its timeout: such a StatefulSet is annotated
+ * {@link SKIP_AWAIT_ANNOTATION} and `up` returns once the API server accepted it.
+ *
+ * @returns `{ awaited: true }`, or `{ awaited: false, reason }` with the text for the stack output.
+ */
+export function rolloutAwait(app: AppConfig): { awaited: true } | { awaited: false; reason: string } {
+    if (app.updateStrategy.type === "RollingUpdate" && app.updateStrategy.partition > 0) {
+        const p = app.updateStrategy.partition;
+        return {
+            awaited: false,
+            reason: `partitioned at ${p}: ordinals ≥ ${p} get the new revision, ordinals < ${p} keep the current one; not awaited (kubectl rollout status cannot finish either) until partition is 0`,
+        };
+    }
+    return { awaited: true };
+}
