@@ -30,6 +30,22 @@ const intOrPercent = z.union([
     z.string().regex(/^(100|[1-9]?\d)%$/, { message: "expected an integer ≥ 0 or a percentage from 0% to 100% such as 25%" }),
 ]);
 
+/**
+ * A ConfigMap or Secret data key: k8s.io/apimachinery pkg/util/validation IsConfigMapKey: at most 253 characters of
+ * letters, digits, '-', '_' and '.', and neither '.', '..' nor anything starting with '..'.
+ */
+const configMapKey = z
+    .string()
+    .regex(/^[-._a-zA-Z0-9]+$/, { message: "may use letters, digits, '-', '_' and '.' only" })
+    .max(253, { message: "must be at most 253 characters" })
+    .refine((k) => k !== "." && !k.startsWith(".."), { message: "must not be '.' or start with '..' (Kubernetes refuses such data keys)" });
+
+/** Env vars the program sets on the app container itself (lib/workload.ts podTemplate), besides `secret.envName`. */
+export const INJECTED_ENV = ["POD_NAME", "POD_NAMESPACE"] as const;
+
+/** Most replicas an app may have: each pod's DNS name is listed in the stack outputs. */
+export const MAX_REPLICAS = 1000;
+
 const probeSchema = z
     .strictObject({
         type: z.enum(["http", "tcp", "exec"]).describe("How the kubelet probes: HTTP GET on `path`, a TCP connect, or a command."),
@@ -81,8 +97,19 @@ const appSchema = z.strictObject({
     command: z.array(z.string()).optional().describe("Container command (entrypoint override)."),
     args: z.array(z.string()).optional().describe("Container arguments."),
     port: z.number().int().min(1).max(65535).describe("The port the app listens on (containerPort)."),
-    portName: z.string().regex(/^[a-z]([-a-z0-9]{0,13})$/, { message: "must be an IANA service name: 1-15 lowercase letters, digits, '-', starting with a letter" }).default("app").describe("Name of the port on the pod and Services. Default `app`."),
-    replicas: z.number().int({ message: "must be a whole number" }).min(0, { message: "must be ≥ 0" }).default(1).describe("Number of pods (each with its own PVC). Default 1."),
+    portName: z
+        .string()
+        // k8s.io/apimachinery pkg/util/validation IsValidPortName (IANA_SVC_NAME, RFC 6335 5.1).
+        .regex(/^[a-z](?:-?[a-z0-9])*$/, { message: "must be an IANA service name: lowercase letters, digits and single '-' between them, starting with a letter (e.g. http, rpc-2)" })
+        .max(15, { message: "must be at most 15 characters (an IANA service name)" }).default("app").describe("Name of the port on the pod and Services. Default `app`."),
+    replicas: z
+        .number()
+        .int({ message: "must be a whole number" })
+        .min(0, { message: "must be ≥ 0" })
+        // Not Kubernetes' limit (int32) but this program's: it lists every pod's DNS name in the stack outputs.
+        .max(MAX_REPLICAS, { message: `must be ≤ ${MAX_REPLICAS} (every pod's DNS name is a stack output)` })
+        .default(1)
+        .describe("Number of pods (each with its own PVC). Default 1."),
     podManagementPolicy: z.enum(["OrderedReady", "Parallel"]).default("OrderedReady").describe("OrderedReady starts pods one at a time in order; Parallel starts them together. Default OrderedReady."),
     updateStrategy: z
         .discriminatedUnion("type", [
@@ -186,7 +213,7 @@ const appSchema = z.strictObject({
         .describe("Pod/container security context; always meets the restricted Pod Security Standard."),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe("Plain environment variables, delivered through the ConfigMap (envFrom)."),
     configFiles: z
-        .record(z.string().regex(/^[A-Za-z0-9._-]+$/, { message: "file names may use letters, digits, '.', '_' and '-'" }), z.union([z.string(), z.record(z.string(), z.unknown())]))
+        .record(configMapKey, z.union([z.string(), z.record(z.string(), z.unknown())]))
         .default({})
         .describe("Files in the ConfigMap, each mounted read-only (subPath) under `configMountPath`. Objects are written as JSON."),
     configMountPath: z.string().startsWith("/").default("/etc/app").describe("Directory of the config files. Default /etc/app."),
@@ -194,7 +221,7 @@ const appSchema = z.strictObject({
         .strictObject({
             source: z.enum(["generated", "config"]).describe("`generated`: random.RandomPassword, stable across runs; `config`: a value from `pulumi config set --secret`."),
             configKey: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/).optional().describe("With source config: the config key (in this project) holding the secret."),
-            key: z.string().regex(/^[-._a-zA-Z0-9]+$/).default("password").describe("Key inside the Secret. Default `password`."),
+            key: configMapKey.default("password").describe("Key inside the Secret. Default `password`."),
             envName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("APP_PASSWORD").describe("Env var the container reads it from. Default APP_PASSWORD."),
             length: z
                 .number()
@@ -223,10 +250,15 @@ const appSchema = z.strictObject({
             enabled: z.boolean().default(false).describe("Create a NetworkPolicy. Default false."),
             allowFrom: z
                 .array(
-                    z.strictObject({
-                        podLabels: z.record(z.string(), z.string()).optional(),
-                        namespaceLabels: z.record(z.string(), z.string()).optional(),
-                    }),
+                    z
+                        .strictObject({
+                            podLabels: z.record(z.string(), z.string()).optional(),
+                            namespaceLabels: z.record(z.string(), z.string()).optional(),
+                        })
+                        // k8s.io/kubernetes pkg/apis/networking/validation ValidateNetworkPolicyPeer: "must specify a peer".
+                        .refine((p) => p.podLabels !== undefined || p.namespaceLabels !== undefined, {
+                            message: "must give podLabels, namespaceLabels or both (an empty peer is refused by Kubernetes)",
+                        }),
                 )
                 .default([])
                 .describe("Peers allowed to reach the app port (besides the app's own pods). Empty: only the app's pods."),
@@ -362,6 +394,10 @@ export function configKey(path: readonly PropertyKey[]): string {
     path.forEach((part, i) => {
         if (typeof part === "number") {
             key += `[${part}]`;
+        } else if (i > 0 && !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(String(part))) {
+            // A map key that is not a plain name (a file name such as `config.json` or `.`): the form `pulumi config
+            // set --path` accepts.
+            key += `[${JSON.stringify(String(part))}]`;
         } else {
             key += i === 0 ? String(part) : `.${String(part)}`;
         }
@@ -470,6 +506,21 @@ function crossFieldProblems(cfg: StackConfig): { path: PropertyKey[]; message: s
         if (app.service.nodePort !== undefined && app.service.type === "ClusterIP") {
             out.push({ path: at("service", "nodePort"), message: "needs service.type NodePort or LoadBalancer", given: app.service.nodePort });
         }
+        // k8s.io/kubernetes pkg/apis/core/validation validateSleepAction: the sleep must fit the grace period.
+        if (app.preStopSleepSeconds > app.terminationGracePeriodSeconds) {
+            out.push({
+                path: at("preStopSleepSeconds"),
+                message: `must be ≤ terminationGracePeriodSeconds (${app.terminationGracePeriodSeconds}); Kubernetes refuses a preStop sleep longer than the grace period`,
+                given: app.preStopSleepSeconds,
+            });
+        }
+        // The container's own env (lib/workload.ts podTemplate) wins over envFrom, so a plain env of these names would
+        // silently never arrive.
+        for (const name of Object.keys(app.env)) {
+            if (name === app.secret.envName || (INJECTED_ENV as readonly string[]).includes(name)) {
+                out.push({ path: at("env", name), message: `is set by the program (${[...INJECTED_ENV, "secret.envName"].join(", ")}); the pod would never see this value`, given: name });
+            }
+        }
         const probes: [string, typeof app.probes.readiness | undefined][] = [
             ["readiness", app.probes.readiness],
             ["liveness", app.probes.liveness],
@@ -527,6 +578,11 @@ export function parseStackConfig(raw: Record<string, unknown>, hasSecret: (key: 
                 let message = issue.message;
                 if (issue.code === "unrecognized_keys") {
                     return { key: configKey(path), message: `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")} (a typo?); allowed: ${allowedKeys(path).join(", ")}` };
+                }
+                if (issue.code === "invalid_key") {
+                    // zod reports "Invalid key in record"; the reasons are in the nested issues.
+                    message = `is not an allowed key: ${issue.issues.map((i) => i.message).join("; ")}`;
+                    return { key: configKey(path), message };
                 }
                 if (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
                     message = `is required; ${issue.message.replace(/^Invalid (input|option): /, "")}`;

@@ -320,6 +320,7 @@ export function podTemplate(app: AppConfig, inputs: PodTemplateInputs): k8s.type
         envFrom: [{ configMapRef: { name: names.envConfigMap } }],
         env: [
             { name: app.secret.envName, valueFrom: { secretKeyRef: { name: names.secret, key: app.secret.key } } },
+            // INJECTED_ENV in lib/schema.ts names these two (config may not set them).
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
             { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
         ],
