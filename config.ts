@@ -11,6 +11,14 @@ import { checkDeployedStorage, DeployedStorage, parseStackConfig, referencedSecr
 
 export { StackConfig } from "./lib/schema";
 
+/** The stack config key that names the cluster (the kubernetes provider's own `context` setting). */
+export const KUBE_CONTEXT_KEY = "kubernetes:context";
+
+const KUBE_CONTEXT_MISSING =
+    "is required: the kubeconfig context of the cluster this stack deploys to (`pulumi config set kubernetes:context <name>`; " +
+    "`kubectl config get-contexts` lists them). Without it an `up` would go to whatever context is current; with it, an `up` " +
+    "where KUBECONFIG lacks that context fails before touching anything.";
+
 /** The validated stack config plus access to the secret values it names. */
 export interface LoadedConfig {
     readonly stack: StackConfig;
@@ -26,7 +34,8 @@ export interface LoadedConfig {
  * plaintext: only their presence is checked, and they are handed out as secret Outputs.
  *
  * @throws a `pulumi.RunError` named StackConfigError (with the {@link StackConfigError}'s `problems`) naming each
- *   wrong key (`stateful-apps:apps[1].storage.size`), the value given and what is allowed, unknown keys included.
+ *   wrong key (`stateful-apps:apps[1].storage.size`), the value given and what is allowed, unknown keys included,
+ *   and {@link KUBE_CONTEXT_KEY} when the stack does not name its cluster.
  */
 export function loadConfig(): LoadedConfig {
     const config = new pulumi.Config(PROJECT);
@@ -46,7 +55,17 @@ export function loadConfig(): LoadedConfig {
             raw[key] = parseJson(config.get(key));
         }
     }
-    const stack = asRunError(() => parseStackConfig(raw, (key) => config.getSecret(key) !== undefined));
+    const stack = asRunError(() => {
+        const context = new pulumi.Config("kubernetes").get("context");
+        const contextProblems = context ? [] : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }];
+        try {
+            const parsed = parseStackConfig(raw, (key) => config.getSecret(key) !== undefined);
+            if (contextProblems.length > 0) throw new StackConfigError(contextProblems);
+            return parsed;
+        } catch (e) {
+            throw e instanceof StackConfigError && contextProblems.length > 0 && e.problems !== contextProblems ? new StackConfigError([...contextProblems, ...e.problems]) : e;
+        }
+    });
     return { stack, secret: (key) => config.requireSecret(key) };
 }
 

@@ -3,7 +3,8 @@
  *
  * 1. The engine: the Pulumi CLI and the kubernetes plugin from `scripts/pulumi-toolchain` (PATH, else built once).
  * 2. The cluster: `KUBECONFIG` when it names a reachable cluster, else the local cluster (`scripts/cluster up`:
- *    kwok fake nodes, so pods turn Ready without running a container).
+ *    kwok fake nodes, so pods turn Ready without running a container). The stack's `kubernetes:context` must be
+ *    one of that kubeconfig's contexts.
  * 3. The state: `PULUMI_BACKEND_URL`, else a `file://` backend under the per-user state dir; the passphrase from
  *    `PULUMI_CONFIG_PASSPHRASE(_FILE)`, else a documented local-only one (deploy/engine.ts `LOCAL_PASSPHRASE`).
  * 4. The run: the plain CLI (`pulumi <op> --stack <stack>`) when the Node.js language host is on PATH, else the same
@@ -17,6 +18,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
+import { parse } from "yaml";
 import { ensureToolchain, engineSettings, LOCAL_PASSPHRASE, openStack, ROOT } from "./engine";
 import { LOCAL_SECRET_KEY_PREFIX } from "./local-stack";
 
@@ -106,6 +108,30 @@ function cluster(): { kubeconfig: string; kubectl: string } {
     return { kubeconfig, kubectl: path.join(spawnSync("bash", [script, "bin-dir"], { encoding: "utf8" }).stdout.trim(), "kubectl") };
 }
 
+/**
+ * Refuses a stack whose `kubernetes:context` the kubeconfig lacks, naming both, before the engine starts (the
+ * provider would fail too, but only at the first resource and without saying which context it missed).
+ *
+ * @throws Error naming the context, the kubeconfig and the contexts it has.
+ */
+function checkContext(stack: string, kubeconfig: string, kubectl: string): string {
+    const config = (parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"))?.config ?? {}) as Record<string, unknown>;
+    const context = config["kubernetes:context"];
+    if (typeof context !== "string") {
+        return "(none: the program will refuse the stack)";
+    }
+    const r = spawnSync(kubectl, ["config", "get-contexts", "-o", "name"], { encoding: "utf8", env: { ...process.env, KUBECONFIG: kubeconfig } });
+    const contexts = r.stdout.split("\n").filter(Boolean);
+    if (!contexts.includes(context)) {
+        throw new Error(
+            `Pulumi.${stack}.yaml deploys to kubernetes:context '${context}', which KUBECONFIG=${kubeconfig} does not have (it has: ${contexts.join(", ") || "none"}). ` +
+                `Point KUBECONFIG at that cluster, or, to try the stack on the local cluster, add an alias: ` +
+                `KUBECONFIG=${kubeconfig} kubectl config set-context ${context} --cluster=${contexts[0] ?? "<cluster>"} --user=${contexts[0] ?? "<user>"}`,
+        );
+    }
+    return context;
+}
+
 async function confirm(question: string): Promise<boolean> {
     if (!process.stdin.isTTY) {
         return false;
@@ -123,6 +149,7 @@ async function main(): Promise<number> {
     const settings = engineSettings();
     const { kubeconfig, kubectl } = cluster();
     process.env.KUBECONFIG = kubeconfig;
+    say(`context: ${checkContext(args.stack, kubeconfig, kubectl)} (kubernetes:context of Pulumi.${args.stack}.yaml)`);
     say(`state: ${settings.backendUrl}${settings.localPassphrase ? ` (passphrase: the local-only '${LOCAL_PASSPHRASE}'; set PULUMI_CONFIG_PASSPHRASE for anything shared)` : ""}`);
 
     const { stack, configFile, switchedApps } = await openStack(args.stack, { settings, toolchain, kubeconfig });

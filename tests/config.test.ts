@@ -17,7 +17,7 @@ type Any = any;
 function devRaw(): Record<string, Any> {
     const out: Record<string, Any> = {};
     for (const [k, v] of Object.entries(stackFileConfig("dev"))) {
-        out[k.replace(/^stateful-apps:/, "")] = structuredClone(v);
+        if (k.startsWith("stateful-apps:")) out[k.replace(/^stateful-apps:/, "")] = structuredClone(v);
     }
     return out;
 }
@@ -72,7 +72,7 @@ describe("stack config validation", () => {
         for (const stack of ["dev", "prod"]) {
             const raw: Record<string, Any> = {};
             for (const [k, v] of Object.entries(stackFileConfig(stack))) {
-                raw[k.replace(/^stateful-apps:/, "")] = v;
+                if (k.startsWith("stateful-apps:")) raw[k.replace(/^stateful-apps:/, "")] = v;
             }
             const cfg = parseStackConfig(raw, noSecrets);
             assert.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.apps[0].resources.requests), "deep-frozen");

@@ -32,6 +32,13 @@ export function stackFileWith(stack: string, mutate: (config: Record<string, Any
     return stringify(doc, { lineWidth: 0 });
 }
 
+/** `text` (a stack file) with `kubernetes:context` set to `context`. */
+export function withContext(text: string, context: string): string {
+    const doc = parse(text);
+    doc.config["kubernetes:context"] = context;
+    return stringify(doc, { lineWidth: 0 });
+}
+
 /** The app named `name` in a config map's `stateful-apps:apps`. */
 export function appIn(config: Record<string, Any>, name: string): Any {
     const app = (config[`${PROJECT}:apps`] as Any[]).find((a) => a.name === name);
@@ -54,9 +61,18 @@ export class EngineEnv {
         this.toolchain = ensureToolchain();
     }
 
-    /** Opens `stack` with its committed config, or with `stackFileText` (a mutated copy) instead. */
+    /** The kubeconfig context of this environment's cluster (kwokctl names it `kwok-<cluster>`). */
+    get context(): string {
+        return `kwok-${this.cluster.name}`;
+    }
+
+    /**
+     * Opens `stack` with its committed config, or with `stackFileText` (a mutated copy) instead, either way with
+     * `kubernetes:context` pointed at this environment's cluster (the stack files name other clusters).
+     */
     open(stack: string, stackFileText?: string): Promise<OpenStack> {
-        return openStack(stack, { settings: this.settings, toolchain: this.toolchain, kubeconfig: this.cluster.kubeconfig, stackFileText });
+        const text = withContext(stackFileText ?? fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"), this.context);
+        return openStack(stack, { settings: this.settings, toolchain: this.toolchain, kubeconfig: this.cluster.kubeconfig, stackFileText: text });
     }
 
     /** The stack's checkpoint file on the `file://` backend (what `pulumi stack export` would print, encrypted). */

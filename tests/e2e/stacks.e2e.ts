@@ -19,7 +19,7 @@ import * as zlib from "zlib";
 import { engineSettings, openStack, ROOT } from "../../deploy/engine";
 import { PROJECT } from "../../lib/names";
 import { HELM } from "../helm";
-import { Any, appIn, changes, EngineEnv, eventually, fails, stackFileWith, succeeds, timed, up } from "./harness";
+import { Any, appIn, changes, EngineEnv, eventually, fails, stackFileWith, succeeds, timed, up, withContext } from "./harness";
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-e2e-"));
 let env: EngineEnv;
@@ -330,7 +330,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
                 .trim();
         // Its own namespace and backend. Both commits' files go to the same path, so that only the program
         // differs (the chart's absolute path is part of the Release's inputs: issue 11).
-        const text = () => stackFileWith("dev", (c) => (c[`${PROJECT}:namespace`].name = "stateful-upgrade"));
+        const text = () => withContext(stackFileWith("dev", (c) => (c[`${PROJECT}:namespace`].name = "stateful-upgrade")), env.context);
         const settings = () => engineSettings({ STATEFUL_APPS_STATE_DIR: work, HOME: process.env.HOME });
         /** Empties programDir, lets `fill` write a program into it, and links this clone's node_modules. */
         const program = (fill: () => void) => {
