@@ -7,7 +7,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "./lib/names";
-import { checkDeployedStorage, DeployedStorage, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
+import { kubeconfigContexts, KubeconfigSources, kubeconfigSources } from "./lib/kubeconfig";
+import { checkDeployedStorage, ConfigProblem, DeployedStorage, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
 
 export { StackConfig } from "./lib/schema";
 
@@ -18,6 +19,27 @@ const KUBE_CONTEXT_MISSING =
     "is required: the kubeconfig context of the cluster this stack deploys to (`pulumi config set kubernetes:context <name>`; " +
     "`kubectl config get-contexts` lists them). Without it an `up` would go to whatever context is current; with it, an `up` " +
     "where KUBECONFIG lacks that context fails before touching anything.";
+
+/**
+ * The stack's context must exist in the kubeconfig the provider will use. Checked here, before any resource is
+ * registered, because the provider fails only at the first resource, after the engine has already stored the
+ * new provider configuration (with the wrong context) in the state, where a later `destroy` would use it.
+ */
+function kubeContextProblems(context: string, sources: KubeconfigSources): ConfigProblem[] {
+    const contexts = kubeconfigContexts(sources.texts);
+    if (contexts.includes(context)) {
+        return [];
+    }
+    return [
+        {
+            key: KUBE_CONTEXT_KEY,
+            message:
+                `names a context that ${sources.description} does not have (it has: ${contexts.join(", ") || "no kubeconfig or no contexts"}); ` +
+                "point KUBECONFIG at that cluster's kubeconfig, or set kubernetes:context to the context of the cluster this stack is for",
+            given: context,
+        },
+    ];
+}
 
 /** The validated stack config plus access to the secret values it names. */
 export interface LoadedConfig {
@@ -56,8 +78,9 @@ export function loadConfig(): LoadedConfig {
         }
     }
     const stack = asRunError(() => {
-        const context = new pulumi.Config("kubernetes").get("context");
-        const contextProblems = context ? [] : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }];
+        const kubernetes = new pulumi.Config("kubernetes");
+        const context = kubernetes.get("context");
+        const contextProblems = context ? kubeContextProblems(context, kubeconfigSources(kubernetes.get("kubeconfig"))) : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }];
         try {
             const parsed = parseStackConfig(raw, (key) => config.getSecret(key) !== undefined);
             if (contextProblems.length > 0) throw new StackConfigError(contextProblems);

@@ -115,7 +115,11 @@ export interface OpenStackOptions {
     readonly settings?: EngineSettings;
     /** Toolchain; default {@link ensureToolchain}(). */
     readonly toolchain?: Toolchain;
-    /** KUBECONFIG for the kubernetes provider. Default: the process's. */
+    /**
+     * KUBECONFIG for the kubernetes provider and for the inline program, which runs in this process and checks the
+     * stack's `kubernetes:context` against it (config.ts): when given, `process.env.KUBECONFIG` is set to it.
+     * Default: the process's.
+     */
     readonly kubeconfig?: string;
     /**
      * Text of the committed stack file to start from. Default: `Pulumi.<stack>.yaml` in the project. Tests pass
@@ -145,6 +149,9 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
     const toolchain = opts.toolchain ?? ensureToolchain();
     const committedPath = path.join(ROOT, `Pulumi.${stackName}.yaml`);
     const env: Record<string, string> = { ...settings.env, ...(opts.kubeconfig ? { KUBECONFIG: opts.kubeconfig } : {}) };
+    if (opts.kubeconfig) {
+        process.env.KUBECONFIG = opts.kubeconfig;
+    }
 
     // One workspace directory per backend: a stack file's salt belongs to the stack on that backend.
     const backendKey = createHash("sha256").update(settings.backendUrl).digest("hex").slice(0, 12);

@@ -167,6 +167,8 @@ export async function runProgram(
         flat[k] = v;
     }
     pulumi.runtime.setAllConfig(flat, Object.keys(opts.secrets ?? {}));
+    // The program checks that the stack's kubernetes:context exists in the kubeconfig (config.ts).
+    process.env.KUBECONFIG = path.join(ROOT, "tests", "fixtures", "kubeconfig.yaml");
     await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false, "organization");
 
     for (const id of Object.keys(require.cache)) {

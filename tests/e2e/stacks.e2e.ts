@@ -259,12 +259,12 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             });
         }
 
-        it("an up for a kubernetes:context the kubeconfig lacks fails at the first resource, with zero resources changed", async () => {
+        it("an up for a kubernetes:context the kubeconfig lacks fails before any resource, the provider's configuration in the state included", async () => {
             const before = env.resources("dev");
             const text = stackFileWith("dev", (c) => (appIn(c, "visits").configFiles["config.json"].greeting = "Hello from the wrong cluster"));
             const s = await openStack("dev", { settings: env.settings, toolchain: env.toolchain, kubeconfig: env.cluster.kubeconfig, stackFileText: withContext(text, "no-such-context") });
             const error = await fails("dev: up with a kubernetes:context the kubeconfig lacks", (o) => s.stack.up({ configFile: s.configFile, ...o }));
-            assert.match(error, /configured Kubernetes cluster is unreachable/);
+            assert.match(error, /kubernetes:context: names a context that KUBECONFIG=.* does not have/);
             const after = env.resources("dev");
             for (const [urn, outputs] of before) assert.strictEqual(after.get(urn), outputs, `${urn} changed`);
         });
