@@ -1,12 +1,13 @@
 /**
- * An independent scanner, kube-score 1.20 (github.com/zegl/kube-score, built from its Go module by
- * scripts/toolchain), over every object this project deploys:
+ * Two independent scanners, kube-score 1.20 (github.com/zegl/kube-score, built from its Go module by
+ * scripts/toolchain) and checkov (PyPI, pip-installed by scripts/toolchain), over every object this project deploys:
  *   - native path: the Kubernetes objects `index.ts` registers under Pulumi mocks, for each stack;
  *   - Helm path: `helm template` of the bundled chart for every app of each stack (hooks and test Pod included).
- * A check graded WARNING or CRITICAL fails. Checks turned off are listed with reasons in policy/kube-score.yaml.
+ * A kube-score check graded WARNING or CRITICAL fails, and so does any failed checkov check. Checks turned off are
+ * listed with reasons in policy/kube-score.yaml and policy/checkov.yaml.
  *
- * What this proves: the manifests pass kube-score's static checks. What it does not: that they behave well on
- * a cluster (kube-score reads YAML only).
+ * What this proves: the manifests pass both scanners' static checks. What it does not: that they behave well on
+ * a cluster (both read YAML only).
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -113,5 +114,93 @@ describe("kube-score (independent manifest scanner)", () => {
                 assert.deepStrictEqual(kubeScore(objects), []);
             });
         }
+    }
+});
+
+interface CheckovSkips {
+    skipChecks: { check: string; why: string }[];
+    objectSkips: { object: string; check: string; why: string }[];
+}
+
+const CHECKOV_SKIPS: CheckovSkips = parse(fs.readFileSync(path.join(ROOT, "policy", "checkov.yaml"), "utf8"));
+const CHECKOV = path.join(TOOL_BIN, "checkov");
+
+/** Runs checkov on objects and returns one line per failed check: `<resource>: <check id> <check name>`. */
+function checkov(objects: Any[]): string[] {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "checkov-"));
+    const file = path.join(dir, "objects.yaml");
+    fs.writeFileSync(file, objects.map((o) => stringify(o)).join("---\n"));
+    const args = ["--framework", "kubernetes", "--quiet", "--compact", "--output", "json", "--file", file, "--skip-check", CHECKOV_SKIPS.skipChecks.map((c) => c.check).join(",")];
+    const r = spawnSync(CHECKOV, args, { encoding: "utf8", maxBuffer: 64 << 20 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (r.error) {
+        throw new Error(`cannot run ${CHECKOV} (run scripts/toolchain checkov): ${r.error.message}`);
+    }
+    let report: Any;
+    try {
+        report = JSON.parse(r.stdout);
+    } catch {
+        throw new Error(`checkov exited ${r.status} without a JSON report: ${r.stderr.slice(-2000)}`);
+    }
+    const reports: Any[] = Array.isArray(report) ? report : [report];
+    assert.ok(
+        reports.some((x) => x.summary?.passed > 0),
+        `checkov checked nothing: ${r.stdout.slice(0, 500)}`,
+    );
+    return reports.flatMap((x) => (x.results?.failed_checks ?? []).map((c: Any) => `${c.resource}: ${c.check_id} ${c.check_name}`));
+}
+
+/** Every `checkov.io/skip*` annotation must be one policy/checkov.yaml lists (no silent skips). */
+function assertCheckovSkipsListed(objects: Any[]): void {
+    for (const o of objects) {
+        for (const [k, v] of Object.entries((o.metadata?.annotations ?? {}) as Record<string, string>)) {
+            if (k.startsWith("checkov.io/skip")) {
+                const check = String(v).split("=")[0];
+                assert.ok(
+                    CHECKOV_SKIPS.objectSkips.some((s) => s.check === check && s.object.split("/")[0] === o.kind),
+                    `${o.kind}/${o.metadata.name} skips ${check}, which policy/checkov.yaml does not justify`,
+                );
+            }
+        }
+    }
+}
+
+describe("checkov (a second, independent manifest scanner)", function () {
+    this.timeout(120_000);
+
+    it("policy/checkov.yaml gives a reason for every check it skips", () => {
+        const entries = [...CHECKOV_SKIPS.skipChecks, ...CHECKOV_SKIPS.objectSkips];
+        assert.ok(entries.length > 0);
+        for (const e of entries) {
+            assert.ok(typeof e.why === "string" && e.why.trim().length >= 40, `no real reason for ${JSON.stringify(e)}`);
+        }
+    });
+
+    it("does fail a manifest that breaks its checks (the scanner is live)", () => {
+        const bad = {
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name: "bad" },
+            spec: { serviceName: "bad", replicas: 1, selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } }, spec: { containers: [{ name: "c", image: "busybox:latest", securityContext: { privileged: true } }] } } },
+        };
+        const failures = checkov([bad]);
+        assert.ok(failures.some((f) => / CKV_K8S_16 /.test(f)), failures.join("\n")); // privileged
+        assert.ok(failures.some((f) => / CKV_K8S_21 /.test(f)), failures.join("\n")); // default namespace
+    });
+
+    for (const stack of ["dev", "prod"]) {
+        it(`${stack}: the native objects index.ts registers pass`, async () => {
+            const run = await runProgram(stackFileConfig(stack), { stack });
+            const objects = run.registrations.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/")).map((r) => r.inputs);
+            assertCheckovSkipsListed(objects);
+            assert.deepStrictEqual(checkov(objects), []);
+        });
+
+        it(`${stack}: the chart's rendered objects pass, for every app`, () => {
+            const cfg = stackConfig(stack);
+            const objects = cfg.apps.flatMap((app) => render(app, cfg.namespace.name));
+            assertCheckovSkipsListed(objects);
+            assert.deepStrictEqual(checkov(objects), []);
+        });
     }
 });

@@ -31,7 +31,7 @@ function run(tool: string, ...args: string[]): string {
     return r.stdout + r.stderr;
 }
 
-const TOOLS = ["helm", "kube-score", "actionlint", "mtail", "promtool"];
+const TOOLS = ["helm", "kube-score", "actionlint", "checkov", "mtail", "promtool"];
 
 describe("scripts/toolchain", () => {
     const v = versions();
@@ -64,6 +64,7 @@ describe("scripts/toolchain", () => {
         assert.strictEqual(run("helm", "version", "--template", "{{.Version}}"), v.HELM_VERSION);
         assert.match(run("kube-score", "version"), new RegExp(`^kube-score version: ${v.KUBE_SCORE_VERSION.replace(/^v/, "")},`));
         assert.strictEqual(run("actionlint", "-version").split("\n")[0], v.ACTIONLINT_VERSION.replace(/^v/, ""));
+        assert.strictEqual(run("checkov", "--version").trim(), v.CHECKOV_VERSION);
         assert.ok(run("mtail", "--version").includes(` git revision ${v.MTAIL_DEB_VERSION} `));
         assert.ok(run("promtool", "--version").includes(`revision: ${v.PROMETHEUS_DEB_VERSION})`));
     });
