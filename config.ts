@@ -6,6 +6,7 @@
  * and `pulumi up` without creating or changing anything.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { PROJECT } from "./lib/names";
 import { kubeconfigContexts, KubeconfigSources, kubeconfigSources } from "./lib/kubeconfig";
 import { checkDeployedStorage, ConfigProblem, DeployedStorage, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
@@ -41,6 +42,21 @@ function kubeContextProblems(context: string, sources: KubeconfigSources): Confi
     ];
 }
 
+const SECRET_IN_PLAIN_KEY =
+    "holds a secret value (a `secure:` entry inside it, or the whole key set with --secret), but the program reads this key as " +
+    "plain config: the value would land in ConfigMaps, env vars and the state in plaintext. Keep secrets in keys of their own " +
+    "(`pulumi config set --secret <key> …`) and name them with apps[i].secret (source: config, configKey: <key>)";
+
+/**
+ * Whether the engine marked a config key secret (`secure:` values, also nested ones, mark their whole top-level key).
+ * `isConfigSecret` is @internal in @pulumi/pulumi (sdk/nodejs/runtime/config.ts, present in 3.270);
+ * tests/config-secrets.test.ts fails if an SDK upgrade removes it.
+ */
+export function isConfigSecret(key: string): boolean {
+    const fn = (runtimeConfig as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+    return typeof fn === "function" ? fn(key) : false;
+}
+
 /** The validated stack config plus access to the secret values it names. */
 export interface LoadedConfig {
     readonly stack: StackConfig;
@@ -70,12 +86,21 @@ export function loadConfig(): LoadedConfig {
     }
     // Keys holding secrets that apps reference are legitimate extra keys; read them only as secrets.
     const secretKeys = referencedSecretKeys(parseJson(config.get("apps")));
+    const secretInPlainKey: ConfigProblem[] = [];
     for (const key of Object.keys(raw)) {
         if (secretKeys.has(key)) {
             delete raw[key];
         } else {
+            if (isConfigSecret(`${prefix}${key}`)) {
+                secretInPlainKey.push({ key: `${prefix}${key}`, message: SECRET_IN_PLAIN_KEY });
+            }
             raw[key] = parseJson(config.get(key));
         }
+    }
+    if (secretInPlainKey.length > 0) {
+        asRunError(() => {
+            throw new StackConfigError(secretInPlainKey);
+        });
     }
     const stack = asRunError(() => {
         const kubernetes = new pulumi.Config("kubernetes");
