@@ -86,51 +86,41 @@ export function loadConfig(): LoadedConfig {
     }
     // Keys holding secrets that apps reference are legitimate extra keys; read them only as secrets.
     const secretKeys = referencedSecretKeys(parseJson(config.get("apps")));
-    const secretInPlainKey: ConfigProblem[] = [];
+    const problems: ConfigProblem[] = [];
     for (const key of Object.keys(raw)) {
         if (secretKeys.has(key)) {
             delete raw[key];
         } else {
             if (isConfigSecret(`${prefix}${key}`)) {
-                secretInPlainKey.push({ key: `${prefix}${key}`, message: SECRET_IN_PLAIN_KEY });
+                problems.push({ key: `${prefix}${key}`, message: SECRET_IN_PLAIN_KEY });
             }
             raw[key] = parseJson(config.get(key));
         }
     }
-    if (secretInPlainKey.length > 0) {
-        asRunError(() => {
-            throw new StackConfigError(secretInPlainKey);
-        });
+    const kubernetes = new pulumi.Config("kubernetes");
+    const context = kubernetes.get("context");
+    problems.push(...(context ? kubeContextProblems(context, kubeconfigSources(kubernetes.get("kubeconfig"))) : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }]));
+    let stack: StackConfig | undefined;
+    try {
+        stack = parseStackConfig(raw, (key) => config.getSecret(key) !== undefined);
+    } catch (e) {
+        if (!(e instanceof StackConfigError)) throw e;
+        problems.push(...e.problems);
     }
-    const stack = asRunError(() => {
-        const kubernetes = new pulumi.Config("kubernetes");
-        const context = kubernetes.get("context");
-        const contextProblems = context ? kubeContextProblems(context, kubeconfigSources(kubernetes.get("kubeconfig"))) : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }];
-        try {
-            const parsed = parseStackConfig(raw, (key) => config.getSecret(key) !== undefined);
-            if (contextProblems.length > 0) throw new StackConfigError(contextProblems);
-            return parsed;
-        } catch (e) {
-            throw e instanceof StackConfigError && contextProblems.length > 0 && e.problems !== contextProblems ? new StackConfigError([...contextProblems, ...e.problems]) : e;
-        }
-    });
+    if (problems.length > 0 || stack === undefined) {
+        throw stackConfigRunError(problems);
+    }
     return { stack, secret: (key) => config.requireSecret(key) };
 }
 
 /**
- * Runs `fn`; a {@link StackConfigError} it throws is re-thrown as a `pulumi.RunError` with the same message, name
- * and `problems`: the engine then prints the message once, without "Unhandled exception" and a stack trace
- * (sdk/nodejs/runtime: RunErrors are logged by message only).
+ * A {@link StackConfigError} for `problems`, as a `pulumi.RunError` with the same message, name and `problems`: the
+ * engine then prints the message once, without "Unhandled exception" and a stack trace (sdk/nodejs/runtime:
+ * RunErrors are logged by message only).
  */
-function asRunError<T>(fn: () => T): T {
-    try {
-        return fn();
-    } catch (e) {
-        if (e instanceof StackConfigError) {
-            throw Object.assign(new pulumi.RunError(e.message), { name: e.name, problems: e.problems });
-        }
-        throw e;
-    }
+function stackConfigRunError(problems: readonly ConfigProblem[]): Error {
+    const e = new StackConfigError(problems);
+    return Object.assign(new pulumi.RunError(e.message), { name: e.name, problems: e.problems });
 }
 
 function parseJson(text: string | undefined): unknown {
@@ -159,9 +149,7 @@ export async function checkAgainstDeployed(stack: StackConfig): Promise<void> {
     const { problems, warnings } = checkDeployedStorage(stack, deployed);
     warnings.forEach((w) => pulumi.log.warn(w));
     if (problems.length > 0) {
-        asRunError(() => {
-            throw new StackConfigError(problems);
-        });
+        throw stackConfigRunError(problems);
     }
 }
 
