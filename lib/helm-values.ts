@@ -9,6 +9,7 @@ import {
     configFileData,
     containerResources,
     mtailProgram,
+    optional,
     sidecarResources,
     containerSecurityContext,
     pdbPolicy,
@@ -18,11 +19,6 @@ import {
     SECRET_CHECKSUM_ANNOTATION,
     updateStrategy,
 } from "./workload";
-
-/** `{ [key]: value }` when value is defined, else `{}`: optional chart values are left out, never sent as null. */
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
-}
 
 /**
  * The Release value paths that render the StatefulSet's immutable fields (lib/workload.ts

@@ -40,8 +40,11 @@ const configMapKey = z
     .max(253, { message: "must be at most 253 characters" })
     .refine((k) => k !== "." && !k.startsWith(".."), { message: "must not be '.' or start with '..' (Kubernetes refuses such data keys)" });
 
-/** Env vars the program sets on the app container itself (lib/workload.ts podTemplate), besides `secret.envName`. */
-export const INJECTED_ENV = ["POD_NAME", "POD_NAMESPACE"] as const;
+/**
+ * Env vars the program sets on the app container itself from the pod's fields (name -> `fieldRef.fieldPath`, set by
+ * lib/workload.ts podTemplate), besides `secret.envName`. Config may not set them.
+ */
+export const INJECTED_ENV = { POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace" } as const;
 
 /** Most replicas an app may have: each pod's DNS name is listed in the stack outputs. */
 export const MAX_REPLICAS = 1000;
@@ -101,7 +104,9 @@ const appSchema = z.strictObject({
         .string()
         // k8s.io/apimachinery pkg/util/validation IsValidPortName (IANA_SVC_NAME, RFC 6335 5.1).
         .regex(/^[a-z](?:-?[a-z0-9])*$/, { message: "must be an IANA service name: lowercase letters, digits and single '-' between them, starting with a letter (e.g. http, rpc-2)" })
-        .max(15, { message: "must be at most 15 characters (an IANA service name)" }).default("app").describe("Name of the port on the pod and Services. Default `app`."),
+        .max(15, { message: "must be at most 15 characters (an IANA service name)" })
+        .default("app")
+        .describe("Name of the port on the pod and Services. Default `app`."),
     replicas: z
         .number()
         .int({ message: "must be a whole number" })
@@ -517,8 +522,8 @@ function crossFieldProblems(cfg: StackConfig): { path: PropertyKey[]; message: s
         // The container's own env (lib/workload.ts podTemplate) wins over envFrom, so a plain env of these names would
         // silently never arrive.
         for (const name of Object.keys(app.env)) {
-            if (name === app.secret.envName || (INJECTED_ENV as readonly string[]).includes(name)) {
-                out.push({ path: at("env", name), message: `is set by the program (${[...INJECTED_ENV, "secret.envName"].join(", ")}); the pod would never see this value`, given: name });
+            if (name === app.secret.envName || name in INJECTED_ENV) {
+                out.push({ path: at("env", name), message: `is set by the program (${[...Object.keys(INJECTED_ENV), "secret.envName"].join(", ")}); the pod would never see this value`, given: name });
             }
         }
         const probes: [string, typeof app.probes.readiness | undefined][] = [

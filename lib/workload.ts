@@ -9,6 +9,7 @@ import { createHash, scryptSync } from "crypto";
 import * as fs from "fs";
 import { recommendedLabels, selectorLabels, WorkloadNames } from "./names";
 import { LOG_FORMAT_INFO, mtailArgs, mtailProgramPath } from "./observability";
+import { INJECTED_ENV } from "./schema";
 import type { AppConfig, ProbeConfig } from "./schema";
 
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
@@ -181,6 +182,11 @@ export function pvcRetentionPolicy(app: AppConfig) {
  */
 export const STATEFULSET_IMMUTABLE_PATHS = ["spec.volumeClaimTemplates", "spec.podManagementPolicy"] as const;
 
+/** `{ [key]: value }` when value is defined, else `{}`: for fields that are left out rather than sent empty or null. */
+export function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
 /** The StatefulSet's `updateStrategy`. */
 export function updateStrategy(app: AppConfig): k8s.types.input.apps.v1.StatefulSetUpdateStrategy {
     return app.updateStrategy.type === "OnDelete"
@@ -191,7 +197,7 @@ export function updateStrategy(app: AppConfig): k8s.types.input.apps.v1.Stateful
                   partition: app.updateStrategy.partition,
                   // Only when set: the API server drops it unless the MaxUnavailableStatefulSet feature gate is on,
                   // and a field it drops would show as a change in every preview.
-                  ...(app.updateStrategy.maxUnavailable !== undefined ? { maxUnavailable: app.updateStrategy.maxUnavailable } : {}),
+                  ...optional("maxUnavailable", app.updateStrategy.maxUnavailable),
               },
           };
 }
@@ -320,9 +326,7 @@ export function podTemplate(app: AppConfig, inputs: PodTemplateInputs): k8s.type
         envFrom: [{ configMapRef: { name: names.envConfigMap } }],
         env: [
             { name: app.secret.envName, valueFrom: { secretKeyRef: { name: names.secret, key: app.secret.key } } },
-            // INJECTED_ENV in lib/schema.ts names these two (config may not set them).
-            { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-            { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+            ...Object.entries(INJECTED_ENV).map(([name, fieldPath]) => ({ name, valueFrom: { fieldRef: { fieldPath } } })),
         ],
         resources: containerResources(app),
         readinessProbe: probe(app.probes.readiness, app),
