@@ -19,6 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { parse } from "yaml";
+import { kubeconfigContexts, kubeconfigSources } from "../lib/kubeconfig";
 import { ensureToolchain, engineSettings, LOCAL_PASSPHRASE, openStack, ROOT } from "./engine";
 import { LOCAL_SECRET_KEY_PREFIX } from "./local-stack";
 
@@ -105,23 +106,24 @@ function cluster(): { kubeconfig: string; kubectl: string } {
     }
     const kubeconfig = up.stdout.trim();
     say(`cluster: the local cluster (kwok fake nodes: pods turn Ready without running containers), KUBECONFIG=${kubeconfig}`);
-    return { kubeconfig, kubectl: path.join(spawnSync("bash", [script, "bin-dir"], { encoding: "utf8" }).stdout.trim(), "kubectl") };
+    // `up` built the binaries if they were missing: our kubectl is there now.
+    return { kubeconfig, kubectl: localKubectl };
 }
 
 /**
- * Refuses a stack whose `kubernetes:context` the kubeconfig lacks, naming both, before the engine starts (the
- * provider would fail too, but only at the first resource and without saying which context it missed).
+ * Refuses a stack whose `kubernetes:context` the kubeconfig lacks, naming both, before the engine starts: the
+ * program refuses it too (config.ts, with the same lib/kubeconfig.ts), but this says how to alias the context.
  *
  * @throws Error naming the context, the kubeconfig and the contexts it has.
  */
-function checkContext(stack: string, kubeconfig: string, kubectl: string): string {
+function checkContext(stack: string, kubeconfig: string): string {
     const config = (parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"))?.config ?? {}) as Record<string, unknown>;
     const context = config["kubernetes:context"];
     if (typeof context !== "string") {
         return "(none: the program will refuse the stack)";
     }
-    const r = spawnSync(kubectl, ["config", "get-contexts", "-o", "name"], { encoding: "utf8", env: { ...process.env, KUBECONFIG: kubeconfig } });
-    const contexts = r.stdout.split("\n").filter(Boolean);
+    const configured = config["kubernetes:kubeconfig"];
+    const contexts = kubeconfigContexts(kubeconfigSources(typeof configured === "string" ? configured : undefined, { ...process.env, KUBECONFIG: kubeconfig }).texts);
     if (!contexts.includes(context)) {
         throw new Error(
             `Pulumi.${stack}.yaml deploys to kubernetes:context '${context}', which KUBECONFIG=${kubeconfig} does not have (it has: ${contexts.join(", ") || "none"}). ` +
@@ -149,7 +151,7 @@ async function main(): Promise<number> {
     const settings = engineSettings();
     const { kubeconfig, kubectl } = cluster();
     process.env.KUBECONFIG = kubeconfig;
-    say(`context: ${checkContext(args.stack, kubeconfig, kubectl)} (kubernetes:context of Pulumi.${args.stack}.yaml)`);
+    say(`context: ${checkContext(args.stack, kubeconfig)} (kubernetes:context of Pulumi.${args.stack}.yaml)`);
     say(`state: ${settings.backendUrl}${settings.localPassphrase ? ` (passphrase: the local-only '${LOCAL_PASSPHRASE}'; set PULUMI_CONFIG_PASSPHRASE for anything shared)` : ""}`);
 
     const { stack, configFile, switchedApps } = await openStack(args.stack, { settings, toolchain, kubeconfig });
