@@ -11,16 +11,19 @@ import { ROOT } from "./harness";
 const TOOLCHAIN = path.join(ROOT, "scripts", "toolchain");
 const BIN = execFileSync("bash", [TOOLCHAIN, "--bin-dir"], { encoding: "utf8" }).trim();
 
-/** scripts/versions.env as a map (it holds `KEY=value` lines only). */
-function versions(): Record<string, string> {
-    const text = fs.readFileSync(path.join(ROOT, "scripts", "versions.env"), "utf8");
+/** A `KEY=value` pins file under scripts/ (versions.env, pulumi.env) as a map. */
+function pins(file: string): Record<string, string> {
+    const text = fs.readFileSync(path.join(ROOT, "scripts", file), "utf8");
     return Object.fromEntries([...text.matchAll(/^([A-Z0-9_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
 }
 
-function toolchain(...args: string[]): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync("bash", [TOOLCHAIN, ...args], { cwd: ROOT, encoding: "utf8" });
+/** Runs a script (bash) from the project directory; its exit status and output. */
+function runScript(script: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync("bash", [script, ...args], { cwd: ROOT, encoding: "utf8" });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+const toolchain = (...args: string[]) => runScript(TOOLCHAIN, ...args);
 
 const ENV = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH}` };
 
@@ -34,7 +37,7 @@ function run(tool: string, ...args: string[]): string {
 const TOOLS = ["helm", "kube-score", "actionlint", "checkov", "mtail", "promtool"];
 
 describe("scripts/toolchain", () => {
-    const v = versions();
+    const v = pins("versions.env");
 
     it("--help names every tool and the cache", () => {
         const r = toolchain("--help");
@@ -71,20 +74,14 @@ describe("scripts/toolchain", () => {
 });
 
 describe("scripts/pulumi-toolchain", () => {
-    const SCRIPT = path.join(ROOT, "scripts", "pulumi-toolchain");
-    const pulumiToolchain = (...args: string[]) => {
-        const r = spawnSync("bash", [SCRIPT, ...args], { cwd: ROOT, encoding: "utf8" });
-        return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-    };
-    const pins = Object.fromEntries(
-        [...fs.readFileSync(path.join(ROOT, "scripts", "pulumi.env"), "utf8").matchAll(/^([A-Z0-9_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]),
-    );
+    const pulumiToolchain = (...args: string[]) => runScript(path.join(ROOT, "scripts", "pulumi-toolchain"), ...args);
+    const pulumiPins = pins("pulumi.env");
 
     it("--help names the CLI and plugin versions and the cache", () => {
         const r = pulumiToolchain("--help");
         assert.strictEqual(r.status, 0);
-        assert.ok(r.stdout.includes(`Pulumi CLI ${pins.PULUMI_VERSION}`), r.stdout);
-        assert.ok(r.stdout.includes(`kubernetes resource plugin ${pins.PULUMI_KUBERNETES_VERSION}`), r.stdout);
+        assert.ok(r.stdout.includes(`Pulumi CLI ${pulumiPins.PULUMI_VERSION}`), r.stdout);
+        assert.ok(r.stdout.includes(`kubernetes resource plugin ${pulumiPins.PULUMI_KUBERNETES_VERSION}`), r.stdout);
         assert.match(r.stdout, /stateful-apps\/pulumi\/<hash/);
     });
 
@@ -109,7 +106,7 @@ describe("scripts/pulumi-toolchain", () => {
         if (ready) {
             const cli = /^pulumi: (\S+) \((v[^)]+)\)$/m.exec(r.stdout);
             assert.ok(cli, r.stdout);
-            assert.ok(cli[2].localeCompare(pins.PULUMI_VERSION, undefined, { numeric: true }) >= 0, `the CLI reports its version (ldflag set): ${cli[2]}`);
+            assert.ok(cli[2].localeCompare(pulumiPins.PULUMI_VERSION, undefined, { numeric: true }) >= 0, `the CLI reports its version (ldflag set): ${cli[2]}`);
         }
     });
 });
