@@ -8,8 +8,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { PROJECT } from "./lib/names";
+import { clusterConnection, listClaims, LiveClaim } from "./lib/kube-api";
 import { kubeconfigContexts, KubeconfigSources, kubeconfigSources } from "./lib/kubeconfig";
-import { checkDeployedStorage, ConfigProblem, DeployedStorage, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
+import { checkDeployedStorage, ConfigProblem, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
 
 export { StackConfig } from "./lib/schema";
 
@@ -27,7 +28,7 @@ const KUBE_CONTEXT_MISSING =
  * new provider configuration (with the wrong context) in the state, where a later `destroy` would use it.
  */
 function kubeContextProblems(context: string, sources: KubeconfigSources): ConfigProblem[] {
-    const contexts = kubeconfigContexts(sources.texts);
+    const contexts = kubeconfigContexts(sources.files.map((f) => f.text));
     if (contexts.includes(context)) {
         return [];
     }
@@ -135,34 +136,37 @@ function parseJson(text: string | undefined): unknown {
 }
 
 /**
- * Reads what this stack last deployed from its own last outputs (a StackReference to itself: a read, nothing
- * is created) and stops the program with a {@link StackConfigError} when the config asks for something
- * Kubernetes would refuse, such as shrinking PVCs. Growth is logged as a warning. On a first deployment the
- * stack has no outputs and nothing is checked.
+ * Reads the live PersistentVolumeClaims of the stack's namespace from its cluster (the kubeconfig and
+ * `kubernetes:context` the provider uses; a read, nothing is changed) and stops the program with a
+ * {@link StackConfigError} when the config asks for something Kubernetes would refuse, such as an app's
+ * `storage.size` below one of its PVCs. Growth is logged as a warning. Live PVCs, not the stack's state: they
+ * outlive the StatefulSet (`kubectl delete --cascade=orphan`, `whenDeleted: Retain`) and the next StatefulSet
+ * adopts them by name.
  *
  * Call it after {@link loadConfig} and before registering any resource.
  *
- * @throws a `pulumi.RunError` named StackConfigError naming `stateful-apps:apps[i].storage.size`.
+ * @throws a `pulumi.RunError` named StackConfigError naming `stateful-apps:apps[i].storage.size`, or naming
+ *   `kubernetes:context` when the cluster cannot be read (unreachable, refused credentials).
  */
 export async function checkAgainstDeployed(stack: StackConfig): Promise<void> {
-    const deployed = await deployedStorage();
-    const { problems, warnings } = checkDeployedStorage(stack, deployed);
+    const kubernetes = new pulumi.Config("kubernetes");
+    const context = kubernetes.require("context");
+    const sources = kubeconfigSources(kubernetes.get("kubeconfig"));
+    let claims: LiveClaim[];
+    try {
+        claims = await listClaims(clusterConnection(sources.files, context), stack.namespace.name);
+    } catch (e) {
+        throw stackConfigRunError([
+            {
+                key: KUBE_CONTEXT_KEY,
+                message: `names a cluster whose PersistentVolumeClaims in namespace ${stack.namespace.name} cannot be read (${(e as Error).message}); the program reads them before changing anything, to refuse a storage.size they cannot shrink to`,
+                given: context,
+            },
+        ]);
+    }
+    const { problems, warnings } = checkDeployedStorage(stack, claims);
     warnings.forEach((w) => pulumi.log.warn(w));
     if (problems.length > 0) {
         throw stackConfigRunError(problems);
     }
-}
-
-/** `workloads.<app>.storageSize` of this stack's last deployment, by app. */
-async function deployedStorage(): Promise<DeployedStorage> {
-    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-    const details = await self.getOutputDetails("workloads");
-    const workloads = (details.value ?? details.secretValue ?? {}) as Record<string, { storageSize?: unknown }>;
-    const out: Record<string, string> = {};
-    for (const [app, w] of Object.entries(workloads)) {
-        if (typeof w?.storageSize === "string") {
-            out[app] = w.storageSize;
-        }
-    }
-    return out;
 }

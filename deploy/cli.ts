@@ -123,7 +123,7 @@ function checkContext(stack: string, kubeconfig: string): string {
         return "(none: the program will refuse the stack)";
     }
     const configured = config["kubernetes:kubeconfig"];
-    const contexts = kubeconfigContexts(kubeconfigSources(typeof configured === "string" ? configured : undefined, { ...process.env, KUBECONFIG: kubeconfig }).texts);
+    const contexts = kubeconfigContexts(kubeconfigSources(typeof configured === "string" ? configured : undefined, { ...process.env, KUBECONFIG: kubeconfig }).files.map((f) => f.text));
     if (!contexts.includes(context)) {
         throw new Error(
             `Pulumi.${stack}.yaml deploys to kubernetes:context '${context}', which KUBECONFIG=${kubeconfig} does not have (it has: ${contexts.join(", ") || "none"}). ` +

@@ -8,12 +8,18 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 
-/** Where the contexts come from: a description for messages, and the kubeconfig texts found. */
+/** One kubeconfig: its contents and the directory its relative file paths (certificates, tokens) are relative to. */
+export interface KubeconfigFile {
+    readonly text: string;
+    readonly dir: string;
+}
+
+/** Where the contexts come from: a description for messages, and the kubeconfigs found, in precedence order. */
 export interface KubeconfigSources {
     /** e.g. `KUBECONFIG=/a:/b`, `~/.kube/config`, `kubernetes:kubeconfig`. */
     readonly description: string;
-    /** The contents of each kubeconfig that exists. */
-    readonly texts: string[];
+    /** Each kubeconfig that exists. */
+    readonly files: KubeconfigFile[];
 }
 
 /**
@@ -26,21 +32,21 @@ export interface KubeconfigSources {
  * @param environment the process environment (`KUBECONFIG`, `HOME`).
  */
 export function kubeconfigSources(configured: string | undefined, environment: NodeJS.ProcessEnv = process.env): KubeconfigSources {
-    const read = (files: string[]) => files.filter((f) => f && fs.existsSync(f)).map((f) => fs.readFileSync(f, "utf8"));
+    const read = (files: string[]) => files.filter((f) => f && fs.existsSync(f)).map((f) => ({ text: fs.readFileSync(f, "utf8"), dir: path.dirname(path.resolve(f)) }));
     if (configured !== undefined) {
         const looksLikeContents = /^\s*(apiVersion|kind|clusters|contexts|users|current-context)\s*:/m.test(configured);
-        return { description: "kubernetes:kubeconfig", texts: looksLikeContents ? [configured] : read([configured]) };
+        return { description: "kubernetes:kubeconfig", files: looksLikeContents ? [{ text: configured, dir: process.cwd() }] : read([configured]) };
     }
     if (environment.KUBECONFIG) {
-        return { description: `KUBECONFIG=${environment.KUBECONFIG}`, texts: read(environment.KUBECONFIG.split(path.delimiter)) };
+        return { description: `KUBECONFIG=${environment.KUBECONFIG}`, files: read(environment.KUBECONFIG.split(path.delimiter)) };
     }
     const home = path.join(environment.HOME ?? os.homedir(), ".kube", "config");
-    return { description: home, texts: read([home]) };
+    return { description: home, files: read([home]) };
 }
 
 /**
- * The context names in the given kubeconfig texts (`contexts[].name`), in order, without duplicates. Texts that are
- * not YAML maps contribute nothing.
+ * The context names (`contexts[].name`) in the given kubeconfig texts (`sources.files.map((f) => f.text)`), in order,
+ * without duplicates. Texts that are not YAML maps contribute nothing.
  */
 export function kubeconfigContexts(texts: readonly string[]): string[] {
     const names: string[] = [];

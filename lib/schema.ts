@@ -6,6 +6,7 @@
  * (`npm run docs:config`), so the docs cannot drift from the code.
  */
 import { z } from "zod";
+import type { LiveClaim } from "./kube-api";
 import { DNS1035_LABEL, DNS1123_LABEL, MAX_APP_NAME, PROJECT, workloadNames } from "./names";
 import { LOG_FORMATS, LogFormat, MTAIL_PORT } from "./observability";
 import { parseQuantity, quantityProblem, QuantityKind } from "./quantity";
@@ -618,12 +619,6 @@ export function parseStackConfig(raw: Record<string, unknown>, hasSecret: (key: 
     return deepFreeze(cfg);
 }
 
-/**
- * Storage size each app's PVCs were last deployed with, by app name (Kubernetes quantities such as `10Gi`).
- * Comes from the stack's own last outputs (`workloads.<app>.storageSize`); empty on a first deployment.
- */
-export type DeployedStorage = Readonly<Record<string, string>>;
-
 /** The outcome of comparing the config with what is deployed. */
 export interface DeployedCheck {
     /** Changes Kubernetes would reject; `up` must stop. */
@@ -633,32 +628,36 @@ export interface DeployedCheck {
 }
 
 /**
- * Compares each app's `storage.size` with the size its PVCs were deployed with. A smaller size is a problem:
- * a PVC can never shrink (the API server rejects `spec.resources.requests.storage` below the previous value,
- * https://kubernetes.io/docs/concepts/storage/persistent-volumes/#expanding-persistent-volumes-claims), and
- * the StatefulSet's volumeClaimTemplates are immutable. A larger size is a warning: existing PVCs must be
- * expanded by hand (StorageClass with `allowVolumeExpansion`), new replicas get the new size only after the
- * StatefulSet is recreated (README "Safety rules").
+ * Compares each app's `storage.size` with its live PVCs (`data-<app>-<ordinal>`, from `claims`: every PVC of the
+ * namespace, name and requested size). A size below the largest PVC is a problem: a PVC can never shrink (the API
+ * server rejects `spec.resources.requests.storage` below the previous value,
+ * https://kubernetes.io/docs/concepts/storage/persistent-volumes/#expanding-persistent-volumes-claims), and a
+ * StatefulSet adopts existing PVCs by name, whatever its volumeClaimTemplates say. A size above some PVCs is a
+ * warning naming them: they keep their size until expanded (StorageClass with `allowVolumeExpansion`), and the
+ * StatefulSet's template changes only when it is recreated (README "Safety rules"). No PVCs: nothing to compare.
  */
-export function checkDeployedStorage(cfg: StackConfig, deployed: DeployedStorage): DeployedCheck {
+export function checkDeployedStorage(cfg: StackConfig, claims: readonly LiveClaim[]): DeployedCheck {
     const problems: ConfigProblem[] = [];
     const warnings: string[] = [];
     cfg.apps.forEach((app, i) => {
-        const before = deployed[app.name];
-        const was = before === undefined ? undefined : parseQuantity(before);
+        const own = new RegExp(`^${workloadNames(app.name).volumeClaim}-${app.name}-\\d+$`);
+        const sized = claims.filter((c) => own.test(c.name)).map((c) => ({ ...c, bytes: parseQuantity(c.size) ?? 0 }));
         const now = parseQuantity(app.storage.size);
-        if (was === undefined || now === undefined || was === now) {
+        if (sized.length === 0 || now === undefined) {
             return;
         }
         const key = configKey(["apps", i, "storage", "size"]);
-        if (now < was) {
+        const largest = sized.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+        const smaller = sized.filter((c) => c.bytes < now);
+        if (now < largest.bytes) {
             problems.push({
                 key,
-                message: `is smaller than the deployed PVCs (${before}); a PersistentVolumeClaim cannot shrink. Keep ${before}, or move the data to a new app`,
+                message: `is smaller than the live PVC ${largest.name} (${largest.size}); a PersistentVolumeClaim cannot shrink and the StatefulSet re-uses it by name. Keep ${largest.size} or more, or move the data to a new app`,
                 given: app.storage.size,
             });
-        } else {
-            warnings.push(`${key} grew from ${before} to ${app.storage.size}: existing PVCs keep ${before} until expanded (kubectl patch pvc data-${app.name}-<i>; the StorageClass must allow expansion)`);
+        } else if (smaller.length > 0) {
+            const list = smaller.map((c) => `${c.name} (${c.size})`).join(", ");
+            warnings.push(`${key} is ${app.storage.size}, but PVCs ${list} are smaller: they keep their size until expanded (kubectl patch pvc <name> -p '{"spec":{"resources":{"requests":{"storage":"${app.storage.size}"}}}}'; the StorageClass must allow expansion)`);
         }
     });
     return { problems, warnings };

@@ -5,7 +5,7 @@
  *
  *   # expect-key: stateful-apps:apps[0].storage.size
  *   # expect-message: not a Kubernetes quantity
- *   # deployed-storage: {"orders": "10Gi"}     (optional: the stack's last outputs, for shrink checks)
+ *   # live-pvcs: {"data-orders-0": "10Gi"}     (optional: the cluster's PVCs, for shrink checks)
  *
  * Each runs through the real program (`index.ts`, Pulumi mocks). What this proves: the program throws a
  * StackConfigError naming the key, and registers no resource before it does (not one registration is sent
@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { StackConfigError } from "../lib/schema";
-import { lastRunRegistrations, ROOT, runProgram, stackFileConfig } from "./harness";
+import { lastRunApiRequests, lastRunRegistrations, ROOT, runProgram, stackFileConfig } from "./harness";
 
 const DIR = path.join(ROOT, "tests", "fixtures", "bad-config");
 
@@ -25,7 +25,7 @@ interface Fixture {
     file: string;
     key: string;
     message: string;
-    deployed?: Record<string, string>;
+    claims?: Record<string, string>;
     config: Record<string, unknown>;
 }
 
@@ -40,8 +40,8 @@ function load(file: string): Fixture {
     if (!key || !message) {
         throw new Error(`${file}: needs '# expect-key:' and '# expect-message:' header lines`);
     }
-    const deployed = header(text, "deployed-storage");
-    return { file, key, message, deployed: deployed ? JSON.parse(deployed) : undefined, config: parse(text).config };
+    const claims = header(text, "live-pvcs");
+    return { file, key, message, claims: claims ? JSON.parse(claims) : undefined, config: parse(text).config };
 }
 
 const fixtures = fs
@@ -57,8 +57,7 @@ describe("bad-config corpus through index.ts", () => {
 
     for (const f of fixtures) {
         it(`${f.file}: fails naming ${f.key}, with nothing registered`, async () => {
-            const deployed = f.deployed ? { workloads: Object.fromEntries(Object.entries(f.deployed).map(([app, size]) => [app, { storageSize: size }])) } : undefined;
-            await assert.rejects(runProgram(f.config, { stack: "bad", deployed }), (err: unknown) => {
+            await assert.rejects(runProgram(f.config, { stack: "bad", claims: f.claims }), (err: unknown) => {
                 // The harness reloads the program's modules per run, so compare the class by name, not identity.
                 assert.ok(err instanceof Error && err.name === "StackConfigError", `expected a StackConfigError, got ${err}`);
                 const problem = (err as StackConfigError).problems.find((p) => p.key === f.key);
@@ -74,18 +73,30 @@ describe("bad-config corpus through index.ts", () => {
         });
     }
 
-    it("the same stack files pass once the deployed size matches (the shrink check compares, it does not guess)", async () => {
-        const shrink = fixtures.find((f) => f.deployed);
+    it("the same stack files pass once the live PVCs are no larger (the shrink check compares, it does not guess)", async () => {
+        const shrink = fixtures.find((f) => f.claims);
         assert.ok(shrink, "the corpus has a shrink fixture");
-        const same = { workloads: { orders: { storageSize: "5Gi" } } };
-        const run = await runProgram(shrink.config, { stack: "bad", deployed: same });
+        const run = await runProgram(shrink.config, { stack: "bad", claims: { "data-orders-0": "5Gi", "data-orders-1": "4Gi", "data-orders-archive-0": "50Gi" } });
         assert.ok(run.registrations.length > 0);
+        assert.deepStrictEqual(lastRunApiRequests(), ["/api/v1/namespaces/shop-dev/persistentvolumeclaims"], "one list of the namespace's PVCs, nothing else");
     });
 
     it("growing storage is allowed (with a warning) and the new size becomes the deployed size", async () => {
         const config = stackFileConfig("dev");
-        const run = await runProgram(config, { stack: "dev", deployed: { workloads: { visits: { storageSize: "128Mi" } } } });
+        const run = await runProgram(config, { stack: "dev", claims: { "data-visits-0": "128Mi" } });
         const workloads = run.outputs.workloads as Record<string, { storageSize: string }>;
         assert.strictEqual(workloads.visits.storageSize, "256Mi");
+    });
+
+    it("an unreachable cluster fails naming kubernetes:context, with nothing registered", async () => {
+        const saved = process.env.KUBECONFIG;
+        const config = { ...stackFileConfig("dev"), "kubernetes:kubeconfig": fs.readFileSync(path.join(ROOT, "tests", "fixtures", "kubeconfig.yaml"), "utf8") };
+        await assert.rejects(runProgram(config, { stack: "dev" }), (err: unknown) => {
+            const problem = (err as StackConfigError).problems?.find((p) => p.key === "kubernetes:context");
+            assert.ok(problem && /cannot be read .*127\.0\.0\.1:1/.test(problem.message), String(err));
+            return true;
+        });
+        assert.deepStrictEqual(lastRunRegistrations(), []);
+        process.env.KUBECONFIG = saved;
     });
 });

@@ -7,7 +7,11 @@
  * does not: that a provider or a cluster accepts it (see README "What the tests prove").
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
 import * as path from "path";
+import { parse, stringify } from "yaml";
 import { stackFileConfig as readStackFile } from "../lib/stack-file";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -118,18 +122,54 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
     return readStackFile(ROOT, stack);
 }
 
-/** The last outputs of the stack under test, as its StackReference to itself reads them (set per run). */
-let deployedOutputs: Record<string, unknown> = {};
+/** The PersistentVolumeClaims the fake API server lists, by name: requested size (set per run). */
+let liveClaims: Record<string, string> = {};
+/** Paths the fake API server was asked for in the current run. */
+let apiRequests: string[] = [];
+let fakeKubeconfig: Promise<string> | undefined;
 
 /**
- * Mocks: every resource gets an id; RandomPassword a deterministic `result`; the stack's reference to itself
- * returns `deployedOutputs`; everything else echoes inputs.
+ * A stand-in for the cluster's API server, on loopback, for the program's pre-flight read of the live PVCs
+ * (config.ts `checkAgainstDeployed`): it answers `GET /api/v1/namespaces/<ns>/persistentvolumeclaims` with
+ * {@link liveClaims} and 404 otherwise. Returns a kubeconfig (a temp file) with the contexts of
+ * `tests/fixtures/kubeconfig.yaml`, pointing at it. Started once per test process, unref'd so mocha can exit.
+ */
+function fakeApiServer(): Promise<string> {
+    fakeKubeconfig ??= new Promise((resolve, reject) => {
+        const server = http.createServer((req, res) => {
+            apiRequests.push(req.url ?? "");
+            if (req.method === "GET" && /^\/api\/v1\/namespaces\/[^/]+\/persistentvolumeclaims$/.test(req.url ?? "")) {
+                const items = Object.entries(liveClaims).map(([name, storage]) => ({ metadata: { name }, spec: { resources: { requests: { storage } } } }));
+                res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "PersistentVolumeClaimList", apiVersion: "v1", items }));
+                return;
+            }
+            res.writeHead(404).end("{}");
+        });
+        server.on("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            server.unref();
+            const port = (server.address() as { port: number }).port;
+            const kubeconfig = parse(fs.readFileSync(path.join(ROOT, "tests", "fixtures", "kubeconfig.yaml"), "utf8"));
+            kubeconfig.clusters[0].cluster.server = `http://127.0.0.1:${port}`;
+            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-kubeconfig-")), "kubeconfig.yaml");
+            fs.writeFileSync(file, stringify(kubeconfig));
+            process.on("exit", () => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+            resolve(file);
+        });
+    });
+    return fakeKubeconfig;
+}
+
+/** The API paths the program read in the last `runProgram` (the fake API server's log). */
+export function lastRunApiRequests(): string[] {
+    return [...apiRequests];
+}
+
+/**
+ * Mocks: every resource gets an id; RandomPassword a deterministic `result`; everything else echoes inputs.
  */
 const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
-        if (args.type === "pulumi:pulumi:StackReference") {
-            return { id: args.inputs.name ?? args.name, state: { name: args.inputs.name ?? args.name, outputs: deployedOutputs, secretOutputNames: [] } };
-        }
         const state = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") {
             state.result = `generated-${args.name}-${"x".repeat(args.inputs.length ?? 32)}`.slice(0, args.inputs.length ?? 32);
@@ -148,17 +188,18 @@ const mocks: pulumi.runtime.Mocks = {
  * Runs `index.ts` once.
  *
  * @param config config by full key (`stateful-apps:apps`), values as in a stack file (objects allowed).
- * @param opts.stack the stack name. `opts.secrets`: extra secret config values by full key. `opts.deployed`:
- *   the stack's last outputs, which the program reads through a StackReference to itself (default none).
+ * @param opts.stack the stack name. `opts.secrets`: extra secret config values by full key. `opts.claims`:
+ *   the live PersistentVolumeClaims the fake API server lists, name to requested size (default none).
  * @throws whatever the program throws (e.g. StackConfigError), before any registration.
  */
 export async function runProgram(
     config: Record<string, unknown>,
-    opts: { stack: string; secrets?: Record<string, string>; deployed?: Record<string, unknown> } = { stack: "dev" },
+    opts: { stack: string; secrets?: Record<string, string>; claims?: Record<string, string> } = { stack: "dev" },
 ): Promise<ProgramRun> {
     patchMockMonitor();
     recording = [];
-    deployedOutputs = opts.deployed ?? {};
+    liveClaims = opts.claims ?? {};
+    apiRequests = [];
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
         flat[k] = typeof v === "string" ? v : JSON.stringify(v);
@@ -167,8 +208,8 @@ export async function runProgram(
         flat[k] = v;
     }
     pulumi.runtime.setAllConfig(flat, Object.keys(opts.secrets ?? {}));
-    // The program checks that the stack's kubernetes:context exists in the kubeconfig (config.ts).
-    process.env.KUBECONFIG = path.join(ROOT, "tests", "fixtures", "kubeconfig.yaml");
+    // The program checks that the stack's kubernetes:context exists in the kubeconfig and reads the live PVCs (config.ts).
+    process.env.KUBECONFIG = await fakeApiServer();
     await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false, "organization");
 
     for (const id of Object.keys(require.cache)) {

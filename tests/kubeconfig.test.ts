@@ -21,19 +21,19 @@ describe("lib/kubeconfig: the contexts a stack may name", () => {
 
     it("merges the files of KUBECONFIG in order, like kubectl, skipping missing ones", () => {
         const s = kubeconfigSources(undefined, { KUBECONFIG: [a, path.join(dir, "missing"), b].join(path.delimiter) });
-        assert.deepStrictEqual(kubeconfigContexts(s.texts), ["dev", "shared", "prod"]);
+        assert.deepStrictEqual(kubeconfigContexts(s.files.map((f) => f.text)), ["dev", "shared", "prod"]);
         assert.match(s.description, /^KUBECONFIG=/);
     });
 
     it("prefers kubernetes:kubeconfig, as a path or as contents", () => {
-        assert.deepStrictEqual(kubeconfigContexts(kubeconfigSources(b, { KUBECONFIG: a }).texts), ["prod", "shared"]);
-        assert.deepStrictEqual(kubeconfigContexts(kubeconfigSources(kubeconfig("inline"), { KUBECONFIG: a }).texts), ["inline"]);
+        assert.deepStrictEqual(kubeconfigContexts(kubeconfigSources(b, { KUBECONFIG: a }).files.map((f) => f.text)), ["prod", "shared"]);
+        assert.deepStrictEqual(kubeconfigContexts(kubeconfigSources(kubeconfig("inline"), { KUBECONFIG: a }).files.map((f) => f.text)), ["inline"]);
     });
 
     it("falls back to ~/.kube/config and finds nothing where there is nothing", () => {
         const s = kubeconfigSources(undefined, { HOME: dir });
         assert.strictEqual(s.description, path.join(dir, ".kube", "config"));
-        assert.deepStrictEqual(kubeconfigContexts(s.texts), []);
+        assert.deepStrictEqual(kubeconfigContexts(s.files.map((f) => f.text)), []);
         assert.deepStrictEqual(kubeconfigContexts(["not: [valid", "- a list"]), []);
     });
 });

@@ -82,7 +82,7 @@ export class EngineEnv {
     }
 
     /**
-     * URN -> outputs of every resource the stack manages (reads such as the self StackReference left out), as JSON.
+     * URN -> outputs of every resource the stack manages (reads left out), as JSON.
      * Secrets read `[secret]`: the engine may re-encrypt an unchanged value with a new nonce. With `withoutStatus`,
      * what controllers report is left out too: `status`, and the `resourceVersion` and `managedFields` that every
      * status write changes.
@@ -103,7 +103,7 @@ export function collector(): { onOutput: (s: string) => void; text: () => string
     return { onOutput: (s) => parts.push(s), text: () => parts.join("") };
 }
 
-/** The resource changes of an operation's summary, without `same` and `read` (the self StackReference). */
+/** The resource changes of an operation's summary, without `same` and `read`. */
 export function changes(summary: { resourceChanges?: Record<string, number> }): Record<string, number> {
     return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([k, v]) => k !== "same" && k !== "read" && v > 0));
 }

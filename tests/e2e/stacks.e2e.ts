@@ -19,7 +19,7 @@ import * as zlib from "zlib";
 import { engineSettings, openStack, ROOT } from "../../deploy/engine";
 import { PROJECT } from "../../lib/names";
 import { HELM } from "../helm";
-import { Any, appIn, changes, EngineEnv, eventually, fails, stackFileWith, succeeds, timed, up, withContext } from "./harness";
+import { Any, appIn, changes, collector, EngineEnv, eventually, fails, stackFileWith, succeeds, timed, up, withContext } from "./harness";
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-e2e-"));
 let env: EngineEnv;
@@ -233,6 +233,34 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assert.strictEqual(after.podManagementPolicy, before.podManagementPolicy);
             const status = JSON.parse(env.cluster.run(HELM, ["status", "litecoin", "-n", DEV_NS, "--kubeconfig", env.cluster.kubeconfig, "-o", "json"]).stdout);
             assert.strictEqual(status.info.status, "deployed");
+        });
+
+        it("changing an immutable field natively (podManagementPolicy, volumeClaimTemplates): kubectl delete --cascade=orphan, then up --refresh recreates the StatefulSet over the same pods and PVCs", async () => {
+            const pvcs = pvcUids(DEV_NS);
+            const pods = Object.fromEntries(getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items.map((p: Any) => [p.metadata.name, p.metadata.uid]));
+            assert.strictEqual(getJson(["statefulset", "visits", "-n", DEV_NS]).spec.podManagementPolicy, "Parallel");
+            kubectl(["delete", "statefulset", "visits", "-n", DEV_NS, "--cascade=orphan", "--wait=false"]);
+            await eventually("the StatefulSet to be gone", 60, () => env.cluster.kubectlResult(["get", "statefulset", "visits", "-n", DEV_NS]).status !== 0);
+            const text = stackFileWith("dev", (c) => {
+                const visits = appIn(c, "visits");
+                visits.podManagementPolicy = "OrderedReady";
+                visits.storage.size = "512Mi";
+            });
+            const s = await env.open("dev", text);
+            const out = collector();
+            const r = await timed("dev: up --refresh after the orphaning delete", () => s.stack.up({ configFile: s.configFile, refresh: true, onOutput: out.onOutput, color: "never" }));
+            assert.strictEqual(changes(r.summary).create, 1, `the StatefulSet is created again: ${JSON.stringify(changes(r.summary))}`);
+            assert.match(out.text(), /storage\.size is 512Mi, but PVCs data-visits-0 \(256Mi\), data-visits-1 \(256Mi\) are smaller/, "the live PVCs are named for expansion");
+            const sts = getJson(["statefulset", "visits", "-n", DEV_NS]);
+            assert.strictEqual(sts.spec.podManagementPolicy, "OrderedReady");
+            assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "512Mi");
+            assert.strictEqual((r.outputs.workloads.value as Any).visits.storageSize, "512Mi");
+            assertReady(DEV_NS, ["visits", "litecoin", "datastore"]);
+            assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "the same PVCs (adopted by name)");
+            const adopted = getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items;
+            assert.deepStrictEqual(Object.fromEntries(adopted.map((p: Any) => [p.metadata.name, p.metadata.uid])), pods, "the same pods (same template revision: adopted, not restarted)");
+            for (const p of adopted) assert.strictEqual(p.metadata.ownerReferences?.[0]?.uid, sts.metadata.uid, `${p.metadata.name} is owned by the new StatefulSet`);
+            await succeeds("dev: preview --expect-no-changes after the recreate", (o) => s.stack.preview({ configFile: s.configFile, expectNoChanges: true, ...o }));
         });
 
         it("back to the committed config: up, then preview shows no changes", async () => {

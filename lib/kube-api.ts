@@ -1,0 +1,210 @@
+/**
+ * A read-only view of the cluster the stack deploys to, for the few facts the program must know before it
+ * registers anything (today: the sizes of the live PVCs, to refuse a `storage.size` they cannot shrink to).
+ *
+ * It connects the way the kubernetes provider and kubectl do, from the same kubeconfig and context
+ * ({@link kubeconfigSources}, `kubernetes:context`): the cluster's `server`, `certificate-authority(-data)`,
+ * `insecure-skip-tls-verify`, `tls-server-name`; the user's `client-certificate(-data)`/`client-key(-data)`,
+ * `token`/`tokenFile` and `exec` credential plugins (client.authentication.k8s.io ExecCredential, as EKS, GKE and
+ * AKS kubeconfigs use). Not supported, and refused naming the field: `auth-provider` (removed from kubectl in
+ * 1.26), `username`/`password` (removed from Kubernetes in 1.19), `proxy-url`.
+ * Source of the format: https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/
+ *
+ * Why not `@kubernetes/client-node`: its 1.x and 2.x releases are ESM-only and 2.x needs Node.js 22 (we support 20);
+ * two GETs do not justify it. Why not a `.get()` through the provider: a read of an object that does not exist
+ * fails the whole program, and the PVCs that matter are created by the StatefulSet controller, not by Pulumi.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
+import * as path from "path";
+import { parse } from "yaml";
+import { KubeconfigFile } from "./kubeconfig";
+
+/** How to reach and authenticate to one cluster. */
+export interface ClusterConnection {
+    /** The API server's URL, e.g. `https://127.0.0.1:6443`. */
+    readonly server: URL;
+    readonly ca?: Buffer;
+    readonly cert?: Buffer;
+    readonly key?: Buffer;
+    readonly token?: string;
+    /** `insecure-skip-tls-verify`: do not verify the server's certificate. */
+    readonly insecure: boolean;
+    /** `tls-server-name`: the name the server's certificate is checked against. */
+    readonly tlsServerName?: string;
+}
+
+/** A kubeconfig that cannot be used to reach its cluster; the message names the context, cluster or user and the field. */
+export class KubeconfigError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "KubeconfigError";
+    }
+}
+
+type Named<T> = { name?: unknown } & T;
+interface KubeDoc {
+    clusters?: Named<{ cluster?: Record<string, unknown> }>[];
+    users?: Named<{ user?: Record<string, unknown> }>[];
+    contexts?: Named<{ context?: { cluster?: string; user?: string } }>[];
+}
+
+/**
+ * Resolves `context` in the kubeconfig files into a connection, merging the files as kubectl does (the first file
+ * that defines a name wins) and resolving relative file paths against the directory of the file that names them.
+ * Runs an `exec` credential plugin when the user has one.
+ *
+ * @throws {@link KubeconfigError} when the context, its cluster or its user is missing, a referenced file cannot be
+ *   read, an exec plugin fails, or the user uses an unsupported authentication method.
+ */
+export function clusterConnection(files: readonly KubeconfigFile[], context: string): ClusterConnection {
+    const find = <T>(list: "clusters" | "users" | "contexts", name: string): { entry: T; dir: string } | undefined => {
+        for (const f of files) {
+            let doc: KubeDoc;
+            try {
+                doc = (parse(f.text) ?? {}) as KubeDoc;
+            } catch {
+                continue;
+            }
+            const hit = (doc[list] ?? []).find((e) => e?.name === name);
+            if (hit) return { entry: hit as T, dir: f.dir };
+        }
+        return undefined;
+    };
+    const ctx = find<{ context?: { cluster?: string; user?: string } }>("contexts", context);
+    if (!ctx?.entry.context?.cluster) throw new KubeconfigError(`kubeconfig context ${context} is missing or names no cluster`);
+    const { cluster: clusterName, user: userName } = ctx.entry.context;
+    const cluster = find<{ cluster?: Record<string, unknown> }>("clusters", clusterName);
+    if (!cluster?.entry.cluster?.server) throw new KubeconfigError(`kubeconfig cluster ${clusterName} (context ${context}) is missing or has no server`);
+    const c = cluster.entry.cluster;
+    if (c["proxy-url"]) throw new KubeconfigError(`kubeconfig cluster ${clusterName}: proxy-url is not supported by this program's pre-flight reads`);
+    const user = userName ? (find<{ user?: Record<string, unknown> }>("users", userName) ?? { entry: { user: {} }, dir: cluster.dir }) : { entry: { user: {} }, dir: cluster.dir };
+    const u = user.entry.user ?? {};
+    for (const unsupported of ["auth-provider", "username", "password"]) {
+        if (u[unsupported] !== undefined) throw new KubeconfigError(`kubeconfig user ${userName}: ${unsupported} is not supported (removed from kubectl/Kubernetes); use a token, client certificate or exec plugin`);
+    }
+    const bytes = (entry: Record<string, unknown>, field: string, dir: string): Buffer | undefined => {
+        const data = entry[`${field}-data`];
+        if (typeof data === "string") return Buffer.from(data, "base64");
+        const file = entry[field];
+        if (typeof file !== "string") return undefined;
+        const full = path.resolve(dir, file);
+        try {
+            return fs.readFileSync(full);
+        } catch (e) {
+            throw new KubeconfigError(`kubeconfig ${field} ${full} cannot be read: ${(e as Error).message}`);
+        }
+    };
+    let token = typeof u.token === "string" ? u.token : undefined;
+    if (token === undefined && typeof u.tokenFile === "string") {
+        token = bytes({ tokenFile: u.tokenFile }, "tokenFile", user.dir)?.toString("utf8").trim();
+    }
+    let cert = bytes(u, "client-certificate", user.dir);
+    let key = bytes(u, "client-key", user.dir);
+    if (u.exec !== undefined && token === undefined && cert === undefined) {
+        const credential = runExecPlugin(u.exec as Record<string, unknown>, String(c.server), user.dir);
+        token = credential.token;
+        cert = credential.clientCertificateData ? Buffer.from(credential.clientCertificateData) : undefined;
+        key = credential.clientKeyData ? Buffer.from(credential.clientKeyData) : undefined;
+    }
+    return {
+        server: new URL(String(c.server)),
+        ca: bytes(c, "certificate-authority", cluster.dir),
+        cert,
+        key,
+        token,
+        insecure: c["insecure-skip-tls-verify"] === true,
+        tlsServerName: typeof c["tls-server-name"] === "string" ? c["tls-server-name"] : undefined,
+    };
+}
+
+/**
+ * Runs an exec credential plugin non-interactively and returns its `status`.
+ * Protocol: https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins
+ */
+function runExecPlugin(exec: Record<string, unknown>, server: string, dir: string): { token?: string; clientCertificateData?: string; clientKeyData?: string } {
+    const command = String(exec.command ?? "");
+    const apiVersion = String(exec.apiVersion ?? "client.authentication.k8s.io/v1");
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const e of Array.isArray(exec.env) ? (exec.env as { name: string; value: string }[]) : []) env[e.name] = e.value;
+    env.KUBERNETES_EXEC_INFO = JSON.stringify({ apiVersion, kind: "ExecCredential", spec: { interactive: false, cluster: { server } } });
+    // A bare command is looked up on PATH; one with a slash is relative to the kubeconfig's directory (kubectl's rule).
+    const file = command.includes("/") ? path.resolve(dir, command) : command;
+    let out: string;
+    try {
+        out = execFileSync(file, (exec.args as string[] | undefined) ?? [], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+    } catch (e) {
+        const hint = typeof exec.installHint === "string" ? ` (${exec.installHint.trim()})` : "";
+        throw new KubeconfigError(`kubeconfig exec plugin ${command} failed: ${(e as Error).message.split("\n")[0]}${hint}`);
+    }
+    try {
+        return (JSON.parse(out) as { status?: Record<string, string> }).status ?? {};
+    } catch {
+        throw new KubeconfigError(`kubeconfig exec plugin ${command} printed no ExecCredential JSON`);
+    }
+}
+
+/**
+ * GETs an API path (e.g. `/api/v1/namespaces/apps/persistentvolumeclaims`) and returns the parsed JSON body.
+ *
+ * @param timeoutMs gives up after this many milliseconds (default 15000).
+ * @throws an Error with the URL and the HTTP status or network error when the request fails.
+ */
+export function getJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<unknown> {
+    const url = new URL(apiPath, conn.server);
+    const lib = url.protocol === "http:" ? http : https;
+    const options: https.RequestOptions = {
+        method: "GET",
+        headers: { Accept: "application/json", ...(conn.token ? { Authorization: `Bearer ${conn.token}` } : {}) },
+        ca: conn.ca,
+        cert: conn.cert,
+        key: conn.key,
+        rejectUnauthorized: !conn.insecure,
+        servername: conn.tlsServerName,
+        timeout: timeoutMs,
+    };
+    return new Promise((resolve, reject) => {
+        const req = lib.request(url, options, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+                const body = Buffer.concat(chunks).toString("utf8");
+                if ((res.statusCode ?? 0) >= 300) {
+                    reject(new Error(`GET ${url.href}: HTTP ${res.statusCode} ${body.slice(0, 300)}`));
+                    return;
+                }
+                try {
+                    resolve(JSON.parse(body));
+                } catch {
+                    reject(new Error(`GET ${url.href}: the answer is not JSON`));
+                }
+            });
+        });
+        req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on("error", (e) => reject(new Error(`GET ${url.href}: ${e.message}`)));
+        req.end();
+    });
+}
+
+/** A live PersistentVolumeClaim: its name and requested size (`spec.resources.requests.storage`, e.g. `1Gi`). */
+export interface LiveClaim {
+    readonly name: string;
+    readonly size: string;
+}
+
+/**
+ * The PersistentVolumeClaims in `namespace` (an empty list when the namespace does not exist: the API server lists
+ * nothing rather than failing).
+ */
+export async function listClaims(conn: ClusterConnection, namespace: string): Promise<LiveClaim[]> {
+    const list = (await getJson(conn, `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims`)) as {
+        items?: { metadata?: { name?: string }; spec?: { resources?: { requests?: { storage?: string } } } }[];
+    };
+    return (list.items ?? []).flatMap((i) => {
+        const name = i.metadata?.name;
+        const size = i.spec?.resources?.requests?.storage;
+        return name && size ? [{ name, size }] : [];
+    });
+}
