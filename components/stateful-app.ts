@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { rolloutAwait, SKIP_AWAIT_ANNOTATION, statefulSetTimeouts } from "../lib/awaits";
 import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloadNames } from "../lib/names";
 import { pdbEnabled } from "../lib/schema";
-import { configFileData, mtailProgram, pdbPolicy, podTemplate, pvcRetentionPolicy, STATEFULSET_IMMUTABLE_PATHS, updateStrategy, volumeClaimTemplates } from "../lib/workload";
+import { configFileData } from "../lib/config-files";
+import { mtailProgram, optional, scannerWaivers, pdbPolicy, podTemplate, pvcRetentionPolicy, STATEFULSET_IMMUTABLE_PATHS, updateStrategy, volumeClaimTemplates } from "../lib/workload";
 import { WorkloadArgs, workloadSecret } from "./workload-args";
 
 /** Arguments of {@link StatefulApp}. */
@@ -96,10 +97,11 @@ export class StatefulApp extends pulumi.ComponentResource {
 
         const rollout = rolloutAwait(app);
         const timeouts = statefulSetTimeouts(app);
+        const stsAnnotations = { ...scannerWaivers(app), ...(rollout.awaited ? {} : { [SKIP_AWAIT_ANNOTATION]: "true" }) };
         this.statefulSet = new k8s.apps.v1.StatefulSet(
             `${name}-statefulset`,
             {
-                metadata: { ...meta(names.app), ...(rollout.awaited ? {} : { annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } }) },
+                metadata: { ...meta(names.app), ...optional("annotations", Object.keys(stsAnnotations).length > 0 ? stsAnnotations : undefined) },
                 spec: {
                     serviceName: headless.metadata.name,
                     replicas: app.replicas,

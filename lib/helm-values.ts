@@ -3,10 +3,10 @@
  * path. Pure: no resources, no secrets (the Secret is created natively; only its name is passed).
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { configFileData } from "./config-files";
 import { workloadNames } from "./names";
 import { AppConfig, pdbEnabled } from "./schema";
 import {
-    configFileData,
     containerResources,
     mtailProgram,
     optional,
@@ -14,6 +14,7 @@ import {
     containerSecurityContext,
     pdbPolicy,
     podSecurityContext,
+    scannerWaivers,
     probe,
     pvcRetentionPolicy,
     SECRET_CHECKSUM_ANNOTATION,
@@ -95,6 +96,7 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>,
         secretKey: app.secret.key,
         secretEnvName: app.secret.envName,
         podAnnotations: { [SECRET_CHECKSUM_ANNOTATION]: secretChecksum },
+        statefulSetAnnotations: scannerWaivers(app),
         networkPolicy: { enabled: app.networkPolicy.enabled, allowFrom: app.networkPolicy.allowFrom.map((p) => ({ ...p })) },
         hooks: { enabled: app.helm.hooks, image: app.helm.hookImage },
         metrics:

@@ -25,8 +25,9 @@ export type JobObject = { metadata: { name: string; labels: Record<string, strin
  *
  * The pod first waits (init container, `nc -z` every 2 s) until the app's client Service accepts
  * connections on its port, then runs `dataLoad.command` with the app's env (ConfigMap and password) and
- * `HOME=/tmp` (the root filesystem is read-only). The whole Job, wait included, is bounded by
- * `activeDeadlineSeconds`.
+ * `HOME=/tmp`. Its containers run with a read-only root filesystem even where the app's own pods may not
+ * (`securityContext.readOnlyRootFilesystem: false` is for an image's entrypoint, which the Job's command replaces).
+ * The whole Job, wait included, is bounded by `activeDeadlineSeconds`.
  *
  * @param app an app with `dataLoad` set.
  * @param names the app's object names.
@@ -38,6 +39,7 @@ export function dataLoadJob(app: AppConfig, names: WorkloadNames, opts: { manage
         throw new Error(`app ${app.name} has no dataLoad`);
     }
     const servicePort = app.service.port ?? app.port;
+    const jobSecurityContext = { ...containerSecurityContext(app), readOnlyRootFilesystem: true };
     const labels = {
         "app.kubernetes.io/name": names.dataLoad,
         "app.kubernetes.io/instance": app.name,
@@ -63,7 +65,7 @@ export function dataLoadJob(app: AppConfig, names: WorkloadNames, opts: { manage
                         image: load.waitImage,
                         command: ["sh", "-c", `until nc -z -w 2 ${names.app} ${servicePort}; do echo "waiting for ${names.app}:${servicePort}"; sleep 2; done`],
                         resources: WAIT_RESOURCES,
-                        securityContext: containerSecurityContext(app),
+                        securityContext: jobSecurityContext,
                     },
                 ],
                 containers: [
@@ -79,7 +81,7 @@ export function dataLoadJob(app: AppConfig, names: WorkloadNames, opts: { manage
                             { name: "HOME", value: "/tmp" },
                         ],
                         resources: containerResources(app),
-                        securityContext: containerSecurityContext(app),
+                        securityContext: jobSecurityContext,
                         volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                     },
                 ],

@@ -22,6 +22,9 @@ export const LOG_FORMATS: readonly LogFormat[] = ["visits", "timestamps", "litec
 /** The directory holding the mtail programs (absolute; the repository's `observability/mtail`). */
 export const MTAIL_PROGRAM_DIR = path.resolve(__dirname, "..", "observability", "mtail");
 
+/** Where the mtail program ConfigMap is mounted in the sidecar (its `-progs` directory). */
+export const MTAIL_PROGS_DIR = "/etc/mtail";
+
 /** mtail's conventional HTTP port; `/metrics` there serves the Prometheus text format. */
 export const MTAIL_PORT = 3903;
 

@@ -8,7 +8,8 @@
 import { z } from "zod";
 import type { LiveClaim } from "./kube-api";
 import { DNS1035_LABEL, DNS1123_LABEL, MAX_APP_NAME, PROJECT, workloadNames } from "./names";
-import { LOG_FORMATS, LogFormat, MTAIL_PORT } from "./observability";
+import { configFileData } from "./config-files";
+import { LOG_FORMATS, LogFormat, MTAIL_PORT, MTAIL_PROGS_DIR } from "./observability";
 import { parseQuantity, quantityProblem, QuantityKind } from "./quantity";
 
 const quantity = (kind: QuantityKind) =>
@@ -19,15 +20,26 @@ const quantity = (kind: QuantityKind) =>
         }
     });
 
-const seconds = (what: string, min: number) =>
+/**
+ * The largest value of the int32 fields our config fills (seconds, thresholds, counts, UIDs and GIDs): the API
+ * server cannot decode a larger number into them (k8s.io/api types; for UIDs/GIDs k8s.io/apimachinery
+ * pkg/util/validation IsValidUserID/IsValidGroupID in 1.34: "must be between 0 and 2147483647, inclusive").
+ */
+const INT32_MAX = 2_147_483_647;
+
+/** An integer from `min` to {@link INT32_MAX}. */
+const int32 = (min: number, message?: string) =>
     z
         .number()
         .int()
-        .min(min, { message: `${what} must be an integer number of seconds ≥ ${min}` });
+        .min(min, message ? { message } : undefined)
+        .max(INT32_MAX, { message: `must be ≤ ${INT32_MAX} (a Kubernetes int32 field)` });
+
+const seconds = (what: string, min: number) => int32(min, `${what} must be an integer number of seconds ≥ ${min}`);
 
 /** An integer or a percentage string (`"25%"`), as PodDisruptionBudget and RollingUpdate fields take. */
 const intOrPercent = z.union([
-    z.number().int().min(0),
+    int32(0),
     z.string().regex(/^(100|[1-9]?\d)%$/, { message: "expected an integer ≥ 0 or a percentage from 0% to 100% such as 25%" }),
 ]);
 
@@ -40,6 +52,45 @@ const configMapKey = z
     .regex(/^[-._a-zA-Z0-9]+$/, { message: "may use letters, digits, '-', '_' and '.' only" })
     .max(253, { message: "must be at most 253 characters" })
     .refine((k) => k !== "." && !k.startsWith(".."), { message: "must not be '.' or start with '..' (Kubernetes refuses such data keys)" });
+
+/** A DNS-1123 subdomain (StorageClass names, label key prefixes): k8s.io/apimachinery pkg/util/validation IsDNS1123Subdomain. */
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+/**
+ * A label key, `[prefix/]name`: k8s.io/apimachinery pkg/util/validation IsQualifiedName (name ≤ 63 characters of
+ * letters, digits, '-', '_', '.', alphanumeric at both ends; prefix a DNS-1123 subdomain ≤ 253).
+ */
+const labelKey = z.string().refine(
+    (k) => {
+        const parts = k.split("/");
+        const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
+        return parts.length <= 2 && name.length <= 63 && LABEL_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix)));
+    },
+    { message: "must be a label key: [prefix/]name, the name at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends; the prefix a DNS subdomain" },
+);
+
+/** A label value: k8s.io/apimachinery pkg/util/validation IsValidLabelValue (empty, or ≤ 63 characters as a label name). */
+const labelValueSchema = z
+    .string()
+    .max(63, { message: "must be a label value of at most 63 characters" })
+    .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, { message: "must be a label value: letters, digits, '-', '_' or '.', alphanumeric at both ends (or empty)" });
+
+/** Labels as Kubernetes takes them in `metadata.labels` and `matchLabels` (apimachinery ValidateLabels). */
+const labelMap = z.record(labelKey, labelValueSchema);
+
+/**
+ * An image reference as a plain string (`docker.io/library/busybox:1.37.0`): the API server refuses an empty one
+ * and, for pods, one with leading or trailing whitespace (core/validation validateContainerCommon,
+ * validateContainerOnlyForPod); inner whitespace fails at the kubelet (InvalidImageName).
+ */
+const imageRef = z.string().regex(/^\S+$/, { message: "must be an image reference such as docker.io/library/busybox:1.37.0 (not empty, no whitespace)" });
+
+/** Most bytes of data a ConfigMap may hold (core/validation ValidateConfigMap: `core.MaxSecretSize`, 1 MiB). */
+export const MAX_CONFIGMAP_BYTES = 1024 * 1024;
+
+/** Registries only the machine itself can reach: a node pulls from its own loopback, never from yours. */
+const LOOPBACK_REGISTRY = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?\//;
 
 /**
  * Env vars the program sets on the app container itself from the pod's fields (name -> `fieldRef.fieldPath`, set by
@@ -59,7 +110,7 @@ const probeSchema = z
         initialDelaySeconds: seconds("initialDelaySeconds", 0).default(0).describe("Seconds before the first probe. Default 0."),
         periodSeconds: seconds("periodSeconds", 1).default(10).describe("Seconds between probes. Default 10."),
         timeoutSeconds: seconds("timeoutSeconds", 1).default(1).describe("Seconds before a probe times out. Default 1."),
-        failureThreshold: z.number().int().min(1).default(3).describe("Consecutive failures before giving up. Default 3."),
+        failureThreshold: int32(1).default(3).describe("Consecutive failures before giving up. Default 3."),
     })
     .superRefine((p, ctx) => {
         if (p.type === "http" && !p.path) {
@@ -121,7 +172,7 @@ const appSchema = z.strictObject({
         .discriminatedUnion("type", [
             z.strictObject({
                 type: z.literal("RollingUpdate"),
-                partition: z.number().int().min(0).default(0).describe("Only pods with ordinal ≥ partition are updated. Default 0."),
+                partition: int32(0).default(0).describe("Only pods with ordinal ≥ partition are updated. Default 0."),
                 maxUnavailable: intOrPercent
                     // k8s.io/kubernetes pkg/apis/apps/validation ValidateStatefulSetUpdateStrategy: "cannot be 0".
                     .refine((v) => v !== 0 && v !== "0%", { message: "cannot be 0 (the rollout could never take a pod down); at least 1 or 1%" })
@@ -148,8 +199,17 @@ const appSchema = z.strictObject({
     storage: z
         .strictObject({
             size: quantity("storage").default("1Gi").describe("Size of each replica's PVC, e.g. `1Gi`. Default 1Gi."),
-            storageClass: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: "must be a DNS-1123 subdomain (a StorageClass name)" }).optional().describe("StorageClass of the PVCs. Default: the cluster's default class."),
-            accessModes: z.array(z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"])).min(1).default(["ReadWriteOnce"]).describe("PVC access modes. Default [ReadWriteOnce]."),
+            storageClass: z
+                .string()
+                .max(253, { message: "must be at most 253 characters (a StorageClass name)" })
+                .regex(DNS1123_SUBDOMAIN, { message: "must be a DNS-1123 subdomain (a StorageClass name): lowercase letters, digits, '-' and '.', dot-separated parts alphanumeric at both ends" })
+                .optional().describe("StorageClass of the PVCs. Default: the cluster's default class."),
+            accessModes: z
+                .array(z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"]))
+                .min(1)
+                // core/validation ValidatePersistentVolumeClaimSpec: "may not use ReadWriteOncePod with other access modes".
+                .refine((m) => !m.includes("ReadWriteOncePod") || m.length === 1, { message: "ReadWriteOncePod cannot be combined with other access modes (Kubernetes refuses the PVC)" })
+                .default(["ReadWriteOnce"]).describe("PVC access modes. Default [ReadWriteOnce]."),
             mountPath: z.string().startsWith("/").default("/data").describe("Where the volume is mounted. Default /data."),
         })
         .default({ size: "1Gi", accessModes: ["ReadWriteOnce"], mountPath: "/data" })
@@ -198,11 +258,8 @@ const appSchema = z.strictObject({
         .strictObject({
             zone: z.enum(["DoNotSchedule", "ScheduleAnyway", "None"]).default("ScheduleAnyway").describe("Spread over `topology.kubernetes.io/zone`. Default ScheduleAnyway."),
             hostname: z.enum(["DoNotSchedule", "ScheduleAnyway", "None"]).default("ScheduleAnyway").describe("Spread over `kubernetes.io/hostname`. Default ScheduleAnyway."),
-            maxSkew: z.number().int().min(1).default(1).describe("Largest allowed difference in pods between domains. Default 1."),
-            minDomains: z
-                .number()
-                .int()
-                .min(1)
+            maxSkew: int32(1).default(1).describe("Largest allowed difference in pods between domains. Default 1."),
+            minDomains: int32(1)
                 .optional()
                 .describe("With zone DoNotSchedule: the fewest zones the pods must spread over; while fewer zones are eligible, extra pods stay Pending. Must be ≤ the stack's `zones`."),
         })
@@ -210,14 +267,14 @@ const appSchema = z.strictObject({
         .describe("topologySpreadConstraints."),
     securityContext: z
         .strictObject({
-            runAsUser: z.number().int().min(1, { message: "must be ≥ 1: the restricted Pod Security Standard forbids root (0)" }).default(1000).describe("UID. Default 1000."),
-            runAsGroup: z.number().int().min(1).default(1000).describe("GID. Default 1000."),
-            fsGroup: z.number().int().min(1).default(1000).describe("Group owning the volume. Default 1000."),
+            runAsUser: int32(1, "must be ≥ 1: the restricted Pod Security Standard forbids root (0)").default(1000).describe("UID. Default 1000."),
+            runAsGroup: int32(1).default(1000).describe("GID. Default 1000."),
+            fsGroup: int32(1).default(1000).describe("Group owning the volume. Default 1000."),
             readOnlyRootFilesystem: z.boolean().default(true).describe("Default true; /tmp is a writable emptyDir."),
         })
         .default({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, readOnlyRootFilesystem: true })
         .describe("Pod/container security context; always meets the restricted Pod Security Standard."),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe("Plain environment variables, delivered through the ConfigMap (envFrom)."),
+    env: z.record(z.string().max(253, { message: "must be at most 253 characters (a ConfigMap key)" }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "must be a C identifier: letters, digits and '_', not starting with a digit" }), z.string()).default({}).describe("Plain environment variables, delivered through the ConfigMap (envFrom)."),
     configFiles: z
         .record(configMapKey, z.union([z.string(), z.record(z.string(), z.unknown())]))
         .default({})
@@ -258,8 +315,8 @@ const appSchema = z.strictObject({
                 .array(
                     z
                         .strictObject({
-                            podLabels: z.record(z.string(), z.string()).optional(),
-                            namespaceLabels: z.record(z.string(), z.string()).optional(),
+                            podLabels: labelMap.optional(),
+                            namespaceLabels: labelMap.optional(),
                         })
                         // k8s.io/kubernetes pkg/apis/networking/validation ValidateNetworkPolicyPeer: "must specify a peer".
                         .refine((p) => p.podLabels !== undefined || p.namespaceLabels !== undefined, {
@@ -293,11 +350,11 @@ const appSchema = z.strictObject({
             image: imageSchema.optional().describe("Image of the Job. Default: the app's image."),
             command: z.array(z.string()).min(1).describe("Command of the load; it must be idempotent (a retry or a re-run after `ttlSecondsAfterFinished` runs it again)."),
             args: z.array(z.string()).optional().describe("Arguments."),
-            backoffLimit: z.number().int().min(0).default(3).describe("Retries before the Job fails. Default 3."),
+            backoffLimit: int32(0).default(3).describe("Retries before the Job fails. Default 3."),
             activeDeadlineSeconds: seconds("activeDeadlineSeconds", 1).default(600).describe("Seconds the whole Job (all retries, and the wait for the Service) may run. Default 600."),
             ttlSecondsAfterFinished: seconds("ttlSecondsAfterFinished", 0).optional().describe("Delete the finished Job after this many seconds. Default: keep it (a later `pulumi up --refresh` would re-create a deleted Job and run the load again)."),
             waitForCompletion: z.boolean().default(true).describe("`pulumi up` waits until the Job completes (and fails if it fails). Default true."),
-            waitImage: z.string().default("docker.io/library/busybox:1.37.0").describe("Image with `sh` and `nc` that waits for the app's Service. Default busybox:1.37.0."),
+            waitImage: imageRef.default("docker.io/library/busybox:1.37.0").describe("Image with `sh` and `nc` that waits for the app's Service. Default busybox:1.37.0."),
         })
         .optional()
         .describe("A one-off data-load Job (seeding, migrations) that starts once the app's client Service accepts connections. Re-runs only when its spec changes (the Job name carries a hash of it)."),
@@ -305,7 +362,7 @@ const appSchema = z.strictObject({
         .strictObject({
             timeoutSeconds: seconds("timeoutSeconds", 1).default(600).describe("Seconds Helm waits for the release (and hooks). Default 600."),
             hooks: z.boolean().default(true).describe("Run the chart's pre-/post-install hook Jobs. Default true."),
-            hookImage: z.string().default("docker.io/library/busybox:1.37.0").describe("Image of the hook Jobs and test Pod. Default busybox:1.37.0."),
+            hookImage: imageRef.default("docker.io/library/busybox:1.37.0").describe("Image of the hook Jobs and test Pod. Default busybox:1.37.0."),
         })
         .default({ timeoutSeconds: 600, hooks: true, hookImage: "docker.io/library/busybox:1.37.0" })
         .describe("Options of the Helm release (deployWith: helm)."),
@@ -335,7 +392,7 @@ const stackSchema = z.strictObject({
         .strictObject({
             prometheusOperator: z.boolean().default(false).describe("The Prometheus Operator CRDs exist: scrape through a ServiceMonitor and alert through a PrometheusRule. Otherwise pods get `prometheus.io/*` scrape annotations and the rules go to a ConfigMap `<app>-alert-rules` (a Prometheus rules file). Default false."),
             alertRules: z.boolean().default(false).describe("Alert rules per app: replicas/pods not Ready, container restarts, PVC nearly full or filling up, and for apps with `metrics` the mtail target down or its metrics absent. Default false."),
-            labels: z.record(z.string(), z.string()).default({}).describe("Extra labels on ServiceMonitors and PrometheusRules (the operator's selectors, e.g. `release: kube-prometheus-stack`)."),
+            labels: labelMap.default({}).describe("Extra labels on ServiceMonitors and PrometheusRules (the operator's selectors, e.g. `release: kube-prometheus-stack`)."),
             scrapeJob: z.string().min(1).default("kubernetes-pods").describe("Without the operator: the `job` label your Prometheus gives annotation-scraped pods (the mtail alerts filter on it). Default kubernetes-pods."),
             notReadyForSeconds: seconds("notReadyForSeconds", 60).default(900).describe("Seconds a pod may be not Ready before alerting. Default 900."),
             volumeFreeRatio: z.number().gt(0, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" }).lt(1, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" }).default(0.1).describe("Alert when a PVC has less than this fraction free (0..1). Default 0.1."),
@@ -438,10 +495,13 @@ export function pdbEnabled(app: AppConfig): boolean {
 /** Longest app name with a data-load Job: `<name>-data-load-<8 hex>` must fit the 63-character `job-name` label. */
 const MAX_APP_NAME_WITH_DATA_LOAD = 63 - "-data-load-".length - 8;
 
+/** Suffix of the chart's `helm test` Pod's name and `app.kubernetes.io/name` label (templates/tests/test-connection.yaml). */
+const TEST_POD_SUFFIX = "-test-connection";
+
 /** Object names an app owns in its namespace (Services, ConfigMaps, Secret, hook Jobs, test Pod). */
 function derivedObjectNames(app: string): string[] {
     const n = workloadNames(app);
-    return [n.app, n.headless, n.envConfigMap, n.filesConfigMap, n.secret, n.mtailConfigMap, n.alertRules, `${app}-preflight`, `${app}-report`, `${app}-test-connection`];
+    return [n.app, n.headless, n.envConfigMap, n.filesConfigMap, n.secret, n.mtailConfigMap, n.alertRules, `${app}-preflight`, `${app}-report`, `${app}${TEST_POD_SUFFIX}`];
 }
 
 /** Cross-field rules that one field's schema cannot express. */
@@ -503,6 +563,20 @@ function crossFieldProblems(cfg: StackConfig): { path: PropertyKey[]; message: s
         if (lim.cpu !== undefined && (parseQuantity(req.cpu) ?? 0) > (parseQuantity(lim.cpu) ?? Infinity)) {
             out.push({ path: at("resources", "requests", "cpu"), message: `must be ≤ limits.cpu (${lim.cpu})`, given: req.cpu });
         }
+        if (cfg.environment === "prod") {
+            const images: [PropertyKey[], string | undefined][] = [
+                [at("image", "repository"), app.image.repository],
+                [at("metrics", "image", "repository"), app.metrics?.image.repository],
+                [at("dataLoad", "image", "repository"), app.dataLoad?.image?.repository],
+                [at("dataLoad", "waitImage"), app.dataLoad?.waitImage],
+                [at("helm", "hookImage"), app.deployWith === "helm" ? app.helm.hookImage : undefined],
+            ];
+            for (const [path, image] of images) {
+                if (image !== undefined && LOOPBACK_REGISTRY.test(image)) {
+                    out.push({ path, message: "names a registry on localhost, which each prod node would look for on itself: push the image to a registry your nodes pull from", given: image });
+                }
+            }
+        }
         if (cfg.environment === "prod" && app.image.tag === "latest" && !app.image.digest) {
             out.push({ path: at("image", "tag"), message: "must not be `latest` in a prod stack: pin a version tag (and ideally a digest)", given: app.image.tag });
         }
@@ -561,6 +635,34 @@ function crossFieldProblems(cfg: StackConfig): { path: PropertyKey[]; message: s
         const mountPaths = [app.storage.mountPath, app.configMountPath, "/tmp"];
         if (new Set(mountPaths).size !== mountPaths.length) {
             out.push({ path: at("configMountPath"), message: `must differ from storage.mountPath and /tmp`, given: app.configMountPath });
+        }
+        // core/validation ValidateVolumeMounts: each container's mountPaths must be unique. The app container mounts
+        // each config file at <configMountPath>/<file>; the mtail sidecar mounts its program at MTAIL_PROGS_DIR.
+        const fileMounts = Object.keys(app.configFiles).map((f) => `${app.configMountPath.replace(/\/$/, "")}/${f}`);
+        if (fileMounts.includes(app.storage.mountPath.replace(/\/$/, "")) || (app.metrics && app.storage.mountPath.replace(/\/$/, "") === MTAIL_PROGS_DIR)) {
+            out.push({
+                path: at("storage", "mountPath"),
+                message: `is also where ${app.metrics && app.storage.mountPath.replace(/\/$/, "") === MTAIL_PROGS_DIR ? "the mtail sidecar mounts its program" : "a config file is mounted"}; Kubernetes refuses two mounts at one path in a container`,
+                given: app.storage.mountPath,
+            });
+        }
+        // core/validation ValidateConfigMap: at most 1 MiB of data per ConfigMap (the files; the env).
+        const bytes = (data: Record<string, string>) => Object.values(data).reduce((n, v) => n + Buffer.byteLength(v, "utf8"), 0);
+        const sizes: [PropertyKey[], number][] = [
+            [at("configFiles"), bytes(configFileData(app))],
+            [at("env"), bytes(app.env)],
+        ];
+        for (const [path, size] of sizes) {
+            if (size > MAX_CONFIGMAP_BYTES) {
+                out.push({ path, message: `holds ${size} bytes; a ConfigMap holds at most ${MAX_CONFIGMAP_BYTES} (1 MiB): keep large data in the image or on the volume` });
+            }
+        }
+        // The chart's helm-test Pod carries the label app.kubernetes.io/name=<name>-test-connection (≤ 63 characters).
+        if (app.deployWith === "helm" && app.name.length > 63 - TEST_POD_SUFFIX.length) {
+            out.push({ path: at("name"), message: `must be at most ${63 - TEST_POD_SUFFIX.length} characters with deployWith: helm: the chart's test Pod is labelled <name>${TEST_POD_SUFFIX} (a label value, at most 63)`, given: app.name });
+        }
+        if (app.metrics && (parseQuantity(app.metrics.resources.memory) ?? 0) > (parseQuantity(app.metrics.resources.memoryLimit) ?? Infinity)) {
+            out.push({ path: at("metrics", "resources", "memory"), message: `must be ≤ metrics.resources.memoryLimit (${app.metrics.resources.memoryLimit}); Kubernetes refuses requests above limits`, given: app.metrics.resources.memory });
         }
     });
     return out;

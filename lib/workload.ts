@@ -7,8 +7,9 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash, scryptSync } from "crypto";
 import * as fs from "fs";
+import { configFileData } from "./config-files";
 import { recommendedLabels, selectorLabels, WorkloadNames } from "./names";
-import { LOG_FORMAT_INFO, mtailArgs, mtailProgramPath } from "./observability";
+import { LOG_FORMAT_INFO, mtailArgs, mtailProgramPath, MTAIL_PROGS_DIR } from "./observability";
 import { INJECTED_ENV } from "./schema";
 import type { AppConfig, ProbeConfig } from "./schema";
 
@@ -63,6 +64,22 @@ export function containerSecurityContext(app: AppConfig): SecurityContext {
     };
 }
 
+/**
+ * Annotations on the StatefulSet (both paths) that waive the scanners' read-only-root check for an app whose stack
+ * sets `securityContext.readOnlyRootFilesystem: false` (an image that writes its root filesystem, such as
+ * Cassandra's entrypoint rewriting /etc/cassandra): kube-score's `kube-score/ignore` and checkov's
+ * `checkov.io/skip1`, both listed with their reason in policy/kube-score.yaml and policy/checkov.yaml. Empty otherwise.
+ */
+export function scannerWaivers(app: AppConfig): Record<string, string> {
+    if (app.securityContext.readOnlyRootFilesystem) {
+        return {};
+    }
+    return {
+        "kube-score/ignore": "container-security-context-readonlyrootfilesystem",
+        "checkov.io/skip1": "CKV_K8S_22=the stack sets securityContext.readOnlyRootFilesystem false: the image writes its root filesystem",
+    };
+}
+
 /** A Kubernetes Probe from its config; the port defaults to the app's named port. */
 export function probe(p: ProbeConfig, app: AppConfig): Probe {
     const port = p.port ?? app.portName;
@@ -106,14 +123,6 @@ export function topologySpread(app: AppConfig): TopologySpreadConstraint[] {
     return out;
 }
 
-/** The ConfigMap's data: each config file (objects as pretty JSON) plus nothing else; env goes separately. */
-export function configFileData(app: AppConfig): Record<string, string> {
-    const data: Record<string, string> = {};
-    for (const [file, content] of Object.entries(app.configFiles)) {
-        data[file] = typeof content === "string" ? content : `${JSON.stringify(content, null, 2)}\n`;
-    }
-    return data;
-}
 
 /**
  * scrypt parameters of {@link secretChecksum}: N = 2^15, r = 8, p = 1 (32 MiB and ~50 ms per value on our machines),
@@ -223,8 +232,6 @@ export interface PodTemplateInputs {
     readonly scrapeAnnotations: boolean;
 }
 
-/** Where the mtail program ConfigMap is mounted in the sidecar (its `-progs` directory). */
-export const MTAIL_PROGS_DIR = "/etc/mtail";
 /** Annotation holding the hash of the mtail program; a change rolls the pods. */
 export const MTAIL_CHECKSUM_ANNOTATION = "checksum/mtail";
 

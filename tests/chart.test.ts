@@ -7,7 +7,7 @@ import * as assert from "assert";
 import { CHART_PATH } from "../components/helm-stateful-app";
 import { helmValues } from "../lib/helm-values";
 import { workloadNames } from "../lib/names";
-import { podTemplate, pvcRetentionPolicy, updateStrategy, volumeClaimTemplates } from "../lib/workload";
+import { podTemplate, pvcRetentionPolicy, scannerWaivers, updateStrategy, volumeClaimTemplates } from "../lib/workload";
 import { CHECKSUM, helm, render, stackConfig } from "./helm";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -103,6 +103,7 @@ describe("charts/stateful-app with the Helm CLI", () => {
                     assert.deepStrictEqual(sts.spec.updateStrategy, updateStrategy(app));
                     assert.deepStrictEqual(sts.spec.persistentVolumeClaimRetentionPolicy, pvcRetentionPolicy(app));
                     assert.deepStrictEqual(sts.spec.volumeClaimTemplates, volumeClaimTemplates(app, names));
+                    assert.deepStrictEqual(sts.metadata.annotations ?? {}, scannerWaivers(app), "the same scanner waivers on the StatefulSet");
                 });
             }
         });

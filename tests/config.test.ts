@@ -65,6 +65,14 @@ const cases: BadCase[] = [
     { name: "missing apps", mutate: (r) => delete r.apps, key: "stateful-apps:apps", says: /required/ },
     { name: "port out of range", mutate: (r) => (r.apps[0].port = 70000), key: "stateful-apps:apps[0].port", says: /65535/ },
     { name: "config mounted over the data volume", mutate: (r) => (r.apps[0].configMountPath = "/data"), key: "stateful-apps:apps[0].configMountPath", says: /must differ/ },
+    // core/validation ValidateConfigMap: 1 MiB of data per ConfigMap. Too large for a fixture file of the corpus.
+    {
+        name: "config files above a ConfigMap's 1 MiB",
+        mutate: (r) => (r.apps[0].configFiles = { "a.txt": "x".repeat(600 * 1024), "b.txt": "y".repeat(500 * 1024) }),
+        key: "stateful-apps:apps[0].configFiles",
+        says: /holds 1126400 bytes; a ConfigMap holds at most 1048576/,
+    },
+    { name: "env above a ConfigMap's 1 MiB", mutate: (r) => (r.apps[0].env = { BIG: "z".repeat(1024 * 1024 + 1) }), key: "stateful-apps:apps[0].env", says: /at most 1048576/ },
 ];
 
 describe("stack config validation", () => {
