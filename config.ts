@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { PROJECT } from "./lib/names";
+import type { ClusterArgs } from "./components/cluster";
 import { clusterConnection, listClaims, LiveClaim } from "./lib/kube-api";
 import { kubeconfigContexts, KubeconfigSources, kubeconfigSources } from "./lib/kubeconfig";
 import { checkDeployedStorage, ConfigProblem, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
@@ -16,6 +17,9 @@ export { StackConfig } from "./lib/schema";
 
 /** The stack config key that names the cluster (the kubernetes provider's own `context` setting). */
 export const KUBE_CONTEXT_KEY = "kubernetes:context";
+
+/** The `kubernetes:*` stack config keys the program reads and passes to its explicit provider (components/cluster.ts). */
+const KUBE_KEYS = [KUBE_CONTEXT_KEY, "kubernetes:kubeconfig"];
 
 const KUBE_CONTEXT_MISSING =
     "is required: the kubeconfig context of the cluster this stack deploys to (`pulumi config set kubernetes:context <name>`; " +
@@ -61,6 +65,8 @@ export function isConfigSecret(key: string): boolean {
 /** The validated stack config plus access to the secret values it names. */
 export interface LoadedConfig {
     readonly stack: StackConfig;
+    /** The cluster: `kubernetes:context` (required, found in the kubeconfig) and `kubernetes:kubeconfig` (optional). */
+    readonly cluster: ClusterArgs;
     /** The secret config value `<project>:<key>` (validated to exist), as a Pulumi secret Output. */
     readonly secret: (key: string) => pulumi.Output<string>;
 }
@@ -100,7 +106,13 @@ export function loadConfig(): LoadedConfig {
     }
     const kubernetes = new pulumi.Config("kubernetes");
     const context = kubernetes.get("context");
-    problems.push(...(context ? kubeContextProblems(context, kubeconfigSources(kubernetes.get("kubeconfig"))) : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }]));
+    const kubeconfig = kubernetes.get("kubeconfig");
+    problems.push(...(context ? kubeContextProblems(context, kubeconfigSources(kubeconfig)) : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }]));
+    for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
+        if (fullKey.startsWith("kubernetes:") && !KUBE_KEYS.includes(fullKey)) {
+            problems.push({ key: fullKey, message: `is a setting of the default kubernetes provider, which this program does not use (its provider is explicit: components/cluster.ts), so it would be ignored; allowed: ${KUBE_KEYS.join(", ")}` });
+        }
+    }
     let stack: StackConfig | undefined;
     try {
         stack = parseStackConfig(raw, (key) => config.getSecret(key) !== undefined);
@@ -108,10 +120,10 @@ export function loadConfig(): LoadedConfig {
         if (!(e instanceof StackConfigError)) throw e;
         problems.push(...e.problems);
     }
-    if (problems.length > 0 || stack === undefined) {
+    if (problems.length > 0 || stack === undefined || context === undefined) {
         throw stackConfigRunError(problems);
     }
-    return { stack, secret: (key) => config.requireSecret(key) };
+    return { stack, cluster: { context, ...(kubeconfig !== undefined ? { kubeconfig } : {}) }, secret: (key) => config.requireSecret(key) };
 }
 
 /**
@@ -148,10 +160,9 @@ function parseJson(text: string | undefined): unknown {
  * @throws a `pulumi.RunError` named StackConfigError naming `stateful-apps:apps[i].storage.size`, or naming
  *   `kubernetes:context` when the cluster cannot be read (unreachable, refused credentials).
  */
-export async function checkAgainstDeployed(stack: StackConfig): Promise<void> {
-    const kubernetes = new pulumi.Config("kubernetes");
-    const context = kubernetes.require("context");
-    const sources = kubeconfigSources(kubernetes.get("kubeconfig"));
+export async function checkAgainstDeployed({ stack, cluster }: Pick<LoadedConfig, "stack" | "cluster">): Promise<void> {
+    const context = cluster.context;
+    const sources = kubeconfigSources(cluster.kubeconfig);
     let claims: LiveClaim[];
     try {
         claims = await listClaims(clusterConnection(sources.files, context), stack.namespace.name);

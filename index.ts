@@ -1,12 +1,14 @@
 /**
  * The program: stack config -> one component per app -> stack outputs.
  *
- * Order matters: the config is validated (config.ts) before anything else, then compared with what this stack
- * last deployed (a read of its own outputs), and only then are resources registered. A bad config therefore
+ * Order matters: the config is validated (config.ts) before anything else, then compared with what the cluster
+ * holds (a read of the namespace's PVCs), and only then are resources registered, every one through the explicit
+ * provider of the stack's cluster (components/cluster.ts). A bad config therefore
  * fails `pulumi preview` and `pulumi up` without creating or changing anything.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AppMonitoring } from "./components/app-monitoring";
+import { clusterProvider } from "./components/cluster";
 import { createDataLoadJob } from "./components/data-load-job";
 import { HelmStatefulApp } from "./components/helm-stateful-app";
 import { requirePrometheusOperatorCrds } from "./components/prometheus-operator";
@@ -31,14 +33,16 @@ interface ProgramOutputs {
 }
 
 export = async (): Promise<ProgramOutputs> => {
-    const { stack, secret } = loadConfig();
-    await checkAgainstDeployed(stack);
+    const { stack, cluster, secret } = loadConfig();
+    await checkAgainstDeployed({ stack, cluster });
 
+    const provider = clusterProvider(cluster);
+    const onCluster = { providers: [provider] };
     const namespace = stack.namespace.create
-        ? createNamespace({ name: stack.namespace.name, podSecurity: stack.namespace.podSecurity, environment: stack.environment }, { protect: stack.protect }).metadata.name
+        ? createNamespace({ name: stack.namespace.name, podSecurity: stack.namespace.podSecurity, environment: stack.environment }, { protect: stack.protect, provider }).metadata.name
         : pulumi.output(stack.namespace.name);
 
-    const operatorCrds = stack.monitoring.prometheusOperator ? requirePrometheusOperatorCrds() : [];
+    const operatorCrds = stack.monitoring.prometheusOperator ? requirePrometheusOperatorCrds({ provider }) : [];
 
     const apps = stack.apps.map((app) => {
         const args = {
@@ -49,12 +53,12 @@ export = async (): Promise<ProgramOutputs> => {
             protect: stack.protect,
             scrapeAnnotations: !stack.monitoring.prometheusOperator,
         };
-        const workload = app.deployWith === "helm" ? new HelmStatefulApp(app.name, args) : new StatefulApp(app.name, args);
+        const workload = app.deployWith === "helm" ? new HelmStatefulApp(app.name, args, onCluster) : new StatefulApp(app.name, args, onCluster);
         if (stack.monitoring.alertRules || (stack.monitoring.prometheusOperator && app.metrics)) {
-            new AppMonitoring(app.name, { app, monitoring: stack.monitoring, namespace, operatorCrds });
+            new AppMonitoring(app.name, { app, monitoring: stack.monitoring, namespace, operatorCrds }, onCluster);
         }
         if (app.dataLoad) {
-            createDataLoadJob(app.name, app, namespace, { dependsOn: [workload] });
+            createDataLoadJob(app.name, app, namespace, { dependsOn: [workload], provider });
         }
         return workload;
     });

@@ -135,6 +135,17 @@ describe("stack config validation", () => {
     });
 });
 
+describe("the cluster a stack names", () => {
+    it("refuses a kubernetes:* setting the explicit provider would ignore, naming it", async () => {
+        const config = { ...stackFileConfig("dev"), "kubernetes:namespace": "elsewhere" };
+        await assert.rejects(runProgram(config, { stack: "dev" }), (err: Error & { problems?: { key: string; message: string }[] }) => {
+            const p = err.problems?.find((x) => x.key === "kubernetes:namespace");
+            assert.ok(p && /would be ignored; allowed: kubernetes:context, kubernetes:kubeconfig/.test(p.message), err.message);
+            return true;
+        });
+    });
+});
+
 describe("Kubernetes quantities", () => {
     const table: [string, number | undefined][] = [
         ["500m", 0.5],

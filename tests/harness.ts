@@ -34,6 +34,8 @@ export interface Registration {
     readonly retainOnDelete: boolean;
     readonly ignoreChanges: string[];
     readonly dependsOn: string[];
+    /** The provider reference (`<provider URN>::<id>`) of a custom resource; empty for the engine's default provider. */
+    readonly provider: string;
 }
 
 /** The result of one program run. */
@@ -76,6 +78,7 @@ function patchMockMonitor(): void {
                     retainOnDelete: req.getRetainondelete() === true,
                     ignoreChanges: req.getIgnorechangesList(),
                     dependsOn: req.getDependenciesList(),
+                    provider: req.getProvider(),
                 });
             }
             callback(err, response);

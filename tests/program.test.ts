@@ -73,6 +73,17 @@ for (const stack of ["dev", "prod"]) {
             assert.strictEqual(count(T.PodDisruptionBudget), pdbs);
         });
 
+        it("creates every Kubernetes resource through the one explicit provider of the stack's cluster (kubernetes:context)", () => {
+            const providers = run.ofType("pulumi:providers:kubernetes");
+            assert.strictEqual(providers.length, 1);
+            assert.strictEqual(providers[0].name, "cluster");
+            assert.strictEqual(providers[0].inputs.context, stackFileConfig(stack)["kubernetes:context"]);
+            assert.strictEqual(providers[0].inputs.enableConfigMapMutable, "true", "ConfigMaps updated in place (pods roll by checksum)");
+            const kube = run.registrations.filter((r) => r.type.startsWith("kubernetes:"));
+            assert.ok(kube.length > 10);
+            for (const r of kube) assert.ok(r.provider.startsWith(`${providers[0].urn}::`), `${r.type} ${r.name} uses ${r.provider || "the default provider"}`);
+        });
+
         it("names objects from the app name and points serviceName at the headless Service", () => {
             for (const app of native) {
                 const sts = run.k8s(T.StatefulSet, app.name);

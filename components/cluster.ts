@@ -1,0 +1,33 @@
+import * as k8s from "@pulumi/kubernetes";
+
+/** The cluster a stack deploys to, as its config names it (config.ts `loadConfig`). */
+export interface ClusterArgs {
+    /** `kubernetes:context`: the kubeconfig context (required; checked against the kubeconfig before any resource). */
+    readonly context: string;
+    /** `kubernetes:kubeconfig`: a kubeconfig's contents or path. Default: `KUBECONFIG`, else `~/.kube/config`. */
+    readonly kubeconfig?: string;
+}
+
+/**
+ * Settings of the kubernetes provider that the program relies on, stated once here (not in stack config, where an
+ * explicit provider would not read them).
+ *
+ * `enableConfigMapMutable`/`enableSecretMutable`: update ConfigMaps and Secrets in place instead of replacing them
+ * on every data change (the provider's default, meant to roll the pods that use them). Our pods roll through the
+ * `checksum/config` and `checksum/secret` annotations instead, and replacing an object with a fixed name would
+ * delete and re-create it under running pods.
+ * Source: https://www.pulumi.com/registry/packages/kubernetes/api-docs/provider/
+ */
+export const PROVIDER_SETTINGS = { enableConfigMapMutable: true, enableSecretMutable: true } as const;
+
+/**
+ * The explicit kubernetes provider every resource of the stack is created with (passed to each component and
+ * resource, never the engine's default provider: Pulumi.yaml sets `pulumi:disable-default-providers: [kubernetes]`,
+ * so a resource that misses it fails instead of going to whatever context is current).
+ *
+ * Its logical name `cluster` is part of the state: renaming it would make the engine ask the provider whether
+ * every resource must move (DiffConfig; a new cluster replaces them).
+ */
+export function clusterProvider(args: ClusterArgs): k8s.Provider {
+    return new k8s.Provider("cluster", { context: args.context, ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}), ...PROVIDER_SETTINGS });
+}
