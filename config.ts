@@ -9,9 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { PROJECT } from "./lib/names";
 import type { ClusterArgs } from "./components/cluster";
-import { clusterConnection, listClaims, LiveClaim } from "./lib/kube-api";
+import { clusterConnection, LiveNamespace, readNamespace } from "./lib/kube-api";
 import { kubeconfigContexts, KubeconfigSources, kubeconfigSources } from "./lib/kubeconfig";
-import { checkDeployedStorage, ConfigProblem, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
+import { checkAgainstLive, ConfigProblem, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
 
 export { StackConfig } from "./lib/schema";
 
@@ -148,10 +148,11 @@ function parseJson(text: string | undefined): unknown {
 }
 
 /**
- * Reads the live PersistentVolumeClaims of the stack's namespace from its cluster (the kubeconfig and
- * `kubernetes:context` the provider uses; a read, nothing is changed) and stops the program with a
+ * Reads the live PersistentVolumeClaims and StatefulSets of the stack's namespace from its cluster (the kubeconfig
+ * and `kubernetes:context` the provider uses; two GETs, nothing is changed) and stops the program with a
  * {@link StackConfigError} when the config asks for something Kubernetes would refuse, such as an app's
- * `storage.size` below one of its PVCs. Growth is logged as a warning. Live PVCs, not the stack's state: they
+ * `storage.size` below one of its PVCs. Changes that cannot take effect by themselves (storage growth, immutable
+ * StatefulSet fields) are logged as warnings, in `preview` too (lib/schema.ts `checkAgainstLive`). Live PVCs, not the stack's state: they
  * outlive the StatefulSet (`kubectl delete --cascade=orphan`, `whenDeleted: Retain`) and the next StatefulSet
  * adopts them by name.
  *
@@ -163,19 +164,19 @@ function parseJson(text: string | undefined): unknown {
 export async function checkAgainstDeployed({ stack, cluster }: Pick<LoadedConfig, "stack" | "cluster">): Promise<void> {
     const context = cluster.context;
     const sources = kubeconfigSources(cluster.kubeconfig);
-    let claims: LiveClaim[];
+    let live: LiveNamespace;
     try {
-        claims = await listClaims(clusterConnection(sources.files, context), stack.namespace.name);
+        live = await readNamespace(clusterConnection(sources.files, context), stack.namespace.name);
     } catch (e) {
         throw stackConfigRunError([
             {
                 key: KUBE_CONTEXT_KEY,
-                message: `names a cluster whose PersistentVolumeClaims in namespace ${stack.namespace.name} cannot be read (${(e as Error).message}); the program reads them before changing anything, to refuse a storage.size they cannot shrink to`,
+                message: `names a cluster whose PersistentVolumeClaims and StatefulSets in namespace ${stack.namespace.name} cannot be read (${(e as Error).message}); the program reads them before changing anything, to refuse a storage.size the PVCs cannot shrink to and to warn about immutable fields`,
                 given: context,
             },
         ]);
     }
-    const { problems, warnings } = checkDeployedStorage(stack, claims);
+    const { problems, warnings } = checkAgainstLive(stack, live);
     warnings.forEach((w) => pulumi.log.warn(w));
     if (problems.length > 0) {
         throw stackConfigRunError(problems);

@@ -1,6 +1,7 @@
 /**
  * A read-only view of the cluster the stack deploys to, for the few facts the program must know before it
- * registers anything (today: the sizes of the live PVCs, to refuse a `storage.size` they cannot shrink to).
+ * registers anything: the sizes of the live PVCs (to refuse a `storage.size` they cannot shrink to) and the live
+ * StatefulSets' immutable fields (to say when a config change cannot take effect).
  *
  * It connects the way the kubernetes provider and kubectl do, from the same kubeconfig and context
  * ({@link kubeconfigSources}, `kubernetes:context`): the cluster's `server`, `certificate-authority(-data)`,
@@ -207,4 +208,37 @@ export async function listClaims(conn: ClusterConnection, namespace: string): Pr
         const size = i.spec?.resources?.requests?.storage;
         return name && size ? [{ name, size }] : [];
     });
+}
+
+/** A live StatefulSet's immutable fields that config sets: `podManagementPolicy` and the size its volumeClaimTemplates ask. */
+export interface LiveStatefulSet {
+    readonly name: string;
+    readonly podManagementPolicy: string;
+    /** `spec.volumeClaimTemplates[0].spec.resources.requests.storage`, e.g. `1Gi`; undefined without templates. */
+    readonly claimSize?: string;
+}
+
+/** The StatefulSets in `namespace` (an empty list when the namespace does not exist). */
+export async function listStatefulSets(conn: ClusterConnection, namespace: string): Promise<LiveStatefulSet[]> {
+    const list = (await getJson(conn, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/statefulsets`)) as {
+        items?: { metadata?: { name?: string }; spec?: { podManagementPolicy?: string; volumeClaimTemplates?: { spec?: { resources?: { requests?: { storage?: string } } } }[] } }[];
+    };
+    return (list.items ?? []).flatMap((i) => {
+        const name = i.metadata?.name;
+        const claimSize = i.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
+        // The API server defaults podManagementPolicy to OrderedReady.
+        return name ? [{ name, podManagementPolicy: i.spec?.podManagementPolicy ?? "OrderedReady", ...(claimSize ? { claimSize } : {}) }] : [];
+    });
+}
+
+/** What the program reads from the stack's namespace before it registers anything. */
+export interface LiveNamespace {
+    readonly claims: LiveClaim[];
+    readonly statefulSets: LiveStatefulSet[];
+}
+
+/** Lists the namespace's PVCs and StatefulSets (two GETs, side by side). */
+export async function readNamespace(conn: ClusterConnection, namespace: string): Promise<LiveNamespace> {
+    const [claims, statefulSets] = await Promise.all([listClaims(conn, namespace), listStatefulSets(conn, namespace)]);
+    return { claims, statefulSets };
 }

@@ -6,7 +6,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { configReference, DOCS_BEGIN, DOCS_END } from "../lib/config-docs";
-import { parseStackConfig, StackConfigError } from "../lib/schema";
+import type { LiveStatefulSet } from "../lib/kube-api";
+import { checkAgainstLive, parseStackConfig, StackConfigError } from "../lib/schema";
 import { parseQuantity, quantityProblem } from "../lib/quantity";
 import { ROOT, runProgram, stackFileConfig } from "./harness";
 
@@ -132,6 +133,36 @@ describe("stack config validation", () => {
         // harness records normally afterwards.
         const ok = await runProgram(stackFileConfig("dev"), { stack: "dev" });
         assert.ok(ok.registrations.length > 0);
+    });
+});
+
+describe("checkAgainstLive: the config against the live namespace", () => {
+    const cfg = () => {
+        const raw: Record<string, Any> = {};
+        for (const [k, v] of Object.entries(stackFileConfig("dev"))) if (k.startsWith("stateful-apps:")) raw[k.replace(/^stateful-apps:/, "")] = v;
+        return parseStackConfig(raw, noSecrets);
+    };
+    const visits = (over: Partial<LiveStatefulSet> = {}): LiveStatefulSet => ({ name: "visits", podManagementPolicy: "Parallel", claimSize: "256Mi", ...over });
+
+    it("says nothing when the live StatefulSets and PVCs match the config", () => {
+        assert.deepStrictEqual(checkAgainstLive(cfg(), { claims: [{ name: "data-visits-0", size: "256Mi" }], statefulSets: [visits()] }), { problems: [], warnings: [] });
+    });
+
+    it("warns about an immutable field the config changed, with the recipe for a native app and the limit for a Helm app", () => {
+        const { problems, warnings } = checkAgainstLive(cfg(), {
+            claims: [],
+            statefulSets: [visits({ podManagementPolicy: "OrderedReady", claimSize: "128Mi" }), { name: "litecoin", podManagementPolicy: "Parallel", claimSize: "1Gi" }],
+        });
+        assert.deepStrictEqual(problems, []);
+        assert.strictEqual(warnings.length, 3, warnings.join("\n"));
+        assert.match(warnings[0], /apps\[0\]\.podManagementPolicy is Parallel, but the live StatefulSet visits has OrderedReady: .*delete statefulset visits --cascade=orphan.*pulumi up --refresh/);
+        assert.match(warnings[1], /apps\[0\]\.storage\.size is 256Mi, but the live StatefulSet visits's volumeClaimTemplates ask 128Mi/);
+        assert.match(warnings[2], /apps\[1\]\.podManagementPolicy is OrderedReady, but the live StatefulSet litecoin has Parallel: .*release leaves it/);
+    });
+
+    it("refuses a size below the largest of the app's own PVCs, ignoring other apps' PVCs with a similar name", () => {
+        const { problems } = checkAgainstLive(cfg(), { claims: [{ name: "data-visits-0", size: "256Mi" }, { name: "data-visits-3", size: "1Gi" }, { name: "data-visits-x-0", size: "9Gi" }], statefulSets: [] });
+        assert.deepStrictEqual(problems.map((p) => [p.key, p.message.slice(0, 47)]), [["stateful-apps:apps[0].storage.size", "is smaller than the live PVC data-visits-3 (1Gi"]]);
     });
 });
 

@@ -12,6 +12,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import type { LiveStatefulSet } from "../lib/kube-api";
 import { stackFileConfig as readStackFile } from "../lib/stack-file";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -127,6 +128,8 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 
 /** The PersistentVolumeClaims the fake API server lists, by name: requested size (set per run). */
 let liveClaims: Record<string, string> = {};
+/** The StatefulSets the fake API server lists (set per run). */
+let liveStatefulSets: LiveStatefulSet[] = [];
 /** Paths the fake API server was asked for in the current run. */
 let apiRequests: string[] = [];
 let fakeKubeconfig: Promise<string> | undefined;
@@ -134,7 +137,8 @@ let fakeKubeconfig: Promise<string> | undefined;
 /**
  * A stand-in for the cluster's API server, on loopback, for the program's pre-flight read of the live PVCs
  * (config.ts `checkAgainstDeployed`): it answers `GET /api/v1/namespaces/<ns>/persistentvolumeclaims` with
- * {@link liveClaims} and 404 otherwise. Returns a kubeconfig (a temp file) with the contexts of
+ * {@link liveClaims}, `GET /apis/apps/v1/namespaces/<ns>/statefulsets` with {@link liveStatefulSets}, and 404
+ * otherwise. Returns a kubeconfig (a temp file) with the contexts of
  * `tests/fixtures/kubeconfig.yaml`, pointing at it. Started once per test process, unref'd so mocha can exit.
  */
 function fakeApiServer(): Promise<string> {
@@ -144,6 +148,14 @@ function fakeApiServer(): Promise<string> {
             if (req.method === "GET" && /^\/api\/v1\/namespaces\/[^/]+\/persistentvolumeclaims$/.test(req.url ?? "")) {
                 const items = Object.entries(liveClaims).map(([name, storage]) => ({ metadata: { name }, spec: { resources: { requests: { storage } } } }));
                 res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "PersistentVolumeClaimList", apiVersion: "v1", items }));
+                return;
+            }
+            if (req.method === "GET" && /^\/apis\/apps\/v1\/namespaces\/[^/]+\/statefulsets$/.test(req.url ?? "")) {
+                const items = liveStatefulSets.map((s) => ({
+                    metadata: { name: s.name },
+                    spec: { podManagementPolicy: s.podManagementPolicy, volumeClaimTemplates: s.claimSize ? [{ spec: { resources: { requests: { storage: s.claimSize } } } }] : [] },
+                }));
+                res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "StatefulSetList", apiVersion: "apps/v1", items }));
                 return;
             }
             res.writeHead(404).end("{}");
@@ -192,16 +204,18 @@ const mocks: pulumi.runtime.Mocks = {
  *
  * @param config config by full key (`stateful-apps:apps`), values as in a stack file (objects allowed).
  * @param opts.stack the stack name. `opts.secrets`: extra secret config values by full key. `opts.claims`:
- *   the live PersistentVolumeClaims the fake API server lists, name to requested size (default none).
+ *   the live PersistentVolumeClaims the fake API server lists, name to requested size (default none);
+ *   `opts.statefulSets`: the live StatefulSets it lists (default none).
  * @throws whatever the program throws (e.g. StackConfigError), before any registration.
  */
 export async function runProgram(
     config: Record<string, unknown>,
-    opts: { stack: string; secrets?: Record<string, string>; claims?: Record<string, string> } = { stack: "dev" },
+    opts: { stack: string; secrets?: Record<string, string>; claims?: Record<string, string>; statefulSets?: LiveStatefulSet[] } = { stack: "dev" },
 ): Promise<ProgramRun> {
     patchMockMonitor();
     recording = [];
     liveClaims = opts.claims ?? {};
+    liveStatefulSets = opts.statefulSets ?? [];
     apiRequests = [];
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {

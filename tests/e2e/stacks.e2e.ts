@@ -227,7 +227,10 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
                     litecoin.podManagementPolicy = "Parallel";
                 }),
             );
-            await timed("dev: up with litecoin's storage.size and podManagementPolicy changed", () => up(s.stack, s.configFile));
+            const out = collector();
+            await timed("dev: up with litecoin's storage.size and podManagementPolicy changed", () => s.stack.up({ configFile: s.configFile, onOutput: out.onOutput, color: "never" }));
+            assert.match(out.text(), /podManagementPolicy is Parallel, but the live StatefulSet litecoin has OrderedReady: it is immutable/, "the ignored change is warned about");
+            assert.match(out.text(), /storage\.size is 2Gi, but the live StatefulSet litecoin's volumeClaimTemplates ask 1Gi/);
             const after = getJson(["statefulset", "litecoin", "-n", DEV_NS]).spec;
             assert.strictEqual(after.volumeClaimTemplates[0].spec.resources.requests.storage, before.volumeClaimTemplates[0].spec.resources.requests.storage);
             assert.strictEqual(after.podManagementPolicy, before.podManagementPolicy);
