@@ -22,9 +22,8 @@ interface ProgramOutputs {
     namespaceName: pulumi.Output<string>;
     /**
      * Per app: how it was deployed, its client Service DNS name, each pod's stable DNS name, its Secret's name
-     * (never the value), the PVC size of the deployed volumeClaimTemplates (read back by the next run to refuse
-     * shrinking; with `ignoreChanges` it can differ from `storage.size`) and how `up`
-     * waits for its rollout (`awaited`, or why not: a partitioned canary).
+     * (never the value), the PVC size of the deployed volumeClaimTemplates (with `ignoreChanges` it can differ
+     * from `storage.size`) and how `up` waits for its rollout (`awaited`, or why not: a partitioned canary).
      */
     workloads: Record<
         string,

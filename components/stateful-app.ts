@@ -39,7 +39,7 @@ export class StatefulApp extends pulumi.ComponentResource {
     public readonly rollout: string;
     /**
      * The PVC size of the deployed volumeClaimTemplates (e.g. `1Gi`): the configured `storage.size` on creation,
-     * then what `ignoreChanges` keeps. The next run's storage-shrink guard compares the config with it.
+     * then what `ignoreChanges` keeps (the storage guard itself reads the live PVCs, config.ts).
      */
     public readonly storageSize: pulumi.Output<string>;
 
