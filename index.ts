@@ -1,19 +1,18 @@
 /**
- * The program: stack config -> one component per app -> stack outputs.
+ * The program: stack config -> the cluster's provider and the Namespace -> one StatefulWorkload per app -> stack
+ * outputs, by app name.
  *
  * Order matters: the config is validated (config.ts) before anything else, then compared with what the cluster
  * holds (a read of the namespace's PVCs), and only then are resources registered, every one through the explicit
  * provider of the stack's cluster (components/cluster.ts). A bad config therefore
  * fails `pulumi preview` and `pulumi up` without creating or changing anything.
  */
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AppMonitoring } from "./components/app-monitoring";
 import { clusterProvider } from "./components/cluster";
-import { createDataLoadJob } from "./components/data-load-job";
-import { HelmStatefulApp } from "./components/helm-stateful-app";
 import { requirePrometheusOperatorCrds } from "./components/prometheus-operator";
-import { createNamespace } from "./components/namespace";
-import { StatefulApp } from "./components/stateful-app";
+import { StatefulWorkload, WorkloadOutputs } from "./components/stateful-workload";
+import { namespaceMetadata } from "./lib/namespace";
 import { checkAgainstDeployed, loadConfig } from "./config";
 
 /** Stack outputs. */
@@ -25,10 +24,7 @@ interface ProgramOutputs {
      * (never the value), the PVC size of the deployed volumeClaimTemplates (with `ignoreChanges` it can differ
      * from `storage.size`) and how `up` waits for its rollout (`awaited`, or why not: a partitioned canary).
      */
-    workloads: Record<
-        string,
-        { deployWith: string; serviceDns: pulumi.Output<string>; podDns: pulumi.Output<string[]>; secretName: pulumi.Output<string>; storageSize: pulumi.Output<string>; rollout: string }
-    >;
+    workloads: Record<string, WorkloadOutputs>;
 }
 
 export = async (): Promise<ProgramOutputs> => {
@@ -36,46 +32,29 @@ export = async (): Promise<ProgramOutputs> => {
     await checkAgainstDeployed({ stack, cluster });
 
     const provider = clusterProvider(cluster);
-    const onCluster = { providers: [provider] };
+    // Always retainOnDelete: deleting a namespace deletes every PVC in it, so neither `pulumi destroy` nor a rename
+    // in config may take it down (remove it with kubectl when you mean it).
     const namespace = stack.namespace.create
-        ? createNamespace({ name: stack.namespace.name, podSecurity: stack.namespace.podSecurity, environment: stack.environment }, { protect: stack.protect, provider }).metadata.name
+        ? new k8s.core.v1.Namespace("namespace", { metadata: namespaceMetadata({ ...stack.namespace, environment: stack.environment }) }, { provider, protect: stack.protect, retainOnDelete: true }).metadata.name
         : pulumi.output(stack.namespace.name);
-
     const operatorCrds = stack.monitoring.prometheusOperator ? requirePrometheusOperatorCrds({ provider }) : [];
 
-    const apps = stack.apps.map((app) => {
-        const args = {
-            app,
-            namespace,
-            clusterDomain: stack.clusterDomain,
-            secretValue: app.secret.source === "config" && app.secret.configKey ? secret(app.secret.configKey) : undefined,
-            protect: stack.protect,
-            scrapeAnnotations: !stack.monitoring.prometheusOperator,
-        };
-        const workload = app.deployWith === "helm" ? new HelmStatefulApp(app.name, args, onCluster) : new StatefulApp(app.name, args, onCluster);
-        if (stack.monitoring.alertRules || (stack.monitoring.prometheusOperator && app.metrics)) {
-            new AppMonitoring(app.name, { app, monitoring: stack.monitoring, namespace, operatorCrds }, onCluster);
-        }
-        if (app.dataLoad) {
-            createDataLoadJob(app.name, app, namespace, { dependsOn: [workload], provider });
-        }
-        return workload;
-    });
-
-    return {
-        namespaceName: namespace,
-        workloads: Object.fromEntries(
-            stack.apps.map((app, i) => [
-                app.name,
-                {
-                    deployWith: app.deployWith,
-                    serviceDns: apps[i].serviceDns,
-                    podDns: apps[i].podDns,
-                    secretName: apps[i].secretName,
-                    storageSize: apps[i].storageSize,
-                    rollout: apps[i].rollout,
-                },
-            ]),
-        ),
-    };
+    const workloads: Record<string, WorkloadOutputs> = {};
+    for (const app of stack.apps) {
+        const w = new StatefulWorkload(
+            app.name,
+            {
+                app,
+                namespace,
+                clusterDomain: stack.clusterDomain,
+                secretValue: app.secret.source === "config" && app.secret.configKey ? secret(app.secret.configKey) : undefined,
+                protect: stack.protect,
+                monitoring: stack.monitoring,
+                operatorCrds,
+            },
+            { providers: [provider] },
+        );
+        workloads[app.name] = { deployWith: w.deployWith, serviceDns: w.serviceDns, podDns: w.podDns, secretName: w.secretName, storageSize: w.storageSize, rollout: w.rollout };
+    }
+    return { namespaceName: namespace, workloads };
 };

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { HELM_IMMUTABLE_VALUE_PATHS, helmValues } from "../lib/helm-values";
 import { podDnsNames, serviceDnsName } from "../lib/names";
-import { WorkloadArgs, workloadSecret } from "./workload-args";
+import type { WorkloadPathArgs } from "./stateful-app";
 
 /**
  * The bundled chart as the Release names it: relative to the project directory (where `Pulumi.yaml` is), which is
@@ -16,21 +16,16 @@ export const CHART_REF = "./charts/stateful-app";
 /** Absolute path of the bundled chart, from this source file (for tools and tests that run Helm themselves). */
 export const CHART_PATH = path.resolve(__dirname, "..", CHART_REF);
 
-/** Arguments of {@link HelmStatefulApp}: the same as the native path's. */
-export type HelmStatefulAppArgs = WorkloadArgs;
-
 /**
  * A stateful workload as a Helm release of `charts/stateful-app` (`k8s.helm.v3.Release`: a real release that
- * `helm list` shows, whose hooks and `helm test` run). The app's Secret is created natively and passed by name
- * (`existingSecret`), because Helm stores release values in plaintext.
+ * `helm list` shows, whose hooks and `helm test` run). The app's Secret (created natively by StatefulWorkload) is
+ * passed by name (`existingSecret`), because Helm stores release values in plaintext.
  */
 export class HelmStatefulApp extends pulumi.ComponentResource {
     /** DNS name of the client Service. */
     public readonly serviceDns: pulumi.Output<string>;
     /** Stable DNS name of each pod. */
     public readonly podDns: pulumi.Output<string[]>;
-    /** Name of the app's Secret (never its value). */
-    public readonly secretName: pulumi.Output<string>;
     /** The Helm release. */
     public readonly release: k8s.helm.v3.Release;
     /**
@@ -44,11 +39,9 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
      */
     public readonly storageSize: pulumi.Output<string>;
 
-    constructor(name: string, args: HelmStatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: WorkloadPathArgs, opts?: pulumi.ComponentResourceOptions) {
         super("stateful-apps:index:HelmStatefulApp", name, {}, opts);
-        const { app, namespace } = args;
-
-        const secret = workloadSecret(name, args, this);
+        const { app, namespace, secret } = args;
 
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
@@ -65,9 +58,8 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
 
         this.serviceDns = pulumi.all([this.release.status, namespace]).apply(([, ns]) => serviceDnsName(app.name, ns, args.clusterDomain));
         this.podDns = pulumi.output(namespace).apply((ns) => podDnsNames(app.name, ns, app.replicas, args.clusterDomain));
-        this.secretName = secret.secretName;
         this.rollout = `awaited by Helm (--wait, at most ${app.helm.timeoutSeconds} s)`;
         this.storageSize = this.release.values.apply((v) => String((v?.persistence as { size?: unknown } | undefined)?.size ?? app.storage.size));
-        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, secretName: this.secretName, rollout: this.rollout, storageSize: this.storageSize });
+        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, rollout: this.rollout, storageSize: this.storageSize });
     }
 }

@@ -5,14 +5,28 @@ import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloa
 import { pdbEnabled } from "../lib/schema";
 import { configFileData } from "../lib/config-files";
 import { mtailProgram, optional, scannerWaivers, pdbPolicy, podTemplate, pvcRetentionPolicy, STATEFULSET_IMMUTABLE_PATHS, updateStrategy, volumeClaimTemplates } from "../lib/workload";
-import { WorkloadArgs, workloadSecret } from "./workload-args";
+import type { AppConfig } from "../lib/schema";
+import type { AppSecret } from "./app-secret";
 
-/** Arguments of {@link StatefulApp}. */
-export type StatefulAppArgs = WorkloadArgs;
+/** Arguments of either deployment path ({@link StatefulApp}, and HelmStatefulApp), given by StatefulWorkload. */
+export interface WorkloadPathArgs {
+    /** The app, validated and defaulted by `config.ts` (README "Configuration reference"). */
+    readonly app: AppConfig;
+    /** Namespace to deploy into. */
+    readonly namespace: pulumi.Input<string>;
+    /** Cluster DNS domain for the DNS names in outputs, e.g. `cluster.local`. */
+    readonly clusterDomain: string;
+    /** The app's Secret: the pods read it by name and roll on its `checksum`. */
+    readonly secret: AppSecret;
+    /** `protect` and `retainOnDelete` on the StatefulSet or release. Default false. */
+    readonly protect?: boolean;
+    /** Annotate pods for annotation-based Prometheus scraping (apps with `metrics`). Default false. */
+    readonly scrapeAnnotations?: boolean;
+}
 
 /**
  * A stateful workload as native Kubernetes resources: ServiceAccount (no token), ConfigMaps (env + files),
- * Secret, headless Service (per-pod DNS), client Service, StatefulSet with volumeClaimTemplates,
+ * headless Service (per-pod DNS), client Service, StatefulSet with volumeClaimTemplates,
  * PodDisruptionBudget and an optional ingress NetworkPolicy. Pods meet the `restricted` Pod Security Standard.
  *
  * Children are named `<name>-<role>`; Kubernetes object names come from `lib/names.ts` (stable, no random
@@ -31,8 +45,6 @@ export class StatefulApp extends pulumi.ComponentResource {
     public readonly serviceDns: pulumi.Output<string>;
     /** Stable DNS name of each pod, `<app>-<i>.<app>-headless.<ns>.svc.<domain>`. */
     public readonly podDns: pulumi.Output<string[]>;
-    /** Name of the app's Secret (never its value). */
-    public readonly secretName: pulumi.Output<string>;
     /** The StatefulSet. */
     public readonly statefulSet: k8s.apps.v1.StatefulSet;
     /** How `up` waits for the rollout: `awaited`, or why not (a partitioned canary). */
@@ -43,9 +55,9 @@ export class StatefulApp extends pulumi.ComponentResource {
      */
     public readonly storageSize: pulumi.Output<string>;
 
-    constructor(name: string, args: StatefulAppArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: WorkloadPathArgs, opts?: pulumi.ComponentResourceOptions) {
         super("stateful-apps:index:StatefulApp", name, {}, opts);
-        const { app, namespace } = args;
+        const { app, namespace, secret } = args;
         const names = workloadNames(app.name);
         const labels = recommendedLabels(app.name, app.image.tag, "pulumi");
         const selector = selectorLabels(app.name);
@@ -63,8 +75,6 @@ export class StatefulApp extends pulumi.ComponentResource {
         const mtailConfigMap = program
             ? [new k8s.core.v1.ConfigMap(`${name}-mtail`, { metadata: meta(names.mtailConfigMap), data: { [program.file]: program.text } }, child)]
             : [];
-
-        const secret = workloadSecret(name, args, this);
 
         const port = { name: app.portName, port: app.service.port ?? app.port, targetPort: app.portName, protocol: "TCP" };
         const headless = new k8s.core.v1.Service(
@@ -165,9 +175,8 @@ export class StatefulApp extends pulumi.ComponentResource {
 
         this.serviceDns = pulumi.all([service.metadata.name, namespace]).apply(([, ns]) => serviceDnsName(app.name, ns, args.clusterDomain));
         this.podDns = pulumi.output(namespace).apply((ns) => podDnsNames(app.name, ns, app.replicas, args.clusterDomain));
-        this.secretName = secret.secretName;
         this.rollout = rollout.awaited ? "awaited" : rollout.reason;
         this.storageSize = this.statefulSet.spec.volumeClaimTemplates.apply((t) => String(t[0].spec.resources.requests?.storage ?? app.storage.size));
-        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, secretName: this.secretName, rollout: this.rollout, storageSize: this.storageSize });
+        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, rollout: this.rollout, storageSize: this.storageSize });
     }
 }

@@ -285,7 +285,9 @@ export const T = {
     PrometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     Release: "kubernetes:helm.sh/v3:Release",
     RandomPassword: "random:index/randomPassword:RandomPassword",
+    StatefulWorkload: "stateful-apps:index:StatefulWorkload",
+    AppSecret: "stateful-apps:index:AppSecret",
+    AppMonitoring: "stateful-apps:index:AppMonitoring",
     StatefulApp: "stateful-apps:index:StatefulApp",
     HelmStatefulApp: "stateful-apps:index:HelmStatefulApp",
-    AppSecret: "stateful-apps:index:AppSecret",
 } as const;

@@ -57,6 +57,7 @@ for (const stack of ["dev", "prod"]) {
         it("registers the expected kinds and counts", () => {
             const count = (t: string) => run.ofType(t).length;
             assert.strictEqual(count(T.Namespace), 1);
+            assert.strictEqual(count(T.StatefulWorkload), apps.length);
             assert.strictEqual(count(T.StatefulApp), native.length);
             assert.strictEqual(count(T.HelmStatefulApp), helm.length);
             assert.strictEqual(count(T.StatefulSet), native.length);
@@ -82,6 +83,23 @@ for (const stack of ["dev", "prod"]) {
             const kube = run.registrations.filter((r) => r.type.startsWith("kubernetes:"));
             assert.ok(kube.length > 10);
             for (const r of kube) assert.ok(r.provider.startsWith(`${providers[0].urn}::`), `${r.type} ${r.name} uses ${r.provider || "the default provider"}`);
+        });
+
+        it("one StatefulWorkload per app owns its Secret, its workload, its monitoring and its data-load Job", () => {
+            for (const app of apps) {
+                const [w] = run.ofType(T.StatefulWorkload).filter((r) => r.name === app.name);
+                assert.ok(w, `a StatefulWorkload ${app.name}`);
+                assert.strictEqual(w.parent, "", "at the stack's root (the mocks leave the root stack's URN empty)");
+                const children = run.registrations.filter((r) => r.parent === w.urn).map((r) => r.type);
+                const path = app.deployWith === "helm" ? T.HelmStatefulApp : T.StatefulApp;
+                assert.ok(children.includes(T.AppSecret) && children.includes(path), `${app.name}: ${children.join(", ")}`);
+                assert.strictEqual(children.includes(T.Job), Boolean(app.dataLoad), `${app.name}: data-load Job under the workload`);
+            }
+            assert.deepStrictEqual(
+                run.registrations.filter((r) => r.type.startsWith("stateful-apps:") && r.type !== T.StatefulWorkload && !run.registrations.some((p) => p.urn === r.parent)).map((r) => r.name),
+                [],
+                "no component of ours at the stack's root but the StatefulWorkloads",
+            );
         });
 
         it("names objects from the app name and points serviceName at the headless Service", () => {
