@@ -392,7 +392,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
 
         after(() => fs.rmSync(programDir, { recursive: true, force: true }));
 
-        it(`this commit's program over dev state written by ${base.slice(0, 12)} (upgrade-from.txt): up changes nothing`, async () => {
+        it(`this commit's program over dev state written by ${base.slice(0, 12)} (upgrade-from.txt): up changes nothing in the cluster (no update, replace or delete), then preview shows no changes`, async () => {
             // The base commit's tree, without touching this clone's .git (no worktree).
             program(() => execFileSync("bash", ["-c", 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', "_", ROOT, base, programDir]));
             const old = await openStack("dev", { settings: settings(), toolchain: env.toolchain, kubeconfig: env.cluster.kubeconfig, stackFileText: text(), programDir });
@@ -406,7 +406,17 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
                 }
             });
             const current = await openStack("dev", { settings: settings(), toolchain: env.toolchain, kubeconfig: env.cluster.kubeconfig, stackFileText: text(), programDir });
-            await succeeds("upgrade: up of this commit's program, --expect-no-changes", (o) => current.stack.up({ configFile: current.configFile, expectNoChanges: true, diff: true, ...o }));
+            // Every step must leave the cluster as it is: `same` (aliases move a resource in the state without a
+            // step of its own), or the creation of something that exists only in the state: one of this
+            // project's ComponentResources or a provider. No update, no replace, no delete of anything.
+            const steps: { op: string; type: string; urn: string }[] = [];
+            await succeeds("upgrade: up of this commit's program", (o) =>
+                current.stack.up({ configFile: current.configFile, diff: true, onEvent: (e) => e.resourcePreEvent && steps.push(e.resourcePreEvent.metadata), ...o }),
+            );
+            const stateOnly = (s: { op: string; type: string }) => s.op === "same" || (s.op === "create" && (s.type.startsWith(`${PROJECT}:index:`) || s.type.startsWith("pulumi:providers:")));
+            assert.deepStrictEqual(steps.filter((s) => !stateOnly(s)).map((s) => `${s.op} ${s.urn}`), [], "only state-only steps");
+            assert.ok(steps.filter((s) => s.op === "same" && s.type.startsWith("kubernetes:")).length >= 25, `the cluster objects are all 'same': ${steps.length} steps`);
+            await succeeds("upgrade: then preview --expect-no-changes", (o) => current.stack.preview({ configFile: current.configFile, expectNoChanges: true, ...o }));
         });
     });
 });
