@@ -18,16 +18,16 @@ export interface AppSecretArgs {
      */
     readonly value?: pulumi.Output<string>;
     /**
-     * Length of a generated password in characters (16-128). Default 32. Applies when the password is generated;
-     * a later change does not regenerate it (`ignoreChanges`): use `rotation`.
+     * Length of a generated password in characters (16-128; `apps[].secret.length`). Applies when the password is
+     * generated; a later change does not regenerate it (`ignoreChanges`): use `rotation`.
      */
-    readonly length?: number;
+    readonly length: number;
     /**
-     * Rotation counter of a generated password (≥ 0). Default 0. Raising it generates a new password on the next
-     * `up` (a `keepers` change replaces the RandomPassword): the Secret is updated, pods roll, and the old value is
-     * gone from the state. Nothing else regenerates it.
+     * Rotation counter of a generated password (≥ 0; `apps[].secret.rotation`). Raising it generates a new password
+     * on the next `up` (a `keepers` change replaces the RandomPassword): the Secret is updated, pods roll, and the
+     * old value is gone from the state. Nothing else regenerates it.
      */
-    readonly rotation?: number;
+    readonly rotation: number;
     /** Labels for the Secret. */
     readonly labels: Record<string, string>;
     /**
@@ -62,12 +62,12 @@ export class AppSecret extends pulumi.ComponentResource {
                 `${name}-password`,
                 // No special characters: the value lands in env vars, URLs and config files unescaped.
                 {
-                    length: args.length ?? 32,
+                    length: args.length,
                     special: false,
                     minLower: 2,
                     minUpper: 2,
                     minNumeric: 2,
-                    keepers: { rotation: String(args.rotation ?? 0) },
+                    keepers: { rotation: String(args.rotation) },
                 },
                 // Only a rotation (keepers) makes a new password; changing the shape of future ones does not.
                 { ...dataOpts, ignoreChanges: ["length", "special", "minLower", "minUpper", "minNumeric"] },

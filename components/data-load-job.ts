@@ -20,8 +20,11 @@ const AWAIT_MARGIN_SECONDS = 60;
  * @param opts resource options; pass `dependsOn: [workload]`.
  */
 export function createDataLoadJob(name: string, app: AppConfig, namespace: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
+    if (!app.dataLoad) {
+        throw new Error(`app ${app.name} has no dataLoad`);
+    }
     const job = dataLoadJob(app, workloadNames(app.name), { managedBy: "pulumi" });
-    const deadline = (app.dataLoad?.activeDeadlineSeconds ?? 600) + AWAIT_MARGIN_SECONDS;
+    const deadline = app.dataLoad.activeDeadlineSeconds + AWAIT_MARGIN_SECONDS;
     return new k8s.batch.v1.Job(
         `${name}-data-load`,
         { metadata: { ...job.metadata, namespace }, spec: job.spec },

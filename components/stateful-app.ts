@@ -2,9 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { rolloutAwait, SKIP_AWAIT_ANNOTATION, statefulSetTimeouts } from "../lib/awaits";
 import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloadNames } from "../lib/names";
-import { pdbEnabled } from "../lib/schema";
 import { configFileData } from "../lib/config-files";
-import { mtailProgram, optional, scannerWaivers, pdbPolicy, podTemplate, pvcRetentionPolicy, STATEFULSET_IMMUTABLE_PATHS, updateStrategy, volumeClaimTemplates } from "../lib/workload";
+import { pdbEnabled, pdbSpec } from "../lib/pdb";
+import { clientServiceSpec, headlessServiceSpec, networkPolicySpec } from "../lib/services";
+import { mtailProgram, optional, scannerWaivers, STATEFULSET_IMMUTABLE_PATHS, statefulSetSpec } from "../lib/workload";
 import type { AppConfig } from "../lib/schema";
 import type { AppSecret } from "./app-secret";
 
@@ -60,69 +61,25 @@ export class StatefulApp extends pulumi.ComponentResource {
         const { app, namespace, secret } = args;
         const names = workloadNames(app.name);
         const labels = recommendedLabels(app.name, app.image.tag, "pulumi");
-        const selector = selectorLabels(app.name);
         const meta = (objectName: string) => ({ name: objectName, namespace, labels });
         const child: pulumi.CustomResourceOptions = { parent: this };
 
-        const serviceAccount = new k8s.core.v1.ServiceAccount(
-            `${name}-sa`,
-            { metadata: meta(names.app), automountServiceAccountToken: false },
-            child,
-        );
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: meta(names.app), automountServiceAccountToken: false }, child);
         const envConfigMap = new k8s.core.v1.ConfigMap(`${name}-env`, { metadata: meta(names.envConfigMap), data: { ...app.env } }, child);
         const filesConfigMap = new k8s.core.v1.ConfigMap(`${name}-files`, { metadata: meta(names.filesConfigMap), data: configFileData(app) }, child);
         const program = mtailProgram(app);
-        const mtailConfigMap = program
-            ? [new k8s.core.v1.ConfigMap(`${name}-mtail`, { metadata: meta(names.mtailConfigMap), data: { [program.file]: program.text } }, child)]
-            : [];
-
-        const port = { name: app.portName, port: app.service.port ?? app.port, targetPort: app.portName, protocol: "TCP" };
-        const headless = new k8s.core.v1.Service(
-            `${name}-headless`,
-            {
-                metadata: meta(names.headless),
-                spec: {
-                    clusterIP: "None",
-                    // Peers must find each other before they are Ready (cluster bootstrap, e.g. a datastore's seeds).
-                    publishNotReadyAddresses: true,
-                    selector,
-                    // The metrics port only here: a ServiceMonitor then scrapes every pod, Ready or not, exactly once.
-                    ports: [{ ...port, port: app.port }, ...(app.metrics ? [{ name: "metrics", port: app.metrics.port, targetPort: "metrics", protocol: "TCP" }] : [])],
-                },
-            },
-            child,
-        );
-        const service = new k8s.core.v1.Service(
-            `${name}-service`,
-            {
-                metadata: meta(names.app),
-                spec: {
-                    type: app.service.type,
-                    selector,
-                    ports: [{ ...port, ...(app.service.nodePort ? { nodePort: app.service.nodePort } : {}) }],
-                },
-            },
-            child,
-        );
+        const mtailConfigMap = program ? [new k8s.core.v1.ConfigMap(`${name}-mtail`, { metadata: meta(names.mtailConfigMap), data: { [program.file]: program.text } }, child)] : [];
+        const headless = new k8s.core.v1.Service(`${name}-headless`, { metadata: meta(names.headless), spec: headlessServiceSpec(app) }, child);
+        const service = new k8s.core.v1.Service(`${name}-service`, { metadata: meta(names.app), spec: clientServiceSpec(app) }, child);
 
         const rollout = rolloutAwait(app);
         const timeouts = statefulSetTimeouts(app);
-        const stsAnnotations = { ...scannerWaivers(app), ...(rollout.awaited ? {} : { [SKIP_AWAIT_ANNOTATION]: "true" }) };
+        const annotations = { ...scannerWaivers(app), ...(rollout.awaited ? {} : { [SKIP_AWAIT_ANNOTATION]: "true" }) };
         this.statefulSet = new k8s.apps.v1.StatefulSet(
             `${name}-statefulset`,
             {
-                metadata: { ...meta(names.app), ...optional("annotations", Object.keys(stsAnnotations).length > 0 ? stsAnnotations : undefined) },
-                spec: {
-                    serviceName: headless.metadata.name,
-                    replicas: app.replicas,
-                    podManagementPolicy: app.podManagementPolicy,
-                    updateStrategy: updateStrategy(app),
-                    minReadySeconds: app.minReadySeconds,
-                    persistentVolumeClaimRetentionPolicy: pvcRetentionPolicy(app),
-                    selector: { matchLabels: selector },
-                    template: podTemplate(app, { names, secretChecksum: secret.checksum, managedBy: "pulumi", scrapeAnnotations: args.scrapeAnnotations ?? false }),
-                    volumeClaimTemplates: volumeClaimTemplates(app, names),
-                },
+                metadata: { ...meta(names.app), ...optional("annotations", Object.keys(annotations).length > 0 ? annotations : undefined) },
+                spec: statefulSetSpec(app, { names, serviceName: headless.metadata.name, secretChecksum: secret.checksum, managedBy: "pulumi", scrapeAnnotations: args.scrapeAnnotations ?? false }),
             },
             {
                 parent: this,
@@ -133,44 +90,11 @@ export class StatefulApp extends pulumi.ComponentResource {
                 customTimeouts: { create: `${timeouts.createSeconds}s`, update: `${timeouts.updateSeconds}s` },
             },
         );
-
         if (pdbEnabled(app)) {
-            new k8s.policy.v1.PodDisruptionBudget(
-                `${name}-pdb`,
-                {
-                    metadata: meta(names.app),
-                    // AlwaysAllow: a pod that is not Ready (crash-looping) can always be evicted, so it never blocks a
-                    // node drain. https://kubernetes.io/docs/tasks/run-application/configure-pdb/#unhealthy-pod-eviction-policy
-                    spec: { ...pdbPolicy(app), selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
-                },
-                child,
-            );
+            new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: meta(names.app), spec: pdbSpec(app.pdb, selectorLabels(app.name)) }, child);
         }
-
         if (app.networkPolicy.enabled) {
-            new k8s.networking.v1.NetworkPolicy(
-                `${name}-netpol`,
-                {
-                    metadata: meta(names.app),
-                    spec: {
-                        podSelector: { matchLabels: selector },
-                        policyTypes: ["Ingress"],
-                        ingress: [
-                            {
-                                ports: [{ port: app.port, protocol: "TCP" }],
-                                from: [
-                                    { podSelector: { matchLabels: selector } },
-                                    ...app.networkPolicy.allowFrom.map((peer) => ({
-                                        ...(peer.podLabels ? { podSelector: { matchLabels: { ...peer.podLabels } } } : {}),
-                                        ...(peer.namespaceLabels ? { namespaceSelector: { matchLabels: { ...peer.namespaceLabels } } } : {}),
-                                    })),
-                                ],
-                            },
-                        ],
-                    },
-                },
-                child,
-            );
+            new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, { metadata: meta(names.app), spec: networkPolicySpec(app) }, child);
         }
 
         this.serviceDns = pulumi.all([service.metadata.name, namespace]).apply(([, ns]) => serviceDnsName(app.name, ns, args.clusterDomain));

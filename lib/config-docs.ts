@@ -40,9 +40,11 @@ function rows(s: JsonSchema, key: string, out: string[]): void {
         out.push(`| \`${key}\` | ${typeOf(s)} | ${def} | ${cell(s.description ?? "")} |`);
     }
     const variants = s.oneOf ?? s.anyOf;
+    // A parent's default object (`.prefault({ type: "RollingUpdate" })`) gives its fields their default.
+    const inherit = (k: string, v: JsonSchema) => (v.default === undefined && s.default && typeof s.default === "object" && s.default[k] !== undefined ? { ...v, default: s.default[k] } : v);
     if (s.type === "object" && s.properties) {
         for (const [k, v] of Object.entries(s.properties)) {
-            rows(v, key ? `${key}.${k}` : `${PROJECT}:${k}`, out);
+            rows(inherit(k, v), key ? `${key}.${k}` : `${PROJECT}:${k}`, out);
         }
     } else if (s.type === "array" && s.items?.properties) {
         for (const [k, v] of Object.entries(s.items.properties)) {
@@ -57,7 +59,7 @@ function rows(s: JsonSchema, key: string, out: string[]): void {
             }
         }
         for (const [k, alts] of fields) {
-            rows(alts.every((a) => a.const !== undefined) ? { enum: alts.map((a) => a.const) } : alts[0], `${key}.${k}`, out);
+            rows(inherit(k, alts.every((a) => a.const !== undefined) ? { enum: alts.map((a) => a.const) } : alts[0]), `${key}.${k}`, out);
         }
     }
 }

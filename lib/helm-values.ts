@@ -5,14 +5,14 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { configFileData } from "./config-files";
 import { workloadNames } from "./names";
-import { AppConfig, pdbEnabled } from "./schema";
+import { pdbEnabled, pdbPolicy } from "./pdb";
+import type { AppConfig } from "./schema";
 import {
     containerResources,
     mtailProgram,
     optional,
     sidecarResources,
     containerSecurityContext,
-    pdbPolicy,
     podSecurityContext,
     scannerWaivers,
     probe,
@@ -88,7 +88,7 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>,
         podSecurityContext: podSecurityContext(app),
         containerSecurityContext: containerSecurityContext(app),
         topologySpread: { ...app.topologySpread },
-        pdb: { enabled: pdbEnabled(app), ...pdbPolicy(app) },
+        pdb: { enabled: pdbEnabled(app), ...pdbPolicy(app.pdb) },
         env: { ...app.env },
         configFiles: configFileData(app),
         configMountPath: app.configMountPath,

@@ -211,18 +211,10 @@ export function updateStrategy(app: AppConfig): k8s.types.input.apps.v1.Stateful
           };
 }
 
-/** The PodDisruptionBudget's policy fields: the configured one, else `maxUnavailable: 1`. */
-export function pdbPolicy(app: AppConfig): { minAvailable?: number | string; maxUnavailable?: number | string } {
-    if (app.pdb.minAvailable !== undefined) {
-        return { minAvailable: app.pdb.minAvailable };
-    }
-    return { maxUnavailable: app.pdb.maxUnavailable ?? 1 };
-}
-
 /** Inputs to the pod template that are not in the app config: names and checksums. */
 export interface PodTemplateInputs {
     readonly names: WorkloadNames;
-    /** Hash of the Secret content (not secret itself: a SHA-256 of a random password reveals nothing). */
+    /** The Secret's `checksum/secret` (salted scrypt of its value, {@link secretChecksum}): pods roll when it changes. */
     readonly secretChecksum: pulumi.Input<string>;
     readonly managedBy: "pulumi" | "Helm";
     /**
@@ -386,4 +378,29 @@ export function volumeClaimTemplates(app: AppConfig, names: WorkloadNames): k8s.
             },
         },
     ];
+}
+
+/** Inputs of {@link statefulSetSpec} that are not app config. */
+export interface StatefulSetInputs extends PodTemplateInputs {
+    /** The headless Service's name (`serviceName`; pass the Service's output to order the StatefulSet after it). */
+    readonly serviceName: pulumi.Input<string>;
+}
+
+/**
+ * The StatefulSet's spec: `serviceName` (the headless Service), replicas, podManagementPolicy, update strategy,
+ * minReadySeconds, PVC retention, the selector labels, the pod template ({@link podTemplate}) and the
+ * volumeClaimTemplates (one PVC per replica).
+ */
+export function statefulSetSpec(app: AppConfig, inputs: StatefulSetInputs): k8s.types.input.apps.v1.StatefulSetSpec {
+    return {
+        serviceName: inputs.serviceName,
+        replicas: app.replicas,
+        podManagementPolicy: app.podManagementPolicy,
+        updateStrategy: updateStrategy(app),
+        minReadySeconds: app.minReadySeconds,
+        persistentVolumeClaimRetentionPolicy: pvcRetentionPolicy(app),
+        selector: { matchLabels: selectorLabels(app.name) },
+        template: podTemplate(app, inputs),
+        volumeClaimTemplates: volumeClaimTemplates(app, inputs.names),
+    };
 }

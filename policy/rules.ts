@@ -11,7 +11,7 @@
  * the program was given, so a bug in the program is caught rather than repeated. Only the Kubernetes
  * disruption arithmetic (`allowedDisruptions`) is shared.
  */
-import { allowedDisruptions } from "../lib/schema";
+import { allowedDisruptions } from "../lib/pdb";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 

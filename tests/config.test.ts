@@ -210,4 +210,13 @@ describe("README configuration reference", () => {
         assert.ok(begin >= 0 && end > begin, "README.md lacks the config-reference markers");
         assert.strictEqual(readme.slice(begin + DOCS_BEGIN.length, end).trim(), configReference());
     });
+
+    it("states each default once: in the schema (the Default column), never again in a description", () => {
+        const doubled = configReference()
+            .split("\n")
+            .slice(2)
+            .map((row) => row.split(" | "))
+            .filter(([, , def, description]) => def.trim() !== "" && /\bDefault (?!:)/.test(description));
+        assert.deepStrictEqual(doubled.map(([key]) => key), []);
+    });
 });

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { HELM_IMMUTABLE_VALUE_PATHS } from "../lib/helm-values";
-import { allowedDisruptions } from "../lib/schema";
+import { allowedDisruptions } from "../lib/pdb";
 import { ProgramRun, Registration, ROOT, runProgram, stackFileConfig, T } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
