@@ -34,5 +34,10 @@ export function alertOptions(app: AppConfig, monitoring: StackConfig["monitoring
         ...(app.metrics ? { logFormat: app.metrics.logFormat, mtailJob: monitoring.prometheusOperator ? names.headless : monitoring.scrapeJob } : {}),
         notReadyForSeconds: monitoring.notReadyForSeconds,
         volumeFreeRatio: monitoring.volumeFreeRatio,
+        volumeFillHorizonSeconds: monitoring.volumeFillHorizonSeconds,
+        restartThreshold: monitoring.restartThreshold,
+        restartWindowSeconds: monitoring.restartWindowSeconds,
+        mtailDownForSeconds: monitoring.mtailDownForSeconds,
+        ...(monitoring.runbookBaseUrl ? { runbookBaseUrl: monitoring.runbookBaseUrl } : {}),
     };
 }

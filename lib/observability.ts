@@ -11,7 +11,7 @@
  */
 import * as path from "path";
 import { stringify } from "yaml";
-import { DNS1035_LABEL, DNS1123_LABEL, MAX_APP_NAME, PROJECT, workloadNames } from "./names";
+import { PROJECT, workloadNames } from "./names";
 
 /** Log formats mtail can turn into metrics; each has one program in observability/mtail. */
 export type LogFormat = "visits" | "timestamps" | "litecoin-debug";
@@ -146,40 +146,33 @@ export interface RulesSpec {
     readonly groups: readonly RuleGroup[];
 }
 
-/** Options of `alertRuleSpec`. Every field has a default. */
+/**
+ * Options of `alertRuleSpec`: thresholds and durations (seconds; ratios 0..1 exclusive), their defaults and checks
+ * in the stack schema (`stateful-apps:monitoring.*`, lib/schema.ts), which lib/monitoring.ts `alertOptions` reads.
+ */
 export interface AlertOptions {
-    /** The app writes a log that an mtail sidecar turns into metrics; adds the mtail rules. Default: none. */
+    /** The app writes a log that an mtail sidecar turns into metrics; adds the mtail rules (needs `mtailJob`). */
     readonly logFormat?: LogFormat;
     /**
-     * The `job` label Prometheus gives the mtail scrape target (a ServiceMonitor's is its Service name by
-     * default, a PodMonitor's `<namespace>/<name>`; a scrape config sets its own). Default `<app>-mtail`.
+     * The `job` label Prometheus gives the mtail scrape target (a ServiceMonitor's is its Service name by default, a
+     * PodMonitor's `<namespace>/<name>`; a scrape config sets its own). Required with `logFormat`.
      */
     readonly mtailJob?: string;
-    /** Seconds a pod or replica may be not Ready before an alert fires. Default 900 (15 min). */
-    readonly notReadyForSeconds?: number;
-    /** Free-space ratio (0..1, exclusive) of a PVC under which StatefulAppVolumeNearlyFull fires. Default 0.1. */
-    readonly volumeFreeRatio?: number;
-    /** Seconds ahead StatefulAppVolumeFillingUp predicts (linear fit of the last 6 h). Default 86400 (24 h). */
-    readonly volumeFillHorizonSeconds?: number;
-    /** Container restarts in the window above which StatefulAppContainerRestarting fires. Default 3. */
-    readonly restartThreshold?: number;
-    /** The restart-counting window, seconds. Default 900 (15 min). */
-    readonly restartWindowSeconds?: number;
-    /** Seconds the mtail target may be down (or its metrics absent) before an alert fires. Default 300 (5 min). */
-    readonly mtailDownForSeconds?: number;
-    /** Runbooks: each alert gets `runbook_url: <base>#<alertname in lowercase>`. Default: no runbook_url. */
+    /** Seconds a pod or replica may be not Ready before an alert fires. */
+    readonly notReadyForSeconds: number;
+    /** Free-space ratio of a PVC under which StatefulAppVolumeNearlyFull fires. */
+    readonly volumeFreeRatio: number;
+    /** Seconds ahead StatefulAppVolumeFillingUp predicts (linear fit of the last 6 h). */
+    readonly volumeFillHorizonSeconds: number;
+    /** Container restarts in the window above which StatefulAppContainerRestarting fires. */
+    readonly restartThreshold: number;
+    /** The restart-counting window, seconds. */
+    readonly restartWindowSeconds: number;
+    /** Seconds the mtail target may be down (or its metrics absent) before an alert fires. */
+    readonly mtailDownForSeconds: number;
+    /** Runbooks: each alert gets `runbook_url: <base>#<alertname in lowercase>`. Absent: no runbook_url. */
     readonly runbookBaseUrl?: string;
 }
-
-/** The defaults of AlertOptions (durations in seconds, ratios 0..1). */
-export const ALERT_DEFAULTS = {
-    notReadyForSeconds: 900,
-    volumeFreeRatio: 0.1,
-    volumeFillHorizonSeconds: 86400,
-    restartThreshold: 3,
-    restartWindowSeconds: 900,
-    mtailDownForSeconds: 300,
-} as const;
 
 /** History (seconds) `predict_linear` fits for StatefulAppVolumeFillingUp. */
 export const VOLUME_FILL_LOOKBACK_SECONDS = 6 * 3600;
@@ -214,51 +207,6 @@ function q(value: string): string {
     return JSON.stringify(value);
 }
 
-/** The options with defaults applied, after checking app name, namespace and every option. */
-function resolve(app: string, namespace: string, options: AlertOptions) {
-    const problems: string[] = [];
-    if (!DNS1035_LABEL.test(app) || app.length > MAX_APP_NAME) {
-        problems.push(`app: must be a DNS-1035 label of at most ${MAX_APP_NAME} characters (given: ${q(app)})`);
-    }
-    if (!DNS1123_LABEL.test(namespace) || namespace.length > 63) {
-        problems.push(`namespace: must be a DNS-1123 label (given: ${q(namespace)})`);
-    }
-    const d = ALERT_DEFAULTS;
-    const o = {
-        logFormat: options.logFormat,
-        mtailJob: options.mtailJob ?? `${app}-mtail`,
-        notReadyForSeconds: options.notReadyForSeconds ?? d.notReadyForSeconds,
-        volumeFreeRatio: options.volumeFreeRatio ?? d.volumeFreeRatio,
-        volumeFillHorizonSeconds: options.volumeFillHorizonSeconds ?? d.volumeFillHorizonSeconds,
-        restartThreshold: options.restartThreshold ?? d.restartThreshold,
-        restartWindowSeconds: options.restartWindowSeconds ?? d.restartWindowSeconds,
-        mtailDownForSeconds: options.mtailDownForSeconds ?? d.mtailDownForSeconds,
-        runbookBaseUrl: options.runbookBaseUrl,
-    };
-    const ratio = o.volumeFreeRatio;
-    if (!(ratio > 0 && ratio < 1)) {
-        problems.push(`volumeFreeRatio: must be a ratio between 0 and 1, exclusive (given: ${ratio})`);
-    }
-    for (const key of ["notReadyForSeconds", "volumeFillHorizonSeconds", "restartWindowSeconds", "mtailDownForSeconds"] as const) {
-        if (!Number.isInteger(o[key]) || o[key] <= 0) {
-            problems.push(`${key}: must be a positive whole number of seconds (given: ${o[key]})`);
-        }
-    }
-    if (!Number.isInteger(o.restartThreshold) || o.restartThreshold < 0) {
-        problems.push(`restartThreshold: must be a non-negative integer (given: ${o.restartThreshold})`);
-    }
-    if (o.mtailJob.length === 0) {
-        problems.push(`mtailJob: must not be empty`);
-    }
-    if (o.logFormat !== undefined && !LOG_FORMATS.includes(o.logFormat)) {
-        problems.push(`logFormat: must be one of ${LOG_FORMATS.join(", ")} (given: ${q(String(o.logFormat))})`);
-    }
-    if (problems.length > 0) {
-        throw new Error(`alert rules for ${q(app)} in ${q(namespace)}:\n  ${problems.join("\n  ")}`);
-    }
-    return o;
-}
-
 /**
  * The alert rules of one StatefulSet app, as a PrometheusRule `spec` (one group, `stateful-apps.<ns>.<app>`):
  *
@@ -280,11 +228,13 @@ function resolve(app: string, namespace: string, options: AlertOptions) {
  *   a target that is up but does not export the format's presence metric (the program did not load), for
  *   `mtailDownForSeconds` + 5 min.
  *
- * Every selector is scoped to `namespace`. Throws, naming each bad input, on an invalid app name, namespace or
- * option.
+ * Every selector is scoped to `namespace`. The inputs are the validated config's (lib/schema.ts checks names,
+ * ratios and durations); throws only when `logFormat` comes without `mtailJob`.
  */
-export function alertRuleSpec(app: string, namespace: string, options: AlertOptions = {}): RulesSpec {
-    const o = resolve(app, namespace, options);
+export function alertRuleSpec(app: string, namespace: string, o: AlertOptions): RulesSpec {
+    if (o.logFormat !== undefined && !o.mtailJob) {
+        throw new Error(`alert rules for ${q(app)}: logFormat ${o.logFormat} needs mtailJob (the mtail target's job label)`);
+    }
     const ns = `namespace=${q(namespace)}`;
     const ownedPods = `kube_pod_owner{${ns}, owner_kind="StatefulSet", owner_name=${q(app)}}`;
     const sts = `{${ns}, statefulset=${q(app)}}`;
@@ -344,7 +294,7 @@ export function alertRuleSpec(app: string, namespace: string, options: AlertOpti
         ),
     ];
 
-    if (o.logFormat !== undefined) {
+    if (o.logFormat !== undefined && o.mtailJob) {
         const target = `{${ns}, job=${q(o.mtailJob)}}`;
         const presence = LOG_FORMAT_INFO[o.logFormat].presenceMetric;
         rules.push(

@@ -400,6 +400,11 @@ const stackSchema = z.strictObject({
             scrapeJob: z.string().min(1).default("kubernetes-pods").describe("Without the operator: the `job` label your Prometheus gives annotation-scraped pods (the mtail alerts filter on it)."),
             notReadyForSeconds: seconds("notReadyForSeconds", 60).default(900).describe("Seconds a pod may be not Ready before alerting."),
             volumeFreeRatio: z.number().gt(0, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" }).lt(1, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" }).default(0.1).describe("Alert when a PVC has less than this fraction free (0..1)."),
+            volumeFillHorizonSeconds: seconds("volumeFillHorizonSeconds", 3600).default(86400).describe("Alert when a PVC, at the rate of the last 6 h, fills within this many seconds."),
+            restartThreshold: int32(0).default(3).describe("Alert when a container restarts more often than this within restartWindowSeconds."),
+            restartWindowSeconds: seconds("restartWindowSeconds", 60).default(900).describe("The window, in seconds, restarts are counted over."),
+            mtailDownForSeconds: seconds("mtailDownForSeconds", 60).default(300).describe("Seconds the mtail target may be down (or its metrics absent) before alerting."),
+            runbookBaseUrl: z.url({ message: "must be a URL such as https://runbooks.example.com/stateful-apps" }).optional().describe("Runbooks: each alert gets `runbook_url: <base>#<alertname in lowercase>`."),
         })
         .prefault({})
         .describe("Scraping and alerting."),

@@ -65,6 +65,8 @@ const cases: BadCase[] = [
     { name: "unknown environment", mutate: (r) => (r.environment = "qa"), key: "stateful-apps:environment", says: /dev|staging|prod/ },
     { name: "missing apps", mutate: (r) => delete r.apps, key: "stateful-apps:apps", says: /required/ },
     { name: "port out of range", mutate: (r) => (r.apps[0].port = 70000), key: "stateful-apps:apps[0].port", says: /65535/ },
+    { name: "a runbook base that is not a URL", mutate: (r) => (r.monitoring = { ...r.monitoring, runbookBaseUrl: "runbooks/stateful" }), key: "stateful-apps:monitoring.runbookBaseUrl", says: /must be a URL/ },
+    { name: "a restart window under a minute", mutate: (r) => (r.monitoring = { ...r.monitoring, restartWindowSeconds: 30 }), key: "stateful-apps:monitoring.restartWindowSeconds", says: /≥ 60/ },
     { name: "config mounted over the data volume", mutate: (r) => (r.apps[0].configMountPath = "/data"), key: "stateful-apps:apps[0].configMountPath", says: /must differ/ },
     // core/validation ValidateConfigMap: 1 MiB of data per ConfigMap. Too large for a fixture file of the corpus.
     {

@@ -19,7 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import {
-    ALERT_DEFAULTS,
+    AlertOptions,
     alertRuleSpec,
     LOG_FORMAT_INFO,
     LOG_FORMATS,
@@ -31,6 +31,7 @@ import {
     RulesSpec,
     rulesFileYaml,
 } from "../lib/observability";
+import { STACK_SCHEMA } from "../lib/schema";
 
 const ROOT = path.resolve(__dirname, "..");
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "logs");
@@ -411,8 +412,17 @@ describe("Prometheus text format parser (test helper)", () => {
     });
 });
 
+/** The stack schema's monitoring defaults (`stateful-apps:monitoring` absent). */
+const MONITORING = STACK_SCHEMA.shape.monitoring.parse(undefined);
+
+/** Alert options as a stack with default monitoring gives them, for `app` (mtail job `<app>-mtail`), with `over`. */
+function opts(app: string, over: Partial<AlertOptions> = {}): AlertOptions {
+    const { notReadyForSeconds, volumeFreeRatio, volumeFillHorizonSeconds, restartThreshold, restartWindowSeconds, mtailDownForSeconds } = MONITORING;
+    return { notReadyForSeconds, volumeFreeRatio, volumeFillHorizonSeconds, restartThreshold, restartWindowSeconds, mtailDownForSeconds, mtailJob: `${app}-mtail`, ...over };
+}
+
 describe("alert rules (lib/observability.ts)", () => {
-    const visits = () => alertRuleSpec("visits", NAMESPACE, { logFormat: "visits" });
+    const visits = () => alertRuleSpec("visits", NAMESPACE, opts("visits", { logFormat: "visits" }));
 
     it("are one group per app, with the workload rules and, for log formats, the mtail rules", () => {
         const workload = ["StatefulAppReplicasNotReady", "StatefulAppPodNotReady", "StatefulAppContainerRestarting", "StatefulAppVolumeNearlyFull", "StatefulAppVolumeFillingUp"];
@@ -424,7 +434,7 @@ describe("alert rules (lib/observability.ts)", () => {
             [...workload, "StatefulAppMtailDown", "StatefulAppLogMetricsAbsent"],
         );
         assert.deepStrictEqual(
-            alertRuleSpec("datastore", NAMESPACE).groups[0].rules.map((r) => r.alert),
+            alertRuleSpec("datastore", NAMESPACE, opts("datastore")).groups[0].rules.map((r) => r.alert),
             workload,
         );
         for (const r of spec.groups[0].rules) {
@@ -438,7 +448,7 @@ describe("alert rules (lib/observability.ts)", () => {
 
     it("scope every selector to the namespace", () => {
         for (const format of [undefined, ...LOG_FORMATS]) {
-            for (const r of alertRuleSpec("litecoin", NAMESPACE, { logFormat: format }).groups[0].rules) {
+            for (const r of alertRuleSpec("litecoin", NAMESPACE, opts("litecoin", { logFormat: format })).groups[0].rules) {
                 const selectors = r.expr.match(/[a-z_]+\{[^}]*\}/g) ?? [];
                 assert.ok(selectors.length > 0, r.alert);
                 for (const s of selectors) {
@@ -449,7 +459,7 @@ describe("alert rules (lib/observability.ts)", () => {
     });
 
     it("use the presence metric of the log format and the mtail job", () => {
-        const rules = alertRuleSpec("litecoin", NAMESPACE, { logFormat: "litecoin-debug", mtailJob: "stateful-dev/litecoin" }).groups[0].rules;
+        const rules = alertRuleSpec("litecoin", NAMESPACE, opts("litecoin", { logFormat: "litecoin-debug", mtailJob: "stateful-dev/litecoin" })).groups[0].rules;
         const absent = rules.find((r) => r.alert === "StatefulAppLogMetricsAbsent")!;
         assert.strictEqual(
             absent.expr,
@@ -458,14 +468,18 @@ describe("alert rules (lib/observability.ts)", () => {
     });
 
     it("take thresholds, durations and a runbook base URL from the options", () => {
-        const rules = alertRuleSpec("visits", NAMESPACE, {
-            volumeFreeRatio: 0.05,
-            volumeFillHorizonSeconds: 43200,
-            restartThreshold: 0,
-            restartWindowSeconds: 3600,
-            notReadyForSeconds: 120,
-            runbookBaseUrl: "https://runbooks.example/stateful-apps",
-        }).groups[0].rules;
+        const rules = alertRuleSpec(
+            "visits",
+            NAMESPACE,
+            opts("visits", {
+                volumeFreeRatio: 0.05,
+                volumeFillHorizonSeconds: 43200,
+                restartThreshold: 0,
+                restartWindowSeconds: 3600,
+                notReadyForSeconds: 120,
+                runbookBaseUrl: "https://runbooks.example/stateful-apps",
+            }),
+        ).groups[0].rules;
         const byName = Object.fromEntries(rules.map((r) => [r.alert, r]));
         assert.match(byName.StatefulAppVolumeNearlyFull.expr, / < 0\.05$/);
         assert.match(byName.StatefulAppVolumeNearlyFull.annotations.description, /alert under 5%/);
@@ -477,17 +491,8 @@ describe("alert rules (lib/observability.ts)", () => {
         assert.strictEqual(byName.StatefulAppPodNotReady.annotations.runbook_url, "https://runbooks.example/stateful-apps#statefulapppodnotready");
     });
 
-    it("refuse bad names and options, naming each", () => {
-        assert.throws(
-            () => alertRuleSpec("Visits", "stateful_dev", { volumeFreeRatio: 1.5, restartThreshold: -1, notReadyForSeconds: 0.5, mtailJob: "" }),
-            (e: Error) => {
-                for (const key of ["app:", "namespace:", "volumeFreeRatio:", "restartThreshold:", "notReadyForSeconds:", "mtailJob:"]) {
-                    assert.ok(e.message.includes(key), `${key} in ${e.message}`);
-                }
-                return true;
-            },
-        );
-        assert.throws(() => alertRuleSpec("visits", NAMESPACE, { logFormat: "nginx" as LogFormat }), /logFormat: must be one of visits, timestamps, litecoin-debug/);
+    it("need the mtail job with a log format (the schema checks every other option: tests/config.test.ts)", () => {
+        assert.throws(() => alertRuleSpec("visits", NAMESPACE, { ...opts("visits"), logFormat: "visits", mtailJob: undefined }), /logFormat visits needs mtailJob/);
     });
 
     it("format durations in the largest whole unit", () => {
@@ -498,13 +503,13 @@ describe("alert rules (lib/observability.ts)", () => {
         assert.throws(() => promDuration(-1));
         assert.throws(() => promDuration(1.5));
         assert.deepStrictEqual(
-            Object.values(ALERT_DEFAULTS).filter((v) => Number.isInteger(v) && v >= 60).map(promDuration),
+            [MONITORING.notReadyForSeconds, MONITORING.volumeFillHorizonSeconds, MONITORING.restartWindowSeconds, MONITORING.mtailDownForSeconds].map(promDuration),
             ["15m", "24h", "15m", "5m"],
         );
     });
 
     it("render as a rules file (YAML) that parses back to the specs, refusing duplicate group names", () => {
-        const specs = [visits(), alertRuleSpec("datastore", NAMESPACE)];
+        const specs = [visits(), alertRuleSpec("datastore", NAMESPACE, opts("datastore"))];
         const text = rulesFileYaml(...specs);
         assert.match(text, /^# Generated by lib\/observability\.ts/);
         assert.deepStrictEqual(parse(text), { groups: specs.flatMap((s) => s.groups) });
@@ -526,10 +531,10 @@ describe("alert rules with promtool", function () {
     let promtool = "";
     let dir = "";
     /** The sample apps observability/rules-tests/stateful-apps.test.yaml is written for. */
-    const sampleSpecs = (overrides: Parameters<typeof alertRuleSpec>[2] = {}): RulesSpec[] => [
-        alertRuleSpec("visits", NAMESPACE, { logFormat: "visits", ...overrides }),
-        alertRuleSpec("litecoin", NAMESPACE, { logFormat: "litecoin-debug", ...overrides }),
-        alertRuleSpec("datastore", NAMESPACE, overrides),
+    const sampleSpecs = (overrides: Partial<AlertOptions> = {}): RulesSpec[] => [
+        alertRuleSpec("visits", NAMESPACE, opts("visits", { logFormat: "visits", ...overrides })),
+        alertRuleSpec("litecoin", NAMESPACE, opts("litecoin", { logFormat: "litecoin-debug", ...overrides })),
+        alertRuleSpec("datastore", NAMESPACE, opts("datastore", overrides)),
     ];
     const run = (args: string[]) => {
         const r = spawnSync(promtool, args, { encoding: "utf8", cwd: dir });
@@ -584,7 +589,7 @@ describe("alert rules with promtool", function () {
         const ratio = run(["test", "rules", ...testFiles()]);
         assert.notStrictEqual(ratio.status, 0);
         assert.match(ratio.out, /alertname: StatefulAppVolumeNearlyFull/);
-        writeRules(sampleSpecs({ notReadyForSeconds: ALERT_DEFAULTS.notReadyForSeconds - 60 }));
+        writeRules(sampleSpecs({ notReadyForSeconds: MONITORING.notReadyForSeconds - 60 }));
         const forChanged = run(["test", "rules", ...testFiles()]);
         assert.notStrictEqual(forChanged.status, 0);
         assert.match(forChanged.out, /alertname: StatefulAppReplicasNotReady/);
