@@ -2,7 +2,7 @@
  * The program: stack config -> the cluster's provider and the Namespace -> one StatefulWorkload per app -> stack
  * outputs, by app name.
  *
- * Order matters: the config is validated (config.ts) before anything else, then compared with what the cluster
+ * Order matters: the config is validated (config/) before anything else, then compared with what the cluster
  * holds (a read of the namespace's PVCs), and only then are resources registered, every one through the explicit
  * provider of the stack's cluster (components/cluster.ts). A bad config therefore
  * fails `pulumi preview` and `pulumi up` without creating or changing anything.

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { alertOptions, serviceMonitorSpec } from "../lib/monitoring";
 import { recommendedLabels, workloadNames } from "../lib/names";
 import { alertRuleSpec, rulesFileYaml } from "../lib/observability";
-import type { AppConfig, StackConfig } from "../lib/schema";
+import type { AppConfig, StackConfig } from "../config/schema";
 
 /** Arguments of {@link AppMonitoring}. */
 export interface AppMonitoringArgs {

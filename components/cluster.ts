@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 
-/** The cluster a stack deploys to, as its config names it (config.ts `loadConfig`). */
+/** The cluster a stack deploys to, as its config names it (config/index.ts `loadConfig`). */
 export interface ClusterArgs {
     /** `kubernetes:context`: the kubeconfig context (required; checked against the kubeconfig before any resource). */
     readonly context: string;

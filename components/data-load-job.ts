@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dataLoadJob } from "../lib/jobs";
 import { workloadNames } from "../lib/names";
-import type { AppConfig } from "../lib/schema";
+import type { AppConfig } from "../config/schema";
 
 /** Extra seconds Pulumi waits beyond the Job's activeDeadlineSeconds before it gives up on the Job. */
 const AWAIT_MARGIN_SECONDS = 60;

@@ -35,7 +35,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
     public readonly rollout: string;
     /**
      * The PVC size the release's chart renders into volumeClaimTemplates (`values.persistence.size` as deployed:
-     * the configured size on install, then what `ignoreChanges` keeps; the storage guard reads the live PVCs, config.ts).
+     * the configured size on install, then what `ignoreChanges` keeps; the storage guard reads the live PVCs, config/index.ts).
      */
     public readonly storageSize: pulumi.Output<string>;
 

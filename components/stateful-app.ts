@@ -6,12 +6,12 @@ import { configFileData } from "../lib/config-files";
 import { pdbEnabled, pdbSpec } from "../lib/pdb";
 import { clientServiceSpec, headlessServiceSpec, networkPolicySpec } from "../lib/services";
 import { mtailProgram, optional, scannerWaivers, STATEFULSET_IMMUTABLE_PATHS, statefulSetSpec } from "../lib/workload";
-import type { AppConfig } from "../lib/schema";
+import type { AppConfig } from "../config/schema";
 import type { AppSecret } from "./app-secret";
 
 /** Arguments of either deployment path ({@link StatefulApp}, and HelmStatefulApp), given by StatefulWorkload. */
 export interface WorkloadPathArgs {
-    /** The app, validated and defaulted by `config.ts` (README "Configuration reference"). */
+    /** The app, validated and defaulted by `config/` (README "Configuration reference"). */
     readonly app: AppConfig;
     /** Namespace to deploy into. */
     readonly namespace: pulumi.Input<string>;
@@ -52,7 +52,7 @@ export class StatefulApp extends pulumi.ComponentResource {
     public readonly rollout: string;
     /**
      * The PVC size of the deployed volumeClaimTemplates (e.g. `1Gi`): the configured `storage.size` on creation,
-     * then what `ignoreChanges` keeps (the storage guard itself reads the live PVCs, config.ts).
+     * then what `ignoreChanges` keeps (the storage guard itself reads the live PVCs, config/index.ts).
      */
     public readonly storageSize: pulumi.Output<string>;
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels, workloadNames } from "../lib/names";
-import type { AppConfig, StackConfig } from "../lib/schema";
+import type { AppConfig, StackConfig } from "../config/schema";
 import { AppMonitoring } from "./app-monitoring";
 import { AppSecret } from "./app-secret";
 import { createDataLoadJob } from "./data-load-job";
@@ -9,7 +9,7 @@ import { StatefulApp } from "./stateful-app";
 
 /** Arguments of {@link StatefulWorkload}. */
 export interface StatefulWorkloadArgs {
-    /** The app, validated and defaulted by `config.ts` (README "Configuration reference"). */
+    /** The app, validated and defaulted by `config/` (README "Configuration reference"). */
     readonly app: AppConfig;
     /** Namespace to deploy into (must exist; pass the Namespace's output to order creation after it). */
     readonly namespace: pulumi.Input<string>;

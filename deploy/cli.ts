@@ -112,7 +112,7 @@ function cluster(): { kubeconfig: string; kubectl: string } {
 
 /**
  * Refuses a stack whose `kubernetes:context` the kubeconfig lacks, naming both, before the engine starts: the
- * program refuses it too (config.ts, with the same lib/kubeconfig.ts), but this says how to alias the context.
+ * program refuses it too (config/index.ts, with the same lib/kubeconfig.ts), but this says how to alias the context.
  *
  * @throws Error naming the context, the kubeconfig and the contexts it has.
  */

@@ -117,7 +117,7 @@ export interface OpenStackOptions {
     readonly toolchain?: Toolchain;
     /**
      * KUBECONFIG for the kubernetes provider and for the inline program, which runs in this process and checks the
-     * stack's `kubernetes:context` against it (config.ts): when given, `process.env.KUBECONFIG` is set to it.
+     * stack's `kubernetes:context` against it (config/index.ts): when given, `process.env.KUBECONFIG` is set to it.
      * Default: the process's.
      */
     readonly kubeconfig?: string;

@@ -5,7 +5,7 @@
  * `.status.updateRevision` and every replica is Ready and current, for at most 10 minutes unless the resource sets
  * `customTimeouts`.
  */
-import type { AppConfig } from "./schema";
+import type { AppConfig } from "../config/schema";
 
 /** pulumi-kubernetes' own await timeout for a StatefulSet, in seconds: the floor of {@link statefulSetTimeouts}. */
 export const DEFAULT_STATEFULSET_TIMEOUT_SECONDS = 600;

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { PROJECT } from "./names";
-import { STACK_SCHEMA } from "./schema";
+import { STACK_SCHEMA } from "../config/schema";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type JsonSchema = any;

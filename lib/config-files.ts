@@ -1,9 +1,8 @@
 /**
  * The files of an app's `<app>-files` ConfigMap, as both renderers (lib/workload.ts natively, the chart through
- * lib/helm-values.ts) and the schema's size rule see them. Pure; its own module because lib/schema.ts needs it and
- * lib/workload.ts imports the schema.
+ * lib/helm-values.ts) and the ConfigMap size rule (config/rules.ts) see them. Pure.
  */
-import type { AppConfig } from "./schema";
+import type { AppConfig } from "../config/schema";
 
 /**
  * The ConfigMap's data: each of `apps[].configFiles` by file name, strings as given, objects as pretty JSON with a

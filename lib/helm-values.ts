@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { configFileData } from "./config-files";
 import { workloadNames } from "./names";
 import { pdbEnabled, pdbPolicy } from "./pdb";
-import type { AppConfig } from "./schema";
+import type { AppConfig } from "../config/schema";
 import {
     containerResources,
     mtailProgram,

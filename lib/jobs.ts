@@ -6,7 +6,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { PROJECT, WorkloadNames } from "./names";
-import type { AppConfig } from "./schema";
+import type { AppConfig } from "../config/schema";
 import { checksum, containerResources, containerSecurityContext, imageReference, podSecurityContext } from "./workload";
 
 /** Annotation that tells the Pulumi Kubernetes provider not to wait for a resource to become ready. */

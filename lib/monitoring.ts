@@ -4,7 +4,7 @@
  */
 import { AlertOptions } from "./observability";
 import { selectorLabels, WorkloadNames } from "./names";
-import type { AppConfig, StackConfig } from "./schema";
+import type { AppConfig, StackConfig } from "../config/schema";
 
 /** Seconds between scrapes of the mtail sidecar. */
 export const SCRAPE_INTERVAL_SECONDS = 30;

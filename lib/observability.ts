@@ -11,22 +11,13 @@
  */
 import * as path from "path";
 import { stringify } from "yaml";
+import { LogFormat, MTAIL_PORT } from "./mtail-constants";
 import { PROJECT, workloadNames } from "./names";
 
-/** Log formats mtail can turn into metrics; each has one program in observability/mtail. */
-export type LogFormat = "visits" | "timestamps" | "litecoin-debug";
-
-/** Every LogFormat, in a stable order. */
-export const LOG_FORMATS: readonly LogFormat[] = ["visits", "timestamps", "litecoin-debug"];
+export { LOG_FORMATS, LogFormat, MTAIL_PORT, MTAIL_PROGS_DIR } from "./mtail-constants";
 
 /** The directory holding the mtail programs (absolute; the repository's `observability/mtail`). */
 export const MTAIL_PROGRAM_DIR = path.resolve(__dirname, "..", "observability", "mtail");
-
-/** Where the mtail program ConfigMap is mounted in the sidecar (its `-progs` directory). */
-export const MTAIL_PROGS_DIR = "/etc/mtail";
-
-/** mtail's conventional HTTP port; `/metrics` there serves the Prometheus text format. */
-export const MTAIL_PORT = 3903;
 
 /** What one log format yields. */
 export interface LogFormatInfo {
@@ -148,7 +139,7 @@ export interface RulesSpec {
 
 /**
  * Options of `alertRuleSpec`: thresholds and durations (seconds; ratios 0..1 exclusive), their defaults and checks
- * in the stack schema (`stateful-apps:monitoring.*`, lib/schema.ts), which lib/monitoring.ts `alertOptions` reads.
+ * in the stack schema (`stateful-apps:monitoring.*`, config/schema.ts), which lib/monitoring.ts `alertOptions` reads.
  */
 export interface AlertOptions {
     /** The app writes a log that an mtail sidecar turns into metrics; adds the mtail rules (needs `mtailJob`). */
@@ -228,7 +219,7 @@ function q(value: string): string {
  *   a target that is up but does not export the format's presence metric (the program did not load), for
  *   `mtailDownForSeconds` + 5 min.
  *
- * Every selector is scoped to `namespace`. The inputs are the validated config's (lib/schema.ts checks names,
+ * Every selector is scoped to `namespace`. The inputs are the validated config's (config/schema.ts checks names,
  * ratios and durations); throws only when `logFormat` comes without `mtailJob`.
  */
 export function alertRuleSpec(app: string, namespace: string, o: AlertOptions): RulesSpec {

@@ -4,7 +4,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { selectorLabels } from "./names";
-import type { AppConfig } from "./schema";
+import type { AppConfig } from "../config/schema";
 
 type ServiceSpec = k8s.types.input.core.v1.ServiceSpec;
 type ServicePort = k8s.types.input.core.v1.ServicePort;

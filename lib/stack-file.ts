@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { PROJECT } from "./names";
-import { parseStackConfig, referencedSecretKeys, StackConfig } from "./schema";
+import { parseStackConfig } from "../config/parse";
+import { referencedSecretKeys, StackConfig } from "../config/schema";
 
 /**
  * The config of `Pulumi.<stack>.yaml` under `dir`, keys in full form (`stateful-apps:apps`), values as YAML

@@ -10,8 +10,8 @@ import * as fs from "fs";
 import { configFileData } from "./config-files";
 import { recommendedLabels, selectorLabels, WorkloadNames } from "./names";
 import { LOG_FORMAT_INFO, mtailArgs, mtailProgramPath, MTAIL_PROGS_DIR } from "./observability";
-import { INJECTED_ENV } from "./schema";
-import type { AppConfig, ProbeConfig } from "./schema";
+import { INJECTED_ENV } from "../config/fields";
+import type { AppConfig, ProbeConfig } from "../config/schema";
 
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
 type SecurityContext = k8s.types.input.core.v1.SecurityContext;

@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { DEFAULT_STATEFULSET_TIMEOUT_SECONDS, podAvailableSeconds, POD_START_ALLOWANCE_SECONDS, rolloutAwait, statefulSetTimeouts } from "../lib/awaits";
-import type { AppConfig } from "../lib/schema";
+import type { AppConfig } from "../config/schema";
 import { stackConfig } from "./helm";
 
 const app = (stack: string, name: string): AppConfig => {

@@ -16,7 +16,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { StackConfigError } from "../lib/schema";
+import { StackConfigError } from "../config/errors";
 import { lastRunApiRequests, lastRunRegistrations, ROOT, runProgram, stackFileConfig } from "./harness";
 
 const DIR = path.join(ROOT, "tests", "fixtures", "bad-config");

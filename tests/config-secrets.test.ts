@@ -6,11 +6,11 @@
  */
 import * as assert from "assert";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
-import type { StackConfigError } from "../lib/schema";
+import type { StackConfigError } from "../config/errors";
 import { lastRunRegistrations, runProgram, stackFileConfig } from "./harness";
 
 describe("secret values in plain config keys", () => {
-    it("the SDK still has the @internal isConfigSecret that config.ts relies on", () => {
+    it("the SDK still has the @internal isConfigSecret that config/index.ts relies on", () => {
         assert.strictEqual(typeof (runtimeConfig as unknown as { isConfigSecret?: unknown }).isConfigSecret, "function");
     });
 

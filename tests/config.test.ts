@@ -7,7 +7,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { configReference, DOCS_BEGIN, DOCS_END } from "../lib/config-docs";
 import type { LiveStatefulSet } from "../lib/kube-api";
-import { checkAgainstLive, parseStackConfig, StackConfigError } from "../lib/schema";
+import { checkAgainstLive } from "../config/live";
+import { parseStackConfig } from "../config/parse";
+import { StackConfigError } from "../config/errors";
 import { parseQuantity, quantityProblem } from "../lib/quantity";
 import { ROOT, runProgram, stackFileConfig } from "./harness";
 
@@ -205,7 +207,7 @@ describe("Kubernetes quantities", () => {
 });
 
 describe("README configuration reference", () => {
-    it("is the one generated from the schema (run `npm run docs:config` after changing lib/schema.ts)", () => {
+    it("is the one generated from the schema (run `npm run docs:config` after changing config/schema.ts)", () => {
         const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
         const begin = readme.indexOf(DOCS_BEGIN);
         const end = readme.indexOf(DOCS_END);

@@ -10,7 +10,7 @@ import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { CHART_PATH } from "../components/helm-stateful-app";
 import { helmValues } from "../lib/helm-values";
-import { AppConfig, StackConfig } from "../lib/schema";
+import { AppConfig, StackConfig } from "../config/schema";
 import { readStackConfig } from "../lib/stack-file";
 import { ROOT } from "./harness";
 

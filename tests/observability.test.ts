@@ -31,7 +31,7 @@ import {
     RulesSpec,
     rulesFileYaml,
 } from "../lib/observability";
-import { STACK_SCHEMA } from "../lib/schema";
+import { STACK_SCHEMA } from "../config/schema";
 
 const ROOT = path.resolve(__dirname, "..");
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "logs");

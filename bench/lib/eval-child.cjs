@@ -137,9 +137,6 @@ let registrations = 0;
 const mocks = {
     newResource(args) {
         registrations += 1;
-        if (args.type === "pulumi:pulumi:StackReference") {
-            return { id: args.name, state: { name: args.name, outputs: {}, secretOutputNames: [] } };
-        }
         const state = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") {
             state.result = "x".repeat(args.inputs.length ?? 32);
@@ -154,8 +151,30 @@ const mocks = {
     },
 };
 
+/**
+ * The program reads the stack's namespace from its cluster before registering anything (config/index.ts). A
+ * loopback stand-in answers those GETs with empty lists, under a kubeconfig naming the stack's context.
+ */
+function fakeCluster(context) {
+    const http = require("http");
+    const os = require("os");
+    const server = http.createServer((_req, res) => res.writeHead(200, { "Content-Type": "application/json" }).end('{"items":[]}'));
+    return new Promise((resolve) =>
+        server.listen(0, "127.0.0.1", () => {
+            server.unref();
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eval-child-"));
+            const file = path.join(dir, "kubeconfig.json");
+            const cluster = { server: `http://127.0.0.1:${server.address().port}` };
+            fs.writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster }], users: [{ name: "u", user: {} }], contexts: [{ name: context, context: { cluster: "c", user: "u" } }] }));
+            process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+            resolve(file);
+        }),
+    );
+}
+
 async function main() {
     const config = JSON.parse(fs.readFileSync(configFile, "utf8"));
+    process.env.KUBECONFIG = await fakeCluster(config["kubernetes:context"]);
     pulumi.runtime.setAllConfig(config, []);
     await pulumi.runtime.setMocks(mocks, "stateful-apps", stack, false, "organization");
     t.mocksSet = performance.now();

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { helmValues } from "../../lib/helm-values";
-import { AppConfig } from "../../lib/schema";
+import { AppConfig } from "../../config/schema";
 import { CHART, CHECKSUM, ROOT, tempDir, timed } from "./common";
 
 const CHILD = path.join(ROOT, "bench", "lib", "eval-child.cjs");

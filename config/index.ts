@@ -7,13 +7,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
-import { PROJECT } from "./lib/names";
-import type { ClusterArgs } from "./components/cluster";
-import { clusterConnection, LiveNamespace, readNamespace } from "./lib/kube-api";
-import { kubeconfigContexts, KubeconfigSources, kubeconfigSources } from "./lib/kubeconfig";
-import { checkAgainstLive, ConfigProblem, parseStackConfig, referencedSecretKeys, StackConfig, StackConfigError } from "./lib/schema";
+import { PROJECT } from "../lib/names";
+import type { ClusterArgs } from "../components/cluster";
+import { clusterConnection, LiveNamespace, readNamespace } from "../lib/kube-api";
+import { kubeconfigContexts, KubeconfigSources, kubeconfigSources } from "../lib/kubeconfig";
+import { ConfigProblem, StackConfigError } from "./errors";
+import { checkAgainstLive } from "./live";
+import { parseStackConfig } from "./parse";
+import { referencedSecretKeys, StackConfig } from "./schema";
 
-export { StackConfig } from "./lib/schema";
+export { StackConfig } from "./schema";
 
 /** The stack config key that names the cluster (the kubernetes provider's own `context` setting). */
 export const KUBE_CONTEXT_KEY = "kubernetes:context";
@@ -152,7 +155,7 @@ function parseJson(text: string | undefined): unknown {
  * and `kubernetes:context` the provider uses; two GETs, nothing is changed) and stops the program with a
  * {@link StackConfigError} when the config asks for something Kubernetes would refuse, such as an app's
  * `storage.size` below one of its PVCs. Changes that cannot take effect by themselves (storage growth, immutable
- * StatefulSet fields) are logged as warnings, in `preview` too (lib/schema.ts `checkAgainstLive`). Live PVCs, not the stack's state: they
+ * StatefulSet fields) are logged as warnings, in `preview` too (config/live.ts `checkAgainstLive`). Live PVCs, not the stack's state: they
  * outlive the StatefulSet (`kubectl delete --cascade=orphan`, `whenDeleted: Retain`) and the next StatefulSet
  * adopts them by name.
  *
