@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { createHash, randomInt } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
+import Module from "module";
 import * as path from "path";
 import { PROJECT } from "../lib/names";
 import { composeLocalStackFile } from "./local-stack";
@@ -180,6 +181,11 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
                     // Another checkout at a path that may have held another commit before: load it afresh.
                     for (const file of Object.keys(require.cache)) {
                         if (file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[file];
+                    }
+                    // Node also caches how a relative request resolved (`./config` -> config.ts, later config/index.ts).
+                    const resolutions = (Module as unknown as { _pathCache: Record<string, string> })._pathCache;
+                    for (const key of Object.keys(resolutions)) {
+                        if (key.includes(programDir)) delete resolutions[key];
                     }
                 }
                 // eslint-disable-next-line @typescript-eslint/no-require-imports
