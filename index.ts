@@ -35,7 +35,11 @@ export = async (): Promise<ProgramOutputs> => {
     // Always retainOnDelete: deleting a namespace deletes every PVC in it, so neither `pulumi destroy` nor a rename
     // in config may take it down (remove it with kubectl when you mean it).
     const namespace = stack.namespace.create
-        ? new k8s.core.v1.Namespace("namespace", { metadata: namespaceMetadata({ ...stack.namespace, environment: stack.environment }) }, { provider, protect: stack.protect, retainOnDelete: true }).metadata.name
+        ? new k8s.core.v1.Namespace(
+              "namespace",
+              { metadata: namespaceMetadata({ ...stack.namespace, environment: stack.environment }) },
+              { provider, protect: stack.protect, retainOnDelete: true },
+          ).metadata.name
         : pulumi.output(stack.namespace.name);
     const operatorCrds = stack.monitoring.prometheusOperator ? requirePrometheusOperatorCrds({ provider }) : [];
 
@@ -54,7 +58,14 @@ export = async (): Promise<ProgramOutputs> => {
             },
             { providers: [provider] },
         );
-        workloads[app.name] = { deployWith: w.deployWith, serviceDns: w.serviceDns, podDns: w.podDns, secretName: w.secretName, storageSize: w.storageSize, rollout: w.rollout };
+        workloads[app.name] = {
+            deployWith: w.deployWith,
+            serviceDns: w.serviceDns,
+            podDns: w.podDns,
+            secretName: w.secretName,
+            storageSize: w.storageSize,
+            rollout: w.rollout,
+        };
     }
     return { namespaceName: namespace, workloads };
 };

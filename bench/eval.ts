@@ -7,7 +7,23 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { readStackConfig } from "../lib/stack-file";
-import { environment, flatConfig, fmtStats, helmBin, log, parseArgs, positiveInt, ROOT, stackConfig, stats, tempDir, loadavg, QUIET_OPTIONS, quietFromOptions, writeResult } from "./lib/common";
+import {
+    environment,
+    flatConfig,
+    fmtStats,
+    helmBin,
+    log,
+    parseArgs,
+    positiveInt,
+    ROOT,
+    stackConfig,
+    stats,
+    tempDir,
+    loadavg,
+    QUIET_OPTIONS,
+    quietFromOptions,
+    writeResult,
+} from "./lib/common";
 import { buildJs, evaluate, helmTemplate, profileVariant, removeJs, topLoads, VARIANTS, variantNames, writeValues } from "./lib/evaluate";
 
 const USAGE = `
@@ -118,7 +134,7 @@ for (let round = 0; round < rounds; round++) {
                     "load @pulumi/pulumi": t.sdkLoaded - t.tsSetup,
                     "load program (imports + TS compile)": t.programLoaded - t.mocksSet,
                     "run program (register resources)": t.programRun - t.programLoaded,
-                    "exit": r.ms - t.programRun,
+                    exit: r.ms - t.programRun,
                 };
                 for (const [k, v] of Object.entries(ph)) {
                     (phases[stack][what][k] ??= []).push(v);
@@ -179,12 +195,16 @@ if (profiled.length > 0) {
             tsCompiledFiles: ph.child.compiledFiles ?? 0,
             load: ph.load,
         };
-        console.log(`\nprofile ${v} (${stack}), wall ${prof.wallMs.toFixed(0)} ms under --cpu-prof; TS compile ${(ph.child.compileMs ?? 0).toFixed(0)} ms for ${ph.child.compiledFiles ?? 0} files`);
+        console.log(
+            `\nprofile ${v} (${stack}), wall ${prof.wallMs.toFixed(0)} ms under --cpu-prof; TS compile ${(ph.child.compileMs ?? 0).toFixed(0)} ms for ${ph.child.compiledFiles ?? 0} files`,
+        );
         for (const c of prof.categories.slice(0, 8)) {
             console.log(`  ${c.category.padEnd(70)} ${c.ms.toFixed(0).padStart(6)} ms ${c.pct.toFixed(1).padStart(5)} %`);
         }
         const mods = Object.values(ph.child.modules ?? {});
-        console.log(`  first loads (self time, nested loads excluded), ${ph.child.modulesLoaded} modules, ${(mods.reduce((s, m) => s + m.bytes, 0) / 2 ** 20).toFixed(1)} MiB of source:`);
+        console.log(
+            `  first loads (self time, nested loads excluded), ${ph.child.modulesLoaded} modules, ${(mods.reduce((s, m) => s + m.bytes, 0) / 2 ** 20).toFixed(1)} MiB of source:`,
+        );
         for (const l of topLoads(ph.child.loadSelfMs ?? {}, 8)) {
             console.log(`    ${l.pkg.padEnd(30)} ${l.ms.toFixed(0).padStart(6)} ms`);
         }

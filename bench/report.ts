@@ -35,7 +35,8 @@ const experiments: [string, Any][] = fs.existsSync(RESULTS_DIR)
 const s = (x: number) => (x / 1000).toFixed(2);
 const ms = (x: number) => x.toFixed(0);
 const cell = (st: Stats) => `${s(st.median)} s (${s(st.min)}–${s(st.max)})`;
-const table = (head: string[], rows: string[][]) => [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+const table = (head: string[], rows: string[][]) =>
+    [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 const loadRange = (samples: { load: number }[]) => {
     const l = samples.map((x) => x.load);
     return `${Math.min(...l).toFixed(2)}–${Math.max(...l).toFixed(2)}`;
@@ -58,7 +59,9 @@ const rolloutParams = (r: Any) => `kube-controller-manager --kube-api-qps ${r.pa
             continue;
         }
         const e = r.environment;
-        const quiet = r.quiet ? `${r.quiet.reached ? "yes" : "**no**"} (waited ${r.quiet.waitedSeconds} s; ${r.quiet.load.split(" ").slice(0, 3).join(" ")})` : "not waited for";
+        const quiet = r.quiet
+            ? `${r.quiet.reached ? "yes" : "**no**"} (waited ${r.quiet.waitedSeconds} s; ${r.quiet.load.split(" ").slice(0, 3).join(" ")})`
+            : "not waited for";
         rows.push([
             name,
             e.date.slice(0, 16).replace("T", " ") + " UTC",
@@ -68,7 +71,10 @@ const rolloutParams = (r: Any) => `kube-controller-manager --kube-api-qps ${r.pa
             r.loadAtEnd ? r.loadAtEnd.split(" ").slice(0, 3).join(" ") : "",
         ]);
     }
-    sections.environment = table(["result", "measured", "machine", "tree (HEAD + others' uncommitted edits)", "1-min load < 1.0 at start", "load at end (1/5/15 min)"], rows);
+    sections.environment = table(
+        ["result", "measured", "machine", "tree (HEAD + others' uncommitted edits)", "1-min load < 1.0 at start", "load at end (1/5/15 min)"],
+        rows,
+    );
 }
 
 // ------------------------------------------------------------------------------------------ eval
@@ -95,14 +101,25 @@ if (evalR) {
     const profs = Object.entries<Any>(evalR.profiles ?? {});
     if (profs.length) {
         const cats = [...new Set(profs.flatMap(([, p]) => p.cpuProfile.categories.slice(0, 7).map((c: Any) => c.category)))];
-        const catRows = cats.map((c) => [c, ...profs.map(([, p]) => {
-            const x = p.cpuProfile.categories.find((y: Any) => y.category === c);
-            return x ? `${ms(x.ms)} (${x.pct.toFixed(0)} %)` : "";
-        })]);
+        const catRows = cats.map((c) => [
+            c,
+            ...profs.map(([, p]) => {
+                const x = p.cpuProfile.categories.find((y: Any) => y.category === c);
+                return x ? `${ms(x.ms)} (${x.pct.toFixed(0)} %)` : "";
+            }),
+        ]);
         catRows.push(["**wall time under --cpu-prof**", ...profs.map(([, p]) => `${ms(p.cpuProfile.wallMs)}`)]);
-        catRows.push(["TypeScript compile (ts-node `compile()`), files", ...profs.map(([, p]) => (p.tsCompiledFiles ? `${ms(p.tsCompileMs)} ms, ${p.tsCompiledFiles} files` : "none"))]);
+        catRows.push([
+            "TypeScript compile (ts-node `compile()`), files",
+            ...profs.map(([, p]) => (p.tsCompiledFiles ? `${ms(p.tsCompileMs)} ms, ${p.tsCompiledFiles} files` : "none")),
+        ]);
         catRows.push(["modules loaded (files)", ...profs.map(([, p]) => `${p.modulesLoaded}`)]);
-        const loads = profs.map(([, p]) => p.firstLoadSelfMs.slice(0, 6).map((l: Any) => `${l.pkg} ${ms(l.ms)}`).join("<br>"));
+        const loads = profs.map(([, p]) =>
+            p.firstLoadSelfMs
+                .slice(0, 6)
+                .map((l: Any) => `${l.pkg} ${ms(l.ms)}`)
+                .join("<br>"),
+        );
         catRows.push(["first-load self time by package, ms (wall, incl. I/O; TS compile counts to the project)", ...loads]);
         sections["eval-profile"] = table(["CPU self time, ms (share)", ...profs.map(([v]) => `\`${v}\` (${evalR.profiles[v].stack})`)], catRows);
     } else {
@@ -118,13 +135,21 @@ if (scaleR) {
     const rows = scaleR.params.counts.map((n: number) => {
         const r = scaleR.results[String(n)];
         const h = r.helmTemplate.sumMs;
-        return [String(n), String(r.registrations), cell(h), ...variants.map((v) => `${cell(r.variants[v].wallMs)}, ${r.variants[v].ratioToHelmTemplate.toFixed(2)}×`)];
+        return [
+            String(n),
+            String(r.registrations),
+            cell(h),
+            ...variants.map((v) => `${cell(r.variants[v].wallMs)}, ${r.variants[v].ratioToHelmTemplate.toFixed(2)}×`),
+        ];
     });
     rows.push(["per extra app", "", `${ms(scaleR.marginalMsPerApp.helm)} ms`, ...variants.map((v) => `${ms(scaleR.marginalMsPerApp[v])} ms`)]);
     let prof = "";
     for (const [v, p] of Object.entries<Any>(scaleR.profiles ?? {})) {
         prof += `\n\nWhere \`${v}\` spends its time with ${p.apps} apps (CPU self time, wall ${s(p.wallMs)} s under --cpu-prof):\n\n`;
-        prof += table(["function (package)", "ms", "share"], p.topFunctions.slice(0, 8).map((f: Any) => [`\`${f.fn}\``, ms(f.ms), `${f.pct.toFixed(0)} %`]));
+        prof += table(
+            ["function (package)", "ms", "share"],
+            p.topFunctions.slice(0, 8).map((f: Any) => [`\`${f.fn}\``, ms(f.ms), `${f.pct.toFixed(0)} %`]),
+        );
     }
     sections.scale = `${table(["apps", "registrations", "helm template × N, summed", ...variants.map((v) => `\`${v}\` (÷ helm)`)], rows)}\n\n${scaleR.params.repeat} samples per cell after ${scaleR.params.warmup} warm-up round(s); wall time median (min–max). Preview: not measurable here (no Pulumi CLI).${prof}`;
 } else {
@@ -149,7 +174,13 @@ if (rolloutR?.status === "measured") {
             const twenty = rolloutR.results.find((r: Any) => r.retention === retention && r.policy === "Parallel" && r.replicas === 20);
             if (one && twenty) {
                 const ratio = twenty.methods[m].wallMs.median / one.methods[m].wallMs.median;
-                scaling.push([retention, m, cell(one.methods[m].wallMs), cell(twenty.methods[m].wallMs), `**${ratio.toFixed(1)}×** (${ratio <= 2 ? "met" : "missed"})`]);
+                scaling.push([
+                    retention,
+                    m,
+                    cell(one.methods[m].wallMs),
+                    cell(twenty.methods[m].wallMs),
+                    `**${ratio.toFixed(1)}×** (${ratio <= 2 ? "met" : "missed"})`,
+                ]);
             }
         }
     }
@@ -188,7 +219,11 @@ if (rolloutR?.status === "measured") {
             const best = Object.entries<Any>(r.variants).filter(([v]) => v !== "js-lazy-sdk");
             const line = best.map(([v, x]) => `\`${v}\` ${x.ratioToHelmTemplate.toFixed(1)}×`).join(", ");
             const committed = r.variants.nodeargs;
-            rows.push([`evaluation ≤ 5× helm template (${stack})`, line, committed ? (committed.ratioToHelmTemplate <= 5 ? "met" : "**missed** with the committed setting (`nodeargs`)") : ""]);
+            rows.push([
+                `evaluation ≤ 5× helm template (${stack})`,
+                line,
+                committed ? (committed.ratioToHelmTemplate <= 5 ? "met" : "**missed** with the committed setting (`nodeargs`)") : "",
+            ]);
         }
     }
     rows.push(["no-change preview ≤ 3 s", "not measurable here: no Pulumi CLI", "unknown"]);
@@ -197,7 +232,9 @@ if (rolloutR?.status === "measured") {
         const one = rolloutR.results.find((r: Any) => r.retention === rolloutR.params.retentions[0] && r.policy === "Parallel" && r.replicas === 1);
         const twenty = rolloutR.results.find((r: Any) => r.retention === rolloutR.params.retentions[0] && r.policy === "Parallel" && r.replicas === 20);
         if (one && twenty) {
-            const line = Object.keys(one.methods).map((m) => `\`${m}\` ${(twenty.methods[m].wallMs.median / one.methods[m].wallMs.median).toFixed(1)}×`).join(", ");
+            const line = Object.keys(one.methods)
+                .map((m) => `\`${m}\` ${(twenty.methods[m].wallMs.median / one.methods[m].wallMs.median).toFixed(1)}×`)
+                .join(", ");
             const allMet = Object.keys(one.methods).every((m) => twenty.methods[m].wallMs.median / one.methods[m].wallMs.median <= 2);
             rows.push([`Parallel 20 replicas ≤ 2× 1 replica (retention ${rolloutR.params.retentions[0]})`, line, allMet ? "met" : "**missed** by some"]);
         }

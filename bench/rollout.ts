@@ -10,7 +10,25 @@ import * as fs from "fs";
 import * as path from "path";
 import { helmValues } from "../lib/helm-values";
 import { readStackConfig } from "../lib/stack-file";
-import { CHART, CHECKSUM, environment, fmtStats, helmBin, list, log, parseArgs, positiveInt, ROOT, stats, tempDir, timed, loadavg, QUIET_OPTIONS, quietFromOptions, writeResult } from "./lib/common";
+import {
+    CHART,
+    CHECKSUM,
+    environment,
+    fmtStats,
+    helmBin,
+    list,
+    log,
+    parseArgs,
+    positiveInt,
+    ROOT,
+    stats,
+    tempDir,
+    timed,
+    loadavg,
+    QUIET_OPTIONS,
+    quietFromOptions,
+    writeResult,
+} from "./lib/common";
 
 const USAGE = `
 Usage: npx ts-node --transpile-only bench/rollout.ts [OPTIONS]
@@ -79,7 +97,11 @@ const helm = helmBin();
 const clusterScript = path.join(ROOT, "scripts", "cluster");
 const clusterEnv = { ...process.env, CLUSTER_NAME: opts["cluster-name"] };
 const kcmQps = Number(opts["kcm-qps"]) || 0;
-const resultBase = { bench: "rollout", environment: environment(), params: { replicas, policies, retentions, methods, repeat, clusterName: opts["cluster-name"], nodes: Number(opts.nodes), kcmQps: kcmQps || "default (20)" } };
+const resultBase = {
+    bench: "rollout",
+    environment: environment(),
+    params: { replicas, policies, retentions, methods, repeat, clusterName: opts["cluster-name"], nodes: Number(opts.nodes), kcmQps: kcmQps || "default (20)" },
+};
 
 function unavailable(reason: string): never {
     const file = writeResult("rollout", { ...resultBase, status: "unavailable", reason }, opts.out);
@@ -92,9 +114,19 @@ if (!fs.existsSync(clusterScript)) {
 }
 log(`starting cluster ${opts["cluster-name"]} (scripts/cluster up --nodes ${opts.nodes})`);
 const qpsArgs = kcmQps
-    ? ["--", "--extra-args", `kube-controller-manager=kube-api-qps=${kcmQps}`, "--extra-args", `kube-controller-manager=kube-api-burst=${Math.round(kcmQps * 1.5)}`]
+    ? [
+          "--",
+          "--extra-args",
+          `kube-controller-manager=kube-api-qps=${kcmQps}`,
+          "--extra-args",
+          `kube-controller-manager=kube-api-burst=${Math.round(kcmQps * 1.5)}`,
+      ]
     : [];
-const up = spawnSync("bash", [clusterScript, "up", "--nodes", opts.nodes, ...qpsArgs], { env: clusterEnv, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+const up = spawnSync("bash", [clusterScript, "up", "--nodes", opts.nodes, ...qpsArgs], {
+    env: clusterEnv,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+});
 if (up.status !== 0) {
     unavailable(`scripts/cluster up exited ${up.status}`);
 }
@@ -170,7 +202,19 @@ function measure(method: string, cell: Cell): Sample {
         }
         fs.writeFileSync(rendered, t.stdout);
         // One shell so the clock covers both commands and nothing else.
-        r = timed("bash", ["-c", `"$0" apply --server-side --field-manager=bench -n "$1" -f "$2" >/dev/null && "$0" -n "$1" rollout status "statefulset/$3" --timeout="$4s" >/dev/null`, kubectl, ns, rendered, APP, String(timeoutS)], { env: kenv });
+        r = timed(
+            "bash",
+            [
+                "-c",
+                `"$0" apply --server-side --field-manager=bench -n "$1" -f "$2" >/dev/null && "$0" -n "$1" rollout status "statefulset/$3" --timeout="$4s" >/dev/null`,
+                kubectl,
+                ns,
+                rendered,
+                APP,
+                String(timeoutS),
+            ],
+            { env: kenv },
+        );
     } else {
         const extra = method === "helm-no-hooks" ? ["--no-hooks"] : [];
         r = timed(helm, ["install", APP, CHART, "-n", ns, "-f", values, "--wait", "--timeout", `${timeoutS}s`, ...extra], { env: kenv });
@@ -196,7 +240,9 @@ function deleteBenchNamespaces(): void {
     const start = Date.now();
     k(["delete", ...names, "--wait=true", `--timeout=${timeoutS}s`]);
     for (;;) {
-        const pvs = k(["get", "pv", "--no-headers", "--ignore-not-found"]).split("\n").filter((l) => l.trim()).length;
+        const pvs = k(["get", "pv", "--no-headers", "--ignore-not-found"])
+            .split("\n")
+            .filter((l) => l.trim()).length;
         if (pvs === 0) {
             break;
         }
@@ -236,7 +282,11 @@ const results = cells.map((c) => {
     const m = Object.fromEntries(Object.entries(c.methods).map(([k2, xs]) => [k2, { wallMs: stats(xs.map((x) => x.ms)), samples: xs }]));
     const floor = m.kubectl?.wallMs.median;
     const h = m.helm?.wallMs.median;
-    console.log(`${c.retention.padEnd(7)} ${c.policy.padEnd(13)} x${String(c.replicas).padEnd(3)} ${Object.entries(m).map(([k2, x]) => `${k2} ${fmtStats(x.wallMs)}`).join("; ")}`);
+    console.log(
+        `${c.retention.padEnd(7)} ${c.policy.padEnd(13)} x${String(c.replicas).padEnd(3)} ${Object.entries(m)
+            .map(([k2, x]) => `${k2} ${fmtStats(x.wallMs)}`)
+            .join("; ")}`,
+    );
     return {
         retention: c.retention,
         policy: c.policy,

@@ -9,7 +9,23 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { readStackConfig, stackFileConfig } from "../lib/stack-file";
-import { environment, flatConfig, fmtStats, helmBin, log, parseArgs, positiveInt, PROJECT, ROOT, stats, tempDir, loadavg, QUIET_OPTIONS, quietFromOptions, writeResult } from "./lib/common";
+import {
+    environment,
+    flatConfig,
+    fmtStats,
+    helmBin,
+    log,
+    parseArgs,
+    positiveInt,
+    PROJECT,
+    ROOT,
+    stats,
+    tempDir,
+    loadavg,
+    QUIET_OPTIONS,
+    quietFromOptions,
+    writeResult,
+} from "./lib/common";
 import { buildJs, evaluate, helmTemplate, profileVariant, removeJs, VARIANTS, variantNames, writeValues } from "./lib/evaluate";
 
 const USAGE = `
@@ -141,7 +157,11 @@ if (counts.length >= 2) {
         const mb = stats(samples[b][v].map((x) => x.ms)).median;
         marginal[v] = (mb - ma) / (b - a);
     }
-    console.log(`\nmarginal cost per app between ${a} and ${b} apps: ${Object.entries(marginal).map(([v, ms]) => `${v} ${ms.toFixed(1)} ms`).join(", ")}`);
+    console.log(
+        `\nmarginal cost per app between ${a} and ${b} apps: ${Object.entries(marginal)
+            .map(([v, ms]) => `${v} ${ms.toFixed(1)} ms`)
+            .join(", ")}`,
+    );
 }
 
 const profiles: Record<string, unknown> = {};

@@ -29,5 +29,9 @@ export const PROVIDER_SETTINGS = { enableConfigMapMutable: true, enableSecretMut
  * every resource must move (DiffConfig; a new cluster replaces them).
  */
 export function clusterProvider(args: ClusterArgs): k8s.Provider {
-    return new k8s.Provider("cluster", { context: args.context, ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}), ...PROVIDER_SETTINGS });
+    return new k8s.Provider("cluster", {
+        context: args.context,
+        ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}),
+        ...PROVIDER_SETTINGS,
+    });
 }

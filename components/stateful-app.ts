@@ -68,7 +68,9 @@ export class StatefulApp extends pulumi.ComponentResource {
         const envConfigMap = new k8s.core.v1.ConfigMap(`${name}-env`, { metadata: meta(names.envConfigMap), data: { ...app.env } }, child);
         const filesConfigMap = new k8s.core.v1.ConfigMap(`${name}-files`, { metadata: meta(names.filesConfigMap), data: configFileData(app) }, child);
         const program = mtailProgram(app);
-        const mtailConfigMap = program ? [new k8s.core.v1.ConfigMap(`${name}-mtail`, { metadata: meta(names.mtailConfigMap), data: { [program.file]: program.text } }, child)] : [];
+        const mtailConfigMap = program
+            ? [new k8s.core.v1.ConfigMap(`${name}-mtail`, { metadata: meta(names.mtailConfigMap), data: { [program.file]: program.text } }, child)]
+            : [];
         const headless = new k8s.core.v1.Service(`${name}-headless`, { metadata: meta(names.headless), spec: headlessServiceSpec(app) }, child);
         const service = new k8s.core.v1.Service(`${name}-service`, { metadata: meta(names.app), spec: clientServiceSpec(app) }, child);
 
@@ -79,7 +81,13 @@ export class StatefulApp extends pulumi.ComponentResource {
             `${name}-statefulset`,
             {
                 metadata: { ...meta(names.app), ...optional("annotations", Object.keys(annotations).length > 0 ? annotations : undefined) },
-                spec: statefulSetSpec(app, { names, serviceName: headless.metadata.name, secretChecksum: secret.checksum, managedBy: "pulumi", scrapeAnnotations: args.scrapeAnnotations ?? false }),
+                spec: statefulSetSpec(app, {
+                    names,
+                    serviceName: headless.metadata.name,
+                    secretChecksum: secret.checksum,
+                    managedBy: "pulumi",
+                    scrapeAnnotations: args.scrapeAnnotations ?? false,
+                }),
             },
             {
                 parent: this,

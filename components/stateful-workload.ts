@@ -85,7 +85,14 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
             { parent: this, aliases: [{ parent: pulumi.createUrn(name, PATH_TYPES[app.deployWith]) }] },
         );
 
-        const pathArgs = { app, namespace, clusterDomain: args.clusterDomain, secret, protect: args.protect, scrapeAnnotations: !monitoring.prometheusOperator };
+        const pathArgs = {
+            app,
+            namespace,
+            clusterDomain: args.clusterDomain,
+            secret,
+            protect: args.protect,
+            scrapeAnnotations: !monitoring.prometheusOperator,
+        };
         const pathOpts = { parent: this, dependsOn: [secret], ...atRoot };
         const workload = app.deployWith === "helm" ? new HelmStatefulApp(name, pathArgs, pathOpts) : new StatefulApp(name, pathArgs, pathOpts);
 
@@ -102,6 +109,12 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
         this.secretName = secret.secretName;
         this.storageSize = workload.storageSize;
         this.rollout = workload.rollout;
-        this.registerOutputs({ serviceDns: this.serviceDns, podDns: this.podDns, secretName: this.secretName, storageSize: this.storageSize, rollout: this.rollout });
+        this.registerOutputs({
+            serviceDns: this.serviceDns,
+            podDns: this.podDns,
+            secretName: this.secretName,
+            storageSize: this.storageSize,
+            rollout: this.rollout,
+        });
     }
 }

@@ -18,9 +18,7 @@ export class StackConfigError extends Error {
     constructor(readonly problems: readonly ConfigProblem[]) {
         super(
             `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-                problems
-                    .map((p) => `  - ${p.key}: ${p.message}${p.given === undefined ? "" : ` (given: ${JSON.stringify(p.given)})`}`)
-                    .join("\n"),
+                problems.map((p) => `  - ${p.key}: ${p.message}${p.given === undefined ? "" : ` (given: ${JSON.stringify(p.given)})`}`).join("\n"),
         );
         this.name = "StackConfigError";
     }

@@ -58,16 +58,26 @@ export const labelKey = z.string().refine(
     (k) => {
         const parts = k.split("/");
         const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
-        return parts.length <= 2 && name.length <= 63 && LABEL_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix)));
+        return (
+            parts.length <= 2 &&
+            name.length <= 63 &&
+            LABEL_NAME.test(name) &&
+            (prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix)))
+        );
     },
-    { message: "must be a label key: [prefix/]name, the name at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends; the prefix a DNS subdomain" },
+    {
+        message:
+            "must be a label key: [prefix/]name, the name at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends; the prefix a DNS subdomain",
+    },
 );
 
 /** A label value: k8s.io/apimachinery pkg/util/validation IsValidLabelValue (empty, or ≤ 63 characters as a label name). */
 export const labelValueSchema = z
     .string()
     .max(63, { message: "must be a label value of at most 63 characters" })
-    .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, { message: "must be a label value: letters, digits, '-', '_' or '.', alphanumeric at both ends (or empty)" });
+    .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, {
+        message: "must be a label value: letters, digits, '-', '_' or '.', alphanumeric at both ends (or empty)",
+    });
 
 /** Labels as Kubernetes takes them in `metadata.labels` and `matchLabels` (apimachinery ValidateLabels). */
 export const labelMap = z.record(labelKey, labelValueSchema);
@@ -77,7 +87,9 @@ export const labelMap = z.record(labelKey, labelValueSchema);
  * and, for pods, one with leading or trailing whitespace (core/validation validateContainerCommon,
  * validateContainerOnlyForPod); inner whitespace fails at the kubelet (InvalidImageName).
  */
-export const imageRef = z.string().regex(/^\S+$/, { message: "must be an image reference such as docker.io/library/busybox:1.37.0 (not empty, no whitespace)" });
+export const imageRef = z
+    .string()
+    .regex(/^\S+$/, { message: "must be an image reference such as docker.io/library/busybox:1.37.0 (not empty, no whitespace)" });
 
 /** The image with `sh` and `nc` of the hook Jobs, the helm test Pod and the data-load wait (a pinned busybox). */
 export const BUSYBOX_IMAGE = "docker.io/library/busybox:1.37.0";

@@ -113,7 +113,10 @@ export function loadConfig(): LoadedConfig {
     problems.push(...(context ? kubeContextProblems(context, kubeconfigSources(kubeconfig)) : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }]));
     for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
         if (fullKey.startsWith("kubernetes:") && !KUBE_KEYS.includes(fullKey)) {
-            problems.push({ key: fullKey, message: `is a setting of the default kubernetes provider, which this program does not use (its provider is explicit: components/cluster.ts), so it would be ignored; allowed: ${KUBE_KEYS.join(", ")}` });
+            problems.push({
+                key: fullKey,
+                message: `is a setting of the default kubernetes provider, which this program does not use (its provider is explicit: components/cluster.ts), so it would be ignored; allowed: ${KUBE_KEYS.join(", ")}`,
+            });
         }
     }
     let stack: StackConfig | undefined;

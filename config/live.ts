@@ -40,12 +40,16 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
             const recipe =
                 app.deployWith === "native"
                     ? `it is immutable, so the program leaves it as it is; to apply it, run \`kubectl -n ${cfg.namespace.name} delete statefulset ${sts.name} --cascade=orphan\`, then \`pulumi up --refresh\` (pods and PVCs are kept; README "Safety rules")`
-                    : "it is immutable, so the release leaves it as it is (recreating a release's StatefulSet is not automated yet; README \"Safety rules\")";
+                    : 'it is immutable, so the release leaves it as it is (recreating a release\'s StatefulSet is not automated yet; README "Safety rules")';
             if (sts.podManagementPolicy !== app.podManagementPolicy) {
-                warnings.push(`${configKey(["apps", i, "podManagementPolicy"])} is ${app.podManagementPolicy}, but the live StatefulSet ${sts.name} has ${sts.podManagementPolicy}: ${recipe}`);
+                warnings.push(
+                    `${configKey(["apps", i, "podManagementPolicy"])} is ${app.podManagementPolicy}, but the live StatefulSet ${sts.name} has ${sts.podManagementPolicy}: ${recipe}`,
+                );
             }
             if (sts.claimSize !== undefined && now !== undefined && parseQuantity(sts.claimSize) !== now) {
-                warnings.push(`${sizeKey} is ${app.storage.size}, but the live StatefulSet ${sts.name}'s volumeClaimTemplates ask ${sts.claimSize} (what new ordinals get): ${recipe}`);
+                warnings.push(
+                    `${sizeKey} is ${app.storage.size}, but the live StatefulSet ${sts.name}'s volumeClaimTemplates ask ${sts.claimSize} (what new ordinals get): ${recipe}`,
+                );
             }
         }
         const own = new RegExp(`^${workloadNames(app.name).volumeClaim}-${app.name}-\\d+$`);
@@ -63,7 +67,9 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
             });
         } else if (smaller.length > 0) {
             const list = smaller.map((c) => `${c.name} (${c.size})`).join(", ");
-            warnings.push(`${sizeKey} is ${app.storage.size}, but PVCs ${list} are smaller: they keep their size until expanded (kubectl patch pvc <name> -p '{"spec":{"resources":{"requests":{"storage":"${app.storage.size}"}}}}'; the StorageClass must allow expansion)`);
+            warnings.push(
+                `${sizeKey} is ${app.storage.size}, but PVCs ${list} are smaller: they keep their size until expanded (kubectl patch pvc <name> -p '{"spec":{"resources":{"requests":{"storage":"${app.storage.size}"}}}}'; the StorageClass must allow expansion)`,
+            );
         }
     });
     return { problems, warnings };

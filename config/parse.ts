@@ -26,7 +26,10 @@ export function parseStackConfig(raw: Record<string, unknown>, hasSecret: (key: 
                 const path: PropertyKey[] = issue.path;
                 let message = issue.message;
                 if (issue.code === "unrecognized_keys") {
-                    return { key: configKey(path), message: `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")} (a typo?); allowed: ${allowedKeys(path).join(", ")}` };
+                    return {
+                        key: configKey(path),
+                        message: `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")} (a typo?); allowed: ${allowedKeys(path).join(", ")}`,
+                    };
                 }
                 if (issue.code === "invalid_key") {
                     // zod reports "Invalid key in record"; the reasons are in the nested issues.

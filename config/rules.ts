@@ -29,7 +29,18 @@ export const TEST_POD_SUFFIX = "-test-connection";
 /** Object names an app owns in its namespace (Services, ConfigMaps, Secret, hook Jobs, test Pod). */
 function derivedObjectNames(app: string): string[] {
     const n = workloadNames(app);
-    return [n.app, n.headless, n.envConfigMap, n.filesConfigMap, n.secret, n.mtailConfigMap, n.alertRules, `${app}-preflight`, `${app}-report`, `${app}${TEST_POD_SUFFIX}`];
+    return [
+        n.app,
+        n.headless,
+        n.envConfigMap,
+        n.filesConfigMap,
+        n.secret,
+        n.mtailConfigMap,
+        n.alertRules,
+        `${app}-preflight`,
+        `${app}-report`,
+        `${app}${TEST_POD_SUFFIX}`,
+    ];
 }
 
 /** Across apps: unique names, no collision of derived object names, each nodePort used once (cluster-wide). */
@@ -46,14 +57,22 @@ function acrossApps(cfg: StackConfig): Problem[] {
             // Names derived from different app names can still collide: app `db-headless` vs the headless Service of `db`.
             const clash = derivedObjectNames(app.name).find((n) => objectNames.has(n) && objectNames.get(n) !== i);
             if (clash) {
-                out.push({ path: at("name"), message: `its object name '${clash}' collides with one of apps[${objectNames.get(clash)}] (each app owns <name>, <name>-headless, <name>-env, <name>-files, <name>-credentials, <name>-mtail, …)`, given: app.name });
+                out.push({
+                    path: at("name"),
+                    message: `its object name '${clash}' collides with one of apps[${objectNames.get(clash)}] (each app owns <name>, <name>-headless, <name>-env, <name>-files, <name>-credentials, <name>-mtail, …)`,
+                    given: app.name,
+                });
             }
             derivedObjectNames(app.name).forEach((n) => objectNames.set(n, i));
         }
         seen.set(app.name, i);
         if (app.service.nodePort !== undefined) {
             if (nodePorts.has(app.service.nodePort)) {
-                out.push({ path: at("service", "nodePort"), message: `is already used by apps[${nodePorts.get(app.service.nodePort)}]; a nodePort is cluster-wide and can back one Service only`, given: app.service.nodePort });
+                out.push({
+                    path: at("service", "nodePort"),
+                    message: `is already used by apps[${nodePorts.get(app.service.nodePort)}]; a nodePort is cluster-wide and can back one Service only`,
+                    given: app.service.nodePort,
+                });
             }
             nodePorts.set(app.service.nodePort, i);
         }
@@ -66,7 +85,11 @@ function schedulingRules(app: AppConfig, at: At, cfg: StackConfig): Problem[] {
     const out: Problem[] = [];
     const spread = app.topologySpread;
     if (spread.minDomains !== undefined && spread.zone !== "DoNotSchedule") {
-        out.push({ path: at("topologySpread", "minDomains"), message: "needs topologySpread.zone: DoNotSchedule (Kubernetes accepts minDomains only with whenUnsatisfiable DoNotSchedule)", given: spread.minDomains });
+        out.push({
+            path: at("topologySpread", "minDomains"),
+            message: "needs topologySpread.zone: DoNotSchedule (Kubernetes accepts minDomains only with whenUnsatisfiable DoNotSchedule)",
+            given: spread.minDomains,
+        });
     } else if (spread.minDomains !== undefined && cfg.zones && spread.minDomains > cfg.zones.length) {
         out.push({
             path: at("topologySpread", "minDomains"),
@@ -75,7 +98,11 @@ function schedulingRules(app: AppConfig, at: At, cfg: StackConfig): Problem[] {
         });
     }
     if (app.updateStrategy.type === "RollingUpdate" && app.updateStrategy.partition > app.replicas) {
-        out.push({ path: at("updateStrategy", "partition"), message: `must be ≤ replicas (${app.replicas}); a larger partition never updates any pod`, given: app.updateStrategy.partition });
+        out.push({
+            path: at("updateStrategy", "partition"),
+            message: `must be ≤ replicas (${app.replicas}); a larger partition never updates any pod`,
+            given: app.updateStrategy.partition,
+        });
     }
     if (app.pdb.minAvailable !== undefined && app.pdb.maxUnavailable !== undefined) {
         out.push({ path: at("pdb"), message: "set minAvailable or maxUnavailable, not both (PodDisruptionBudget allows one)" });
@@ -99,13 +126,21 @@ function resourceRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] {
         out.push({ path: at("resources", "requests", "memory"), message: `must be ≤ limits.memory (${lim.memory})`, given: req.memory });
     }
     if ((parseQuantity(req.ephemeralStorage) ?? 0) > (parseQuantity(lim.ephemeralStorage) ?? Infinity)) {
-        out.push({ path: at("resources", "requests", "ephemeralStorage"), message: `must be ≤ limits.ephemeralStorage (${lim.ephemeralStorage})`, given: req.ephemeralStorage });
+        out.push({
+            path: at("resources", "requests", "ephemeralStorage"),
+            message: `must be ≤ limits.ephemeralStorage (${lim.ephemeralStorage})`,
+            given: req.ephemeralStorage,
+        });
     }
     if (lim.cpu !== undefined && (parseQuantity(req.cpu) ?? 0) > (parseQuantity(lim.cpu) ?? Infinity)) {
         out.push({ path: at("resources", "requests", "cpu"), message: `must be ≤ limits.cpu (${lim.cpu})`, given: req.cpu });
     }
     if (app.metrics && (parseQuantity(app.metrics.resources.memory) ?? 0) > (parseQuantity(app.metrics.resources.memoryLimit) ?? Infinity)) {
-        out.push({ path: at("metrics", "resources", "memory"), message: `must be ≤ metrics.resources.memoryLimit (${app.metrics.resources.memoryLimit}); Kubernetes refuses requests above limits`, given: app.metrics.resources.memory });
+        out.push({
+            path: at("metrics", "resources", "memory"),
+            message: `must be ≤ metrics.resources.memoryLimit (${app.metrics.resources.memoryLimit}); Kubernetes refuses requests above limits`,
+            given: app.metrics.resources.memory,
+        });
     }
     return out;
 }
@@ -123,7 +158,11 @@ function imageRules(app: AppConfig, at: At, cfg: StackConfig): Problem[] {
         ];
         for (const [path, image] of images) {
             if (image !== undefined && LOOPBACK_REGISTRY.test(image)) {
-                out.push({ path, message: "names a registry on localhost, which each prod node would look for on itself: push the image to a registry your nodes pull from", given: image });
+                out.push({
+                    path,
+                    message: "names a registry on localhost, which each prod node would look for on itself: push the image to a registry your nodes pull from",
+                    given: image,
+                });
             }
         }
     }
@@ -137,7 +176,11 @@ function imageRules(app: AppConfig, at: At, cfg: StackConfig): Problem[] {
 function serviceRules(app: AppConfig, at: At, cfg: StackConfig): Problem[] {
     const out: Problem[] = [];
     if (app.service.type === "LoadBalancer" && !cfg.allowLoadBalancer) {
-        out.push({ path: at("service", "type"), message: `LoadBalancer is not allowed in this stack; use ClusterIP or NodePort, or set ${PROJECT}:allowLoadBalancer: true`, given: app.service.type });
+        out.push({
+            path: at("service", "type"),
+            message: `LoadBalancer is not allowed in this stack; use ClusterIP or NodePort, or set ${PROJECT}:allowLoadBalancer: true`,
+            given: app.service.type,
+        });
     }
     if (app.service.nodePort !== undefined && app.service.type === "ClusterIP") {
         out.push({ path: at("service", "nodePort"), message: "needs service.type NodePort or LoadBalancer", given: app.service.nodePort });
@@ -160,7 +203,11 @@ function podRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] {
     // silently never arrive.
     for (const name of Object.keys(app.env)) {
         if (name === app.secret.envName || name in INJECTED_ENV) {
-            out.push({ path: at("env", name), message: `is set by the program (${[...Object.keys(INJECTED_ENV), "secret.envName"].join(", ")}); the pod would never see this value`, given: name });
+            out.push({
+                path: at("env", name),
+                message: `is set by the program (${[...Object.keys(INJECTED_ENV), "secret.envName"].join(", ")}); the pod would never see this value`,
+                given: name,
+            });
         }
     }
     const probes: [string, typeof app.probes.readiness | undefined][] = [
@@ -195,7 +242,10 @@ function podRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] {
     ];
     for (const [path, size] of sizes) {
         if (size > MAX_CONFIGMAP_BYTES) {
-            out.push({ path, message: `holds ${size} bytes; a ConfigMap holds at most ${MAX_CONFIGMAP_BYTES} (1 MiB): keep large data in the image or on the volume` });
+            out.push({
+                path,
+                message: `holds ${size} bytes; a ConfigMap holds at most ${MAX_CONFIGMAP_BYTES} (1 MiB): keep large data in the image or on the volume`,
+            });
         }
     }
     return out;
@@ -206,7 +256,11 @@ function metricsRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] {
     const out: Problem[] = [];
     if (app.metrics) {
         if (app.metrics.port === app.port) {
-            out.push({ path: at("metrics", "port"), message: `collides with the app's port ${app.port}; mtail needs a port of its own`, given: app.metrics.port });
+            out.push({
+                path: at("metrics", "port"),
+                message: `collides with the app's port ${app.port}; mtail needs a port of its own`,
+                given: app.metrics.port,
+            });
         }
         const probePorts = [app.probes.readiness, app.probes.liveness, app.probes.startup].map((p) => p?.port).filter((p) => p !== undefined);
         if (probePorts.includes(app.metrics.port)) {
@@ -216,7 +270,11 @@ function metricsRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] {
             out.push({ path: at("portName"), message: "`metrics` is reserved for the mtail sidecar's port when `metrics` is set", given: app.portName });
         }
         if (!app.metrics.logFile.startsWith(`${app.storage.mountPath.replace(/\/$/, "")}/`)) {
-            out.push({ path: at("metrics", "logFile"), message: `must be under storage.mountPath (${app.storage.mountPath}): the sidecar reads it from the data volume`, given: app.metrics.logFile });
+            out.push({
+                path: at("metrics", "logFile"),
+                message: `must be under storage.mountPath (${app.storage.mountPath}): the sidecar reads it from the data volume`,
+                given: app.metrics.logFile,
+            });
         }
     }
     return out;
@@ -226,14 +284,22 @@ function metricsRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] {
 function jobAndChartRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] {
     const out: Problem[] = [];
     if (app.dataLoad && app.name.length > MAX_APP_NAME_WITH_DATA_LOAD) {
-        out.push({ path: at("name"), message: `must be at most ${MAX_APP_NAME_WITH_DATA_LOAD} characters with dataLoad: the Job <name>-data-load-<hash> becomes a 63-character label (job-name)`, given: app.name });
+        out.push({
+            path: at("name"),
+            message: `must be at most ${MAX_APP_NAME_WITH_DATA_LOAD} characters with dataLoad: the Job <name>-data-load-<hash> becomes a 63-character label (job-name)`,
+            given: app.name,
+        });
     }
     if (app.dataLoad && app.replicas === 0) {
         out.push({ path: at("dataLoad"), message: "needs replicas ≥ 1: the Job waits for the app's Service to accept connections" });
     }
     // The chart's helm-test Pod carries the label app.kubernetes.io/name=<name>-test-connection (≤ 63 characters).
     if (app.deployWith === "helm" && app.name.length > 63 - TEST_POD_SUFFIX.length) {
-        out.push({ path: at("name"), message: `must be at most ${63 - TEST_POD_SUFFIX.length} characters with deployWith: helm: the chart's test Pod is labelled <name>${TEST_POD_SUFFIX} (a label value, at most 63)`, given: app.name });
+        out.push({
+            path: at("name"),
+            message: `must be at most ${63 - TEST_POD_SUFFIX.length} characters with deployWith: helm: the chart's test Pod is labelled <name>${TEST_POD_SUFFIX} (a label value, at most 63)`,
+            given: app.name,
+        });
     }
     return out;
 }

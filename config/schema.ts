@@ -46,13 +46,18 @@ const imageSchema = z.strictObject({
         .regex(/^sha256:[a-f0-9]{64}$/, { message: "expected sha256:<64 hex digits>" })
         .optional()
         .describe("Optional digest; pins the image exactly (`repo:tag@sha256:…`)."),
-    pullPolicy: z.enum(["IfNotPresent", "Always", "Never"]).default("IfNotPresent").describe("When the kubelet pulls the image: IfNotPresent only when the node lacks it."),
+    pullPolicy: z
+        .enum(["IfNotPresent", "Always", "Never"])
+        .default("IfNotPresent")
+        .describe("When the kubelet pulls the image: IfNotPresent only when the node lacks it."),
 });
 
 const appSchema = z.strictObject({
     name: z
         .string()
-        .max(MAX_APP_NAME, { message: `must be at most ${MAX_APP_NAME} characters (the StatefulSet controller adds a 11-character revision suffix to a 63-character label)` })
+        .max(MAX_APP_NAME, {
+            message: `must be at most ${MAX_APP_NAME} characters (the StatefulSet controller adds a 11-character revision suffix to a 63-character label)`,
+        })
         .regex(DNS1035_LABEL, { message: "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, ending with a letter or digit" })
         .describe("App name: StatefulSet, Services, ConfigMap and Helm release are named from it."),
     deployWith: z.enum(["native", "helm"]).default("native").describe("`native`: Pulumi Kubernetes resources; `helm`: a Helm release of charts/stateful-app."),
@@ -63,7 +68,9 @@ const appSchema = z.strictObject({
     portName: z
         .string()
         // k8s.io/apimachinery pkg/util/validation IsValidPortName (IANA_SVC_NAME, RFC 6335 5.1).
-        .regex(/^[a-z](?:-?[a-z0-9])*$/, { message: "must be an IANA service name: lowercase letters, digits and single '-' between them, starting with a letter (e.g. http, rpc-2)" })
+        .regex(/^[a-z](?:-?[a-z0-9])*$/, {
+            message: "must be an IANA service name: lowercase letters, digits and single '-' between them, starting with a letter (e.g. http, rpc-2)",
+        })
         .max(15, { message: "must be at most 15 characters (an IANA service name)" })
         .default("app")
         .describe("Name of the port on the pod and Services (an IANA service name)."),
@@ -75,7 +82,10 @@ const appSchema = z.strictObject({
         .max(MAX_REPLICAS, { message: `must be ≤ ${MAX_REPLICAS} (every pod's DNS name is a stack output)` })
         .default(1)
         .describe("Number of pods (each with its own PVC)."),
-    podManagementPolicy: z.enum(["OrderedReady", "Parallel"]).default("OrderedReady").describe("OrderedReady starts pods one at a time in order; Parallel starts them together."),
+    podManagementPolicy: z
+        .enum(["OrderedReady", "Parallel"])
+        .default("OrderedReady")
+        .describe("OrderedReady starts pods one at a time in order; Parallel starts them together."),
     updateStrategy: z
         .discriminatedUnion("type", [
             z.strictObject({
@@ -95,10 +105,15 @@ const appSchema = z.strictObject({
         .describe("StatefulSet update strategy."),
     minReadySeconds: seconds("minReadySeconds", 0).default(0).describe("Seconds a new pod must be Ready before it counts as available."),
     terminationGracePeriodSeconds: seconds("terminationGracePeriodSeconds", 1).default(30).describe("Seconds between SIGTERM and SIGKILL."),
-    preStopSleepSeconds: seconds("preStopSleepSeconds", 0).default(5).describe("preStop sleep so endpoints drain before SIGTERM (a `sleep` lifecycle handler; no shell needed). 0 disables."),
+    preStopSleepSeconds: seconds("preStopSleepSeconds", 0)
+        .default(5)
+        .describe("preStop sleep so endpoints drain before SIGTERM (a `sleep` lifecycle handler; no shell needed). 0 disables."),
     service: z
         .strictObject({
-            type: z.enum(["ClusterIP", "NodePort", "LoadBalancer"]).default("ClusterIP").describe("Client Service type. LoadBalancer only where `allowLoadBalancer` is true."),
+            type: z
+                .enum(["ClusterIP", "NodePort", "LoadBalancer"])
+                .default("ClusterIP")
+                .describe("Client Service type. LoadBalancer only where `allowLoadBalancer` is true."),
             port: z.number().int().min(1).max(65535).optional().describe("Client Service port. Default: the app's `port`."),
             nodePort: z.number().int().min(30000).max(32767).optional().describe("Fixed nodePort (NodePort/LoadBalancer only), 30000-32767."),
         })
@@ -110,14 +125,21 @@ const appSchema = z.strictObject({
             storageClass: z
                 .string()
                 .max(253, { message: "must be at most 253 characters (a StorageClass name)" })
-                .regex(DNS1123_SUBDOMAIN, { message: "must be a DNS-1123 subdomain (a StorageClass name): lowercase letters, digits, '-' and '.', dot-separated parts alphanumeric at both ends" })
-                .optional().describe("StorageClass of the PVCs. Default: the cluster's default class."),
+                .regex(DNS1123_SUBDOMAIN, {
+                    message:
+                        "must be a DNS-1123 subdomain (a StorageClass name): lowercase letters, digits, '-' and '.', dot-separated parts alphanumeric at both ends",
+                })
+                .optional()
+                .describe("StorageClass of the PVCs. Default: the cluster's default class."),
             accessModes: z
                 .array(z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"]))
                 .min(1)
                 // core/validation ValidatePersistentVolumeClaimSpec: "may not use ReadWriteOncePod with other access modes".
-                .refine((m) => !m.includes("ReadWriteOncePod") || m.length === 1, { message: "ReadWriteOncePod cannot be combined with other access modes (Kubernetes refuses the PVC)" })
-                .default(["ReadWriteOnce"]).describe("PVC access modes."),
+                .refine((m) => !m.includes("ReadWriteOncePod") || m.length === 1, {
+                    message: "ReadWriteOncePod cannot be combined with other access modes (Kubernetes refuses the PVC)",
+                })
+                .default(["ReadWriteOnce"])
+                .describe("PVC access modes."),
             mountPath: z.string().startsWith("/").default("/data").describe("Where the volume is mounted."),
         })
         .prefault({})
@@ -158,7 +180,9 @@ const appSchema = z.strictObject({
         .strictObject({
             enabled: z.boolean().optional().describe("Create a PodDisruptionBudget. Default: true when replicas > 1."),
             minAvailable: intOrPercent.optional().describe("Pods that must stay available. Exclusive with maxUnavailable."),
-            maxUnavailable: intOrPercent.optional().describe(`Pods that may be disrupted at once. Default ${DEFAULT_PDB_MAX_UNAVAILABLE} when minAvailable is unset.`),
+            maxUnavailable: intOrPercent
+                .optional()
+                .describe(`Pods that may be disrupted at once. Default ${DEFAULT_PDB_MAX_UNAVAILABLE} when minAvailable is unset.`),
         })
         .prefault({})
         .describe("PodDisruptionBudget. It must allow at least one disruption, or node drains hang forever."),
@@ -169,7 +193,9 @@ const appSchema = z.strictObject({
             maxSkew: int32(1).default(1).describe("Largest allowed difference in pods between domains."),
             minDomains: int32(1)
                 .optional()
-                .describe("With zone DoNotSchedule: the fewest zones the pods must spread over; while fewer zones are eligible, extra pods stay Pending. Must be ≤ the stack's `zones`."),
+                .describe(
+                    "With zone DoNotSchedule: the fewest zones the pods must spread over; while fewer zones are eligible, extra pods stay Pending. Must be ≤ the stack's `zones`.",
+                ),
         })
         .prefault({})
         .describe("topologySpreadConstraints."),
@@ -178,11 +204,25 @@ const appSchema = z.strictObject({
             runAsUser: int32(1, "must be ≥ 1: the restricted Pod Security Standard forbids root (0)").default(1000).describe("UID."),
             runAsGroup: int32(1).default(1000).describe("GID."),
             fsGroup: int32(1).default(1000).describe("Group owning the volume."),
-            readOnlyRootFilesystem: z.boolean().default(true).describe("A read-only root filesystem for the app container (/tmp is a writable emptyDir). Turn it off only for an image that writes its root filesystem (README \"Images\")."),
+            readOnlyRootFilesystem: z
+                .boolean()
+                .default(true)
+                .describe(
+                    'A read-only root filesystem for the app container (/tmp is a writable emptyDir). Turn it off only for an image that writes its root filesystem (README "Images").',
+                ),
         })
         .prefault({})
         .describe("Pod/container security context; always meets the restricted Pod Security Standard."),
-    env: z.record(z.string().max(253, { message: "must be at most 253 characters (a ConfigMap key)" }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "must be a C identifier: letters, digits and '_', not starting with a digit" }), z.string()).default({}).describe("Plain environment variables, delivered through the ConfigMap (envFrom)."),
+    env: z
+        .record(
+            z
+                .string()
+                .max(253, { message: "must be at most 253 characters (a ConfigMap key)" })
+                .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "must be a C identifier: letters, digits and '_', not starting with a digit" }),
+            z.string(),
+        )
+        .default({})
+        .describe("Plain environment variables, delivered through the ConfigMap (envFrom)."),
     configFiles: z
         .record(configMapKey, z.union([z.string(), z.record(z.string(), z.unknown())]))
         .default({})
@@ -190,10 +230,20 @@ const appSchema = z.strictObject({
     configMountPath: z.string().startsWith("/").default("/etc/app").describe("Directory of the config files."),
     secret: z
         .strictObject({
-            source: z.enum(["generated", "config"]).describe("`generated`: random.RandomPassword, stable across runs; `config`: a value from `pulumi config set --secret`."),
-            configKey: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/).optional().describe("With source config: the config key (in this project) holding the secret."),
+            source: z
+                .enum(["generated", "config"])
+                .describe("`generated`: random.RandomPassword, stable across runs; `config`: a value from `pulumi config set --secret`."),
+            configKey: z
+                .string()
+                .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/)
+                .optional()
+                .describe("With source config: the config key (in this project) holding the secret."),
             key: configMapKey.default("password").describe("Key inside the Secret."),
-            envName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("APP_PASSWORD").describe("Env var the container reads it from."),
+            envName: z
+                .string()
+                .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+                .default("APP_PASSWORD")
+                .describe("Env var the container reads it from."),
             length: z
                 .number()
                 .int()
@@ -212,7 +262,11 @@ const appSchema = z.strictObject({
         })
         .superRefine((s, ctx) => {
             if (s.source === "config" && !s.configKey) {
-                ctx.addIssue({ code: "custom", path: ["configKey"], message: "is required when source is config (the key set with `pulumi config set --secret <key> …`)" });
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["configKey"],
+                    message: "is required when source is config (the key set with `pulumi config set --secret <key> …`)",
+                });
             }
         })
         .describe("The app's Secret."),
@@ -238,10 +292,23 @@ const appSchema = z.strictObject({
         .describe("Ingress NetworkPolicy: only the app port, only from allowed peers."),
     metrics: z
         .strictObject({
-            logFormat: z.enum(LOG_FORMATS as unknown as [LogFormat, ...LogFormat[]]).describe("Format of the app's log: `visits` (`<time> visit <n> pod=<pod>`), `timestamps` (one RFC 3339 time per visit) or `litecoin-debug` (litecoin-core debug.log). Picks the mtail program in observability/mtail."),
-            logFile: z.string().startsWith("/").describe("The log file the app writes, on its data volume (under `storage.mountPath`), e.g. `/data/visits.log`."),
+            logFormat: z
+                .enum(LOG_FORMATS as unknown as [LogFormat, ...LogFormat[]])
+                .describe(
+                    "Format of the app's log: `visits` (`<time> visit <n> pod=<pod>`), `timestamps` (one RFC 3339 time per visit) or `litecoin-debug` (litecoin-core debug.log). Picks the mtail program in observability/mtail.",
+                ),
+            logFile: z
+                .string()
+                .startsWith("/")
+                .describe("The log file the app writes, on its data volume (under `storage.mountPath`), e.g. `/data/visits.log`."),
             image: imageSchema.describe("Image with mtail 3.0 on PATH (build observability/mtail-image/Dockerfile and push it to your registry)."),
-            port: z.number().int().min(1024).max(65535).default(MTAIL_PORT).describe(`Port of mtail's /metrics (named \`metrics\` on the pod and the headless Service).`),
+            port: z
+                .number()
+                .int()
+                .min(1024)
+                .max(65535)
+                .default(MTAIL_PORT)
+                .describe(`Port of mtail's /metrics (named \`metrics\` on the pod and the headless Service).`),
             resources: z
                 .strictObject({
                     cpu: quantity("cpu").default("10m"),
@@ -252,20 +319,33 @@ const appSchema = z.strictObject({
                 .describe("Sidecar requests (cpu, memory) and memory limit."),
         })
         .optional()
-        .describe("Metrics from logs: an mtail sidecar (a native sidecar: starts before the app, stops after it) reads `logFile` read-only from the data volume and serves Prometheus metrics. Off when absent."),
+        .describe(
+            "Metrics from logs: an mtail sidecar (a native sidecar: starts before the app, stops after it) reads `logFile` read-only from the data volume and serves Prometheus metrics. Off when absent.",
+        ),
     dataLoad: z
         .strictObject({
             image: imageSchema.optional().describe("Image of the Job. Default: the app's image."),
-            command: z.array(z.string()).min(1).describe("Command of the load; it must be idempotent (a retry or a re-run after `ttlSecondsAfterFinished` runs it again)."),
+            command: z
+                .array(z.string())
+                .min(1)
+                .describe("Command of the load; it must be idempotent (a retry or a re-run after `ttlSecondsAfterFinished` runs it again)."),
             args: z.array(z.string()).optional().describe("Arguments."),
             backoffLimit: int32(0).default(3).describe("Retries before the Job fails."),
-            activeDeadlineSeconds: seconds("activeDeadlineSeconds", 1).default(600).describe("Seconds the whole Job (all retries, and the wait for the Service) may run."),
-            ttlSecondsAfterFinished: seconds("ttlSecondsAfterFinished", 0).optional().describe("Delete the finished Job after this many seconds. Default: keep it (a later `pulumi up --refresh` would re-create a deleted Job and run the load again)."),
+            activeDeadlineSeconds: seconds("activeDeadlineSeconds", 1)
+                .default(600)
+                .describe("Seconds the whole Job (all retries, and the wait for the Service) may run."),
+            ttlSecondsAfterFinished: seconds("ttlSecondsAfterFinished", 0)
+                .optional()
+                .describe(
+                    "Delete the finished Job after this many seconds. Default: keep it (a later `pulumi up --refresh` would re-create a deleted Job and run the load again).",
+                ),
             waitForCompletion: z.boolean().default(true).describe("`pulumi up` waits until the Job completes (and fails if it fails)."),
             waitImage: imageRef.default(BUSYBOX_IMAGE).describe("Image with `sh` and `nc` that waits for the app's Service."),
         })
         .optional()
-        .describe("A one-off data-load Job (seeding, migrations) that starts once the app's client Service accepts connections. Re-runs only when its spec changes (the Job name carries a hash of it)."),
+        .describe(
+            "A one-off data-load Job (seeding, migrations) that starts once the app's client Service accepts connections. Re-runs only when its spec changes (the Job name carries a hash of it).",
+        ),
     helm: z
         .strictObject({
             timeoutSeconds: seconds("timeoutSeconds", 1).default(600).describe("Seconds Helm waits for the release (and hooks)."),
@@ -283,7 +363,11 @@ const stackSchema = z.strictObject({
     environment: z.enum(["dev", "staging", "prod"]).describe("Environment: labels everything; `prod` refuses `latest` images."),
     namespace: z
         .strictObject({
-            name: z.string().max(63).regex(DNS1123_LABEL, { message: "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters" }).describe("Namespace of every workload."),
+            name: z
+                .string()
+                .max(63)
+                .regex(DNS1123_LABEL, { message: "must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters" })
+                .describe("Namespace of every workload."),
             create: z.boolean().default(true).describe("Create the Namespace (with PodSecurity labels)."),
             podSecurity: z.enum(["restricted", "baseline"]).default("restricted").describe("Pod Security Standard enforced on the namespace."),
         })
@@ -295,20 +379,50 @@ const stackSchema = z.strictObject({
         .array(z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, { message: "must be a label value such as eu-west-1a" }))
         .min(1)
         .optional()
-        .describe("Zones of the target cluster (values of the node label `topology.kubernetes.io/zone`). When set, zone spread settings are checked against it."),
+        .describe(
+            "Zones of the target cluster (values of the node label `topology.kubernetes.io/zone`). When set, zone spread settings are checked against it.",
+        ),
     monitoring: z
         .strictObject({
-            prometheusOperator: z.boolean().default(false).describe("The Prometheus Operator CRDs exist: scrape through a ServiceMonitor and alert through a PrometheusRule. Otherwise pods get `prometheus.io/*` scrape annotations and the rules go to a ConfigMap `<app>-alert-rules` (a Prometheus rules file)."),
-            alertRules: z.boolean().default(false).describe("Alert rules per app: replicas/pods not Ready, container restarts, PVC nearly full or filling up, and for apps with `metrics` the mtail target down or its metrics absent."),
-            labels: labelMap.default({}).describe("Extra labels on ServiceMonitors and PrometheusRules (the operator's selectors, e.g. `release: kube-prometheus-stack`)."),
-            scrapeJob: z.string().min(1).default("kubernetes-pods").describe("Without the operator: the `job` label your Prometheus gives annotation-scraped pods (the mtail alerts filter on it)."),
+            prometheusOperator: z
+                .boolean()
+                .default(false)
+                .describe(
+                    "The Prometheus Operator CRDs exist: scrape through a ServiceMonitor and alert through a PrometheusRule. Otherwise pods get `prometheus.io/*` scrape annotations and the rules go to a ConfigMap `<app>-alert-rules` (a Prometheus rules file).",
+                ),
+            alertRules: z
+                .boolean()
+                .default(false)
+                .describe(
+                    "Alert rules per app: replicas/pods not Ready, container restarts, PVC nearly full or filling up, and for apps with `metrics` the mtail target down or its metrics absent.",
+                ),
+            labels: labelMap
+                .default({})
+                .describe("Extra labels on ServiceMonitors and PrometheusRules (the operator's selectors, e.g. `release: kube-prometheus-stack`)."),
+            scrapeJob: z
+                .string()
+                .min(1)
+                .default("kubernetes-pods")
+                .describe("Without the operator: the `job` label your Prometheus gives annotation-scraped pods (the mtail alerts filter on it)."),
             notReadyForSeconds: seconds("notReadyForSeconds", 60).default(900).describe("Seconds a pod may be not Ready before alerting."),
-            volumeFreeRatio: z.number().gt(0, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" }).lt(1, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" }).default(0.1).describe("Alert when a PVC has less than this fraction free (0..1)."),
-            volumeFillHorizonSeconds: seconds("volumeFillHorizonSeconds", 3600).default(86400).describe("Alert when a PVC, at the rate of the last 6 h, fills within this many seconds."),
+            volumeFreeRatio: z
+                .number()
+                .gt(0, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" })
+                .lt(1, { message: "must be a fraction between 0 and 1 (0.1 = 10% free), not a percentage" })
+                .default(0.1)
+                .describe("Alert when a PVC has less than this fraction free (0..1)."),
+            volumeFillHorizonSeconds: seconds("volumeFillHorizonSeconds", 3600)
+                .default(86400)
+                .describe("Alert when a PVC, at the rate of the last 6 h, fills within this many seconds."),
             restartThreshold: int32(0).default(3).describe("Alert when a container restarts more often than this within restartWindowSeconds."),
             restartWindowSeconds: seconds("restartWindowSeconds", 60).default(900).describe("The window, in seconds, restarts are counted over."),
-            mtailDownForSeconds: seconds("mtailDownForSeconds", 60).default(300).describe("Seconds the mtail target may be down (or its metrics absent) before alerting."),
-            runbookBaseUrl: z.url({ message: "must be a URL such as https://runbooks.example.com/stateful-apps" }).optional().describe("Runbooks: each alert gets `runbook_url: <base>#<alertname in lowercase>`."),
+            mtailDownForSeconds: seconds("mtailDownForSeconds", 60)
+                .default(300)
+                .describe("Seconds the mtail target may be down (or its metrics absent) before alerting."),
+            runbookBaseUrl: z
+                .url({ message: "must be a URL such as https://runbooks.example.com/stateful-apps" })
+                .optional()
+                .describe("Runbooks: each alert gets `runbook_url: <base>#<alertname in lowercase>`."),
         })
         .prefault({})
         .describe("Scraping and alerting."),

@@ -95,7 +95,9 @@ function cluster(): { kubeconfig: string; kubectl: string } {
     if (given) {
         const r = spawnSync(kubectl, ["get", "--raw", "/readyz", "--request-timeout=5s"], { encoding: "utf8", env: process.env });
         if (r.status !== 0) {
-            throw new Error(`KUBECONFIG=${given} does not reach its cluster: ${(r.stderr || "").trim().split("\n")[0]} (unset KUBECONFIG to use the local cluster)`);
+            throw new Error(
+                `KUBECONFIG=${given} does not reach its cluster: ${(r.stderr || "").trim().split("\n")[0]} (unset KUBECONFIG to use the local cluster)`,
+            );
         }
         say(`cluster: KUBECONFIG=${given} (its current context)`);
         return { kubeconfig: given, kubectl };
@@ -123,7 +125,9 @@ function checkContext(stack: string, kubeconfig: string): string {
         return "(none: the program will refuse the stack)";
     }
     const configured = config["kubernetes:kubeconfig"];
-    const contexts = kubeconfigContexts(kubeconfigSources(typeof configured === "string" ? configured : undefined, { ...process.env, KUBECONFIG: kubeconfig }).files.map((f) => f.text));
+    const contexts = kubeconfigContexts(
+        kubeconfigSources(typeof configured === "string" ? configured : undefined, { ...process.env, KUBECONFIG: kubeconfig }).files.map((f) => f.text),
+    );
     if (!contexts.includes(context)) {
         throw new Error(
             `Pulumi.${stack}.yaml deploys to kubernetes:context '${context}', which KUBECONFIG=${kubeconfig} does not have (it has: ${contexts.join(", ") || "none"}). ` +
@@ -152,7 +156,9 @@ async function main(): Promise<number> {
     const { kubeconfig, kubectl } = cluster();
     process.env.KUBECONFIG = kubeconfig;
     say(`context: ${checkContext(args.stack, kubeconfig)} (kubernetes:context of Pulumi.${args.stack}.yaml)`);
-    say(`state: ${settings.backendUrl}${settings.localPassphrase ? ` (passphrase: the local-only '${LOCAL_PASSPHRASE}'; set PULUMI_CONFIG_PASSPHRASE for anything shared)` : ""}`);
+    say(
+        `state: ${settings.backendUrl}${settings.localPassphrase ? ` (passphrase: the local-only '${LOCAL_PASSPHRASE}'; set PULUMI_CONFIG_PASSPHRASE for anything shared)` : ""}`,
+    );
 
     const { stack, configFile, switchedApps } = await openStack(args.stack, { settings, toolchain, kubeconfig });
     say(`stack: ${args.stack}, config: Pulumi.${args.stack}.yaml + ${configFile}`);
@@ -163,12 +169,28 @@ async function main(): Promise<number> {
                 `(secret.source: config). The committed stack file is unchanged.`,
         );
     }
-    const common = { configFile, diff: args.diff, color: process.stdout.isTTY ? ("always" as const) : ("never" as const), onOutput: (s: string) => process.stdout.write(s) };
+    const common = {
+        configFile,
+        diff: args.diff,
+        color: process.stdout.isTTY ? ("always" as const) : ("never" as const),
+        onOutput: (s: string) => process.stdout.write(s),
+    };
 
     if (toolchain.languageHost) {
         say("engine: the plain CLI (pulumi-language-nodejs is on PATH)");
-        const flags = [args.op, "--config-file", configFile, ...(args.yes ? ["--yes"] : []), ...(args.diff ? ["--diff"] : []), ...(args.expectNoChanges ? ["--expect-no-changes"] : [])];
-        const r = spawnSync(toolchain.cli, [...flags, "--stack", args.stack], { cwd: ROOT, stdio: "inherit", env: { ...process.env, ...settings.env, KUBECONFIG: kubeconfig } });
+        const flags = [
+            args.op,
+            "--config-file",
+            configFile,
+            ...(args.yes ? ["--yes"] : []),
+            ...(args.diff ? ["--diff"] : []),
+            ...(args.expectNoChanges ? ["--expect-no-changes"] : []),
+        ];
+        const r = spawnSync(toolchain.cli, [...flags, "--stack", args.stack], {
+            cwd: ROOT,
+            stdio: "inherit",
+            env: { ...process.env, ...settings.env, KUBECONFIG: kubeconfig },
+        });
         if (r.status !== 0) return 1;
     } else {
         say("engine: Automation API inline program (no pulumi-language-nodejs here; same engine, same state, same output)");

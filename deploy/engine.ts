@@ -45,7 +45,8 @@ export interface EngineSettings {
  *   {@link LOCAL_PASSPHRASE}.
  */
 export function engineSettings(environment: NodeJS.ProcessEnv = process.env): EngineSettings {
-    const stateDir = environment.STATEFUL_APPS_STATE_DIR ?? path.join(environment.XDG_STATE_HOME ?? path.join(os.homedir(), ".local", "state"), "stateful-apps");
+    const stateDir =
+        environment.STATEFUL_APPS_STATE_DIR ?? path.join(environment.XDG_STATE_HOME ?? path.join(os.homedir(), ".local", "state"), "stateful-apps");
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const backendUrl = environment.PULUMI_BACKEND_URL ?? `file://${path.join(stateDir, "backend")}`;
     if (backendUrl.startsWith("file://")) {
@@ -53,7 +54,9 @@ export function engineSettings(environment: NodeJS.ProcessEnv = process.env): En
     }
     const localPassphrase = environment.PULUMI_CONFIG_PASSPHRASE === undefined && environment.PULUMI_CONFIG_PASSPHRASE_FILE === undefined;
     if (localPassphrase && environment.PULUMI_BACKEND_URL !== undefined) {
-        throw new Error(`PULUMI_BACKEND_URL is set (${backendUrl}) but PULUMI_CONFIG_PASSPHRASE(_FILE) is not: set the passphrase that protects that backend's secrets`);
+        throw new Error(
+            `PULUMI_BACKEND_URL is set (${backendUrl}) but PULUMI_CONFIG_PASSPHRASE(_FILE) is not: set the passphrase that protects that backend's secrets`,
+        );
     }
     const env: Record<string, string> = {
         PULUMI_BACKEND_URL: backendUrl,

@@ -41,7 +41,8 @@ function rows(s: JsonSchema, key: string, out: string[]): void {
     }
     const variants = s.oneOf ?? s.anyOf;
     // A parent's default object (`.prefault({ type: "RollingUpdate" })`) gives its fields their default.
-    const inherit = (k: string, v: JsonSchema) => (v.default === undefined && s.default && typeof s.default === "object" && s.default[k] !== undefined ? { ...v, default: s.default[k] } : v);
+    const inherit = (k: string, v: JsonSchema) =>
+        v.default === undefined && s.default && typeof s.default === "object" && s.default[k] !== undefined ? { ...v, default: s.default[k] } : v;
     if (s.type === "object" && s.properties) {
         for (const [k, v] of Object.entries(s.properties)) {
             rows(inherit(k, v), key ? `${key}.${k}` : `${PROJECT}:${k}`, out);

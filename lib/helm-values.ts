@@ -104,7 +104,12 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>,
                 ? {
                       enabled: true,
                       logFile: app.metrics.logFile,
-                      image: { repository: app.metrics.image.repository, tag: app.metrics.image.tag, digest: app.metrics.image.digest ?? "", pullPolicy: app.metrics.image.pullPolicy },
+                      image: {
+                          repository: app.metrics.image.repository,
+                          tag: app.metrics.image.tag,
+                          digest: app.metrics.image.digest ?? "",
+                          pullPolicy: app.metrics.image.pullPolicy,
+                      },
                       port: app.metrics.port,
                       programFile: program.file,
                       program: program.text,

@@ -16,7 +16,10 @@ export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
 const WAIT_RESOURCES = { requests: { cpu: "10m", memory: "16Mi", "ephemeral-storage": "8Mi" }, limits: { memory: "32Mi", "ephemeral-storage": "64Mi" } };
 
 /** A Job object as the Kubernetes API takes it (without namespace, which the component sets). */
-export type JobObject = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: k8s.types.input.batch.v1.JobSpec };
+export type JobObject = {
+    metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> };
+    spec: k8s.types.input.batch.v1.JobSpec;
+};
 
 /**
  * The data-load Job, named `<app>-data-load-<first 8 hex of a hash of its spec>`: a Job's pod template is

@@ -81,10 +81,15 @@ export function clusterConnection(files: readonly KubeconfigFile[], context: str
     if (!cluster?.entry.cluster?.server) throw new KubeconfigError(`kubeconfig cluster ${clusterName} (context ${context}) is missing or has no server`);
     const c = cluster.entry.cluster;
     if (c["proxy-url"]) throw new KubeconfigError(`kubeconfig cluster ${clusterName}: proxy-url is not supported by this program's pre-flight reads`);
-    const user = userName ? (find<{ user?: Record<string, unknown> }>("users", userName) ?? { entry: { user: {} }, dir: cluster.dir }) : { entry: { user: {} }, dir: cluster.dir };
+    const user = userName
+        ? (find<{ user?: Record<string, unknown> }>("users", userName) ?? { entry: { user: {} }, dir: cluster.dir })
+        : { entry: { user: {} }, dir: cluster.dir };
     const u = user.entry.user ?? {};
     for (const unsupported of ["auth-provider", "username", "password"]) {
-        if (u[unsupported] !== undefined) throw new KubeconfigError(`kubeconfig user ${userName}: ${unsupported} is not supported (removed from kubectl/Kubernetes); use a token, client certificate or exec plugin`);
+        if (u[unsupported] !== undefined)
+            throw new KubeconfigError(
+                `kubeconfig user ${userName}: ${unsupported} is not supported (removed from kubectl/Kubernetes); use a token, client certificate or exec plugin`,
+            );
     }
     const bytes = (entry: Record<string, unknown>, field: string, dir: string): Buffer | undefined => {
         const data = entry[`${field}-data`];
@@ -221,7 +226,10 @@ export interface LiveStatefulSet {
 /** The StatefulSets in `namespace` (an empty list when the namespace does not exist). */
 export async function listStatefulSets(conn: ClusterConnection, namespace: string): Promise<LiveStatefulSet[]> {
     const list = (await getJson(conn, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/statefulsets`)) as {
-        items?: { metadata?: { name?: string }; spec?: { podManagementPolicy?: string; volumeClaimTemplates?: { spec?: { resources?: { requests?: { storage?: string } } } }[] } }[];
+        items?: {
+            metadata?: { name?: string };
+            spec?: { podManagementPolicy?: string; volumeClaimTemplates?: { spec?: { resources?: { requests?: { storage?: string } } } }[] };
+        }[];
     };
     return (list.items ?? []).flatMap((i) => {
         const name = i.metadata?.name;

@@ -32,7 +32,8 @@ export interface KubeconfigSources {
  * @param environment the process environment (`KUBECONFIG`, `HOME`).
  */
 export function kubeconfigSources(configured: string | undefined, environment: NodeJS.ProcessEnv = process.env): KubeconfigSources {
-    const read = (files: string[]) => files.filter((f) => f && fs.existsSync(f)).map((f) => ({ text: fs.readFileSync(f, "utf8"), dir: path.dirname(path.resolve(f)) }));
+    const read = (files: string[]) =>
+        files.filter((f) => f && fs.existsSync(f)).map((f) => ({ text: fs.readFileSync(f, "utf8"), dir: path.dirname(path.resolve(f)) }));
     if (configured !== undefined) {
         const looksLikeContents = /^\s*(apiVersion|kind|clusters|contexts|users|current-context)\s*:/m.test(configured);
         return { description: "kubernetes:kubeconfig", files: looksLikeContents ? [{ text: configured, dir: process.cwd() }] : read([configured]) };

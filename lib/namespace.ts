@@ -25,7 +25,10 @@ export function podSecurityLabels(level: "restricted" | "baseline"): Record<stri
  * @param args.podSecurity Pod Security Standard the API server enforces on every pod: `restricted` or `baseline`.
  * @param args.environment the stack's environment, as the `environment` label.
  */
-export function namespaceMetadata(args: { name: string; podSecurity: "restricted" | "baseline"; environment: string }): { name: string; labels: Record<string, string> } {
+export function namespaceMetadata(args: { name: string; podSecurity: "restricted" | "baseline"; environment: string }): {
+    name: string;
+    labels: Record<string, string>;
+} {
     return {
         name: args.name,
         labels: {

@@ -46,6 +46,9 @@ export function pdbEnabled(app: { readonly pdb: { readonly enabled?: boolean }; 
  * `unhealthyPodEvictionPolicy: AlwaysAllow`, so a pod that is not Ready (crash-looping) can always be evicted and
  * never blocks a node drain (https://kubernetes.io/docs/tasks/run-application/configure-pdb/#unhealthy-pod-eviction-policy).
  */
-export function pdbSpec(pdb: PdbPolicy, selector: Record<string, string>): PdbPolicy & { selector: { matchLabels: Record<string, string> }; unhealthyPodEvictionPolicy: "AlwaysAllow" } {
+export function pdbSpec(
+    pdb: PdbPolicy,
+    selector: Record<string, string>,
+): PdbPolicy & { selector: { matchLabels: Record<string, string> }; unhealthyPodEvictionPolicy: "AlwaysAllow" } {
     return { ...pdbPolicy(pdb), selector: { matchLabels: { ...selector } }, unhealthyPodEvictionPolicy: "AlwaysAllow" };
 }

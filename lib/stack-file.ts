@@ -19,7 +19,12 @@ import { referencedSecretKeys, StackConfig } from "../config/schema";
 export function stackFileConfig(dir: string, stack: string): Record<string, unknown> {
     const file = path.join(dir, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
-        throw new Error(`no stack file ${file}; stacks here: ${fs.readdirSync(dir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).join(", ")}`);
+        throw new Error(
+            `no stack file ${file}; stacks here: ${fs
+                .readdirSync(dir)
+                .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+                .join(", ")}`,
+        );
     }
     const project = parse(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
     const out: Record<string, unknown> = {};

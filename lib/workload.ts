@@ -123,7 +123,6 @@ export function topologySpread(app: AppConfig): TopologySpreadConstraint[] {
     return out;
 }
 
-
 /**
  * scrypt parameters of {@link secretChecksum}: N = 2^15, r = 8, p = 1 (32 MiB and ~50 ms per value on our machines),
  * so that a `checksum/secret` annotation, readable by anyone who may read the pod, is expensive to test guesses

@@ -11,7 +11,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";
 
 new PolicyPack("stateful-apps", {
-    description: "Guardrails for stateful workloads: restricted pods, resources, probes, pinned images, labels, headless Services, PodDisruptionBudgets, LoadBalancers, Helm releases.",
+    description:
+        "Guardrails for stateful workloads: restricted pods, resources, probes, pinned images, labels, headless Services, PodDisruptionBudgets, LoadBalancers, Helm releases.",
     enforcementLevel: "mandatory",
     policies,
 });

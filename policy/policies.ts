@@ -55,7 +55,12 @@ function asObject(type: string, props: Record<string, any>): K8sObject | undefin
 type Check = (obj: K8sObject, args: ResourceValidationArgs) => string[];
 
 /** A resource policy over Kubernetes objects, reporting each message of `check`. */
-function k8sPolicy(name: (typeof POLICY_NAMES)[number], description: string, check: Check, extra: Partial<ResourceValidationPolicy> = {}): ResourceValidationPolicy {
+function k8sPolicy(
+    name: (typeof POLICY_NAMES)[number],
+    description: string,
+    check: Check,
+    extra: Partial<ResourceValidationPolicy> = {},
+): ResourceValidationPolicy {
     return {
         name,
         description,
@@ -107,12 +112,7 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
         onPodSpec(podSecurityViolations),
         { severity: "critical", url: "https://kubernetes.io/docs/concepts/security/pod-security-standards/" },
     ),
-    k8sPolicy(
-        "resources-set",
-        "Every container sets CPU and memory requests and a memory limit.",
-        onPodSpec(resourceViolations),
-        { severity: "high" },
-    ),
+    k8sPolicy("resources-set", "Every container sets CPU and memory requests and a memory limit.", onPodSpec(resourceViolations), { severity: "high" }),
     k8sPolicy(
         "probes-set",
         "Every container of a StatefulSet, Deployment or DaemonSet has readiness and liveness probes.",
@@ -121,7 +121,8 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
     ),
     {
         name: "image-pinned",
-        description: "Images carry a version tag, never latest; in prod a full major.minor.patch tag or a digest (requireDigest: digest only). Also checks the image values of Helm releases.",
+        description:
+            "Images carry a version tag, never latest; in prod a full major.minor.patch tag or a digest (requireDigest: digest only). Also checks the image values of Helm releases.",
         enforcementLevel: "mandatory",
         severity: "high",
         configSchema: IMAGE_CONFIG_SCHEMA,
@@ -158,7 +159,11 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
             const obj = asObject(args.type, args.props);
             if (obj?.kind === "Service") {
                 loadBalancerViolations(obj, args.getConfig<LoadBalancerConfig>().allowLoadBalancer).forEach((m) => report(m));
-            } else if (args.type === "kubernetes:helm.sh/v3:Release" && args.props.values?.service?.type === "LoadBalancer" && !args.getConfig<LoadBalancerConfig>().allowLoadBalancer) {
+            } else if (
+                args.type === "kubernetes:helm.sh/v3:Release" &&
+                args.props.values?.service?.type === "LoadBalancer" &&
+                !args.getConfig<LoadBalancerConfig>().allowLoadBalancer
+            ) {
                 report("values.service.type is LoadBalancer, which this stack does not allow (stack config allowLoadBalancer: false)");
             }
         },
@@ -185,7 +190,9 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
         severity: "critical",
         validateResource: (args, report) => {
             if (args.type === "kubernetes:helm.sh/v3:Release") {
-                secretLookingValues(args.props.values ?? {}, "values").forEach((p) => report(`${p} looks like a secret value; create a Secret and pass its name (existingSecret)`));
+                secretLookingValues(args.props.values ?? {}, "values").forEach((p) =>
+                    report(`${p} looks like a secret value; create a Secret and pass its name (existingSecret)`),
+                );
             }
         },
     },

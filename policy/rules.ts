@@ -335,7 +335,12 @@ export function disruptionBudgetViolations(objects: readonly Located[]): SetViol
             }
             const allowed = allowedDisruptions({ minAvailable: pdb.obj.spec?.minAvailable, maxUnavailable: pdb.obj.spec?.maxUnavailable }, replicas);
             if (allowed < 1) {
-                return [{ id: pdb.id, message: `PodDisruptionBudget '${pdb.obj.metadata?.name}' allows 0 disruptions of ${replicas} replicas; node drains would block` }];
+                return [
+                    {
+                        id: pdb.id,
+                        message: `PodDisruptionBudget '${pdb.obj.metadata?.name}' allows 0 disruptions of ${replicas} replicas; node drains would block`,
+                    },
+                ];
             }
             return [];
         });

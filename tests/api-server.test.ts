@@ -104,12 +104,22 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
                 const pods = JSON.parse(kubectl(["get", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=visits", "-o", "json"])).items;
                 assert.ok(pods.length >= 1);
                 for (const p of pods) {
-                    assert.deepStrictEqual(p.spec.initContainers.map((c: Any) => [c.name, c.restartPolicy ?? null]), [["log-init", null], ["mtail", "Always"]]);
+                    assert.deepStrictEqual(
+                        p.spec.initContainers.map((c: Any) => [c.name, c.restartPolicy ?? null]),
+                        [
+                            ["log-init", null],
+                            ["mtail", "Always"],
+                        ],
+                    );
                 }
                 if (stack === "prod") {
                     const nodes = JSON.parse(kubectl(["get", "nodes", "-o", "json"])).items;
                     const zoneOf = new Map(nodes.map((n: Any) => [n.metadata.name, n.metadata.labels["topology.kubernetes.io/zone"]]));
-                    assert.deepStrictEqual(pods.map((p: Any) => zoneOf.get(p.spec.nodeName)).sort(), ["zone-a", "zone-b", "zone-c"], "zone DoNotSchedule, minDomains 3");
+                    assert.deepStrictEqual(
+                        pods.map((p: Any) => zoneOf.get(p.spec.nodeName)).sort(),
+                        ["zone-a", "zone-b", "zone-c"],
+                        "zone DoNotSchedule, minDomains 3",
+                    );
                 }
             });
 
@@ -135,11 +145,27 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
                 try {
                     const values = path.join(dir, "values.json");
                     fs.writeFileSync(values, JSON.stringify(helmValues(app, "0".repeat(64), { scrapeAnnotations: !cfg.monitoring.prometheusOperator })));
-                    const r = cluster.run(HELM, ["install", app.name, CHART_PATH, "--kubeconfig", cluster.kubeconfig, "--namespace", cfg.namespace.name, "-f", values, "--wait", "--wait-for-jobs", "--timeout", "180s"]);
+                    const r = cluster.run(HELM, [
+                        "install",
+                        app.name,
+                        CHART_PATH,
+                        "--kubeconfig",
+                        cluster.kubeconfig,
+                        "--namespace",
+                        cfg.namespace.name,
+                        "-f",
+                        values,
+                        "--wait",
+                        "--wait-for-jobs",
+                        "--timeout",
+                        "180s",
+                    ]);
                     if (r.status !== 0) {
                         const state = cluster.kubectlResult(["get", "pods,jobs,pvc,statefulsets", "-n", cfg.namespace.name, "-o", "wide"]).stdout;
                         const events = cluster.kubectlResult(["get", "events", "-n", cfg.namespace.name, "--sort-by=.lastTimestamp"]).stdout;
-                        assert.fail(`helm install failed:\n${r.stdout}${r.stderr}\n--- objects:\n${state}\n--- events:\n${events.split("\n").slice(-40).join("\n")}`);
+                        assert.fail(
+                            `helm install failed:\n${r.stdout}${r.stderr}\n--- objects:\n${state}\n--- events:\n${events.split("\n").slice(-40).join("\n")}`,
+                        );
                     }
                 } finally {
                     fs.rmSync(dir, { recursive: true, force: true });
@@ -147,7 +173,9 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
                 const sts = JSON.parse(kubectl(["get", "statefulset", app.name, "-n", cfg.namespace.name, "-o", "json"]));
                 assert.strictEqual(sts.status.readyReplicas, app.replicas);
                 assert.strictEqual(sts.metadata.labels["app.kubernetes.io/managed-by"], "Helm");
-                const status = JSON.parse(cluster.run(HELM, ["status", app.name, "--kubeconfig", cluster.kubeconfig, "--namespace", cfg.namespace.name, "-o", "json"]).stdout);
+                const status = JSON.parse(
+                    cluster.run(HELM, ["status", app.name, "--kubeconfig", cluster.kubeconfig, "--namespace", cfg.namespace.name, "-o", "json"]).stdout,
+                );
                 assert.strictEqual(status.info.status, "deployed");
             });
 

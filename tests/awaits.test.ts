@@ -19,7 +19,12 @@ describe("lib/awaits: StatefulSet await timeouts and canaries", () => {
         const s = datastore.probes.startup!;
         assert.strictEqual(
             podAvailableSeconds(datastore),
-            POD_START_ALLOWANCE_SECONDS + s.initialDelaySeconds + s.failureThreshold * s.periodSeconds + datastore.probes.readiness.initialDelaySeconds + datastore.probes.readiness.periodSeconds + datastore.minReadySeconds,
+            POD_START_ALLOWANCE_SECONDS +
+                s.initialDelaySeconds +
+                s.failureThreshold * s.periodSeconds +
+                datastore.probes.readiness.initialDelaySeconds +
+                datastore.probes.readiness.periodSeconds +
+                datastore.minReadySeconds,
         );
     });
 
@@ -35,7 +40,10 @@ describe("lib/awaits: StatefulSet await timeouts and canaries", () => {
     it("never goes below the provider's default, and a Parallel create costs one pod's time", () => {
         const visits = app("dev", "visits");
         assert.strictEqual(visits.podManagementPolicy, "Parallel");
-        assert.deepStrictEqual(statefulSetTimeouts(visits), { createSeconds: DEFAULT_STATEFULSET_TIMEOUT_SECONDS, updateSeconds: DEFAULT_STATEFULSET_TIMEOUT_SECONDS });
+        assert.deepStrictEqual(statefulSetTimeouts(visits), {
+            createSeconds: DEFAULT_STATEFULSET_TIMEOUT_SECONDS,
+            updateSeconds: DEFAULT_STATEFULSET_TIMEOUT_SECONDS,
+        });
         const big = { ...visits, replicas: 50, probes: { ...visits.probes, startup: { ...visits.probes.readiness, failureThreshold: 60 } } } as AppConfig;
         assert.strictEqual(statefulSetTimeouts(big).createSeconds, Math.max(DEFAULT_STATEFULSET_TIMEOUT_SECONDS, podAvailableSeconds(big)));
         assert.strictEqual(statefulSetTimeouts(big).updateSeconds, 50 * (podAvailableSeconds(big) + big.terminationGracePeriodSeconds));

@@ -76,7 +76,10 @@ describe("bad-config corpus through index.ts", () => {
     it("the same stack files pass once the live PVCs are no larger (the shrink check compares, it does not guess)", async () => {
         const shrink = fixtures.find((f) => f.claims);
         assert.ok(shrink, "the corpus has a shrink fixture");
-        const run = await runProgram(shrink.config, { stack: "bad", claims: { "data-orders-0": "5Gi", "data-orders-1": "4Gi", "data-orders-archive-0": "50Gi" } });
+        const run = await runProgram(shrink.config, {
+            stack: "bad",
+            claims: { "data-orders-0": "5Gi", "data-orders-1": "4Gi", "data-orders-archive-0": "50Gi" },
+        });
         assert.ok(run.registrations.length > 0);
         assert.deepStrictEqual(
             lastRunApiRequests().sort(),

@@ -63,7 +63,11 @@ describe("charts/stateful-app with the Helm CLI", () => {
                     ].sort();
                     assert.deepStrictEqual(kinds, expected);
                     const hooks = docs.filter((d) => d.metadata.annotations?.["helm.sh/hook"]);
-                    assert.deepStrictEqual(hooks.map((d) => d.metadata.annotations["helm.sh/hook"]).sort(), ["post-install,post-upgrade", "pre-install,pre-upgrade", "test"]);
+                    assert.deepStrictEqual(hooks.map((d) => d.metadata.annotations["helm.sh/hook"]).sort(), [
+                        "post-install,post-upgrade",
+                        "pre-install,pre-upgrade",
+                        "test",
+                    ]);
                     for (const hook of hooks) {
                         const pod = hook.kind === "Job" ? hook.spec.template.spec : hook.spec;
                         assert.strictEqual(pod.securityContext.runAsNonRoot, true);
@@ -78,7 +82,10 @@ describe("charts/stateful-app with the Helm CLI", () => {
                     const selector = { "app.kubernetes.io/name": app.name, "app.kubernetes.io/instance": app.name };
                     for (const hook of hooks) {
                         const labels = hook.kind === "Job" ? hook.spec.template.metadata.labels : hook.metadata.labels;
-                        assert.ok(!Object.entries(selector).every(([k, v]) => labels[k] === v), `${hook.kind}/${hook.metadata.name} matches the app's selector`);
+                        assert.ok(
+                            !Object.entries(selector).every(([k, v]) => labels[k] === v),
+                            `${hook.kind}/${hook.metadata.name} matches the app's selector`,
+                        );
                     }
                     const report = docs.find((d) => d.metadata.name === `${app.name}-report`);
                     const script = report.spec.template.spec.containers[0].args[0];

@@ -59,7 +59,12 @@ const MANIFEST = [
                 spec: {
                     securityContext: RESTRICTED_POD.securityContext,
                     topologySpreadConstraints: [
-                        { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { app: "web" } } },
+                        {
+                            maxSkew: 1,
+                            topologyKey: "topology.kubernetes.io/zone",
+                            whenUnsatisfiable: "DoNotSchedule",
+                            labelSelector: { matchLabels: { app: "web" } },
+                        },
                     ],
                     containers: [
                         {
@@ -73,9 +78,7 @@ const MANIFEST = [
                     ],
                 },
             },
-            volumeClaimTemplates: [
-                { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
-            ],
+            volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
         },
     },
     {
@@ -176,7 +179,12 @@ describe("local cluster: scripts/cluster with kwok (opt-in: STATEFUL_APPS_CLUSTE
     });
 
     it("enforces the restricted Pod Security Standard (admission is on)", () => {
-        const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "privileged", namespace: NS }, spec: { containers: [{ name: "c", image: "x", securityContext: { privileged: true } }] } };
+        const pod = {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "privileged", namespace: NS },
+            spec: { containers: [{ name: "c", image: "x", securityContext: { privileged: true } }] },
+        };
         const r = cluster.kubectlResult(["apply", "-f", "-"], JSON.stringify(pod));
         assert.notStrictEqual(r.status, 0, "a privileged pod was admitted into a restricted namespace");
         assert.match(r.stderr, /violates PodSecurity "restricted/);

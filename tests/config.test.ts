@@ -37,9 +37,24 @@ interface BadCase {
 }
 
 const cases: BadCase[] = [
-    { name: "storage size with a non-Kubernetes suffix", mutate: (r) => (r.apps[1].storage.size = "5Gb"), key: "stateful-apps:apps[1].storage.size", says: /not a Kubernetes quantity/ },
-    { name: "memory in millibytes", mutate: (r) => (r.apps[0].resources.requests.memory = "256m"), key: "stateful-apps:apps[0].resources.requests.memory", says: /milli suffix/ },
-    { name: "CPU that is not a quantity", mutate: (r) => (r.apps[0].resources.requests.cpu = "half"), key: "stateful-apps:apps[0].resources.requests.cpu", says: /CPU quantity/ },
+    {
+        name: "storage size with a non-Kubernetes suffix",
+        mutate: (r) => (r.apps[1].storage.size = "5Gb"),
+        key: "stateful-apps:apps[1].storage.size",
+        says: /not a Kubernetes quantity/,
+    },
+    {
+        name: "memory in millibytes",
+        mutate: (r) => (r.apps[0].resources.requests.memory = "256m"),
+        key: "stateful-apps:apps[0].resources.requests.memory",
+        says: /milli suffix/,
+    },
+    {
+        name: "CPU that is not a quantity",
+        mutate: (r) => (r.apps[0].resources.requests.cpu = "half"),
+        key: "stateful-apps:apps[0].resources.requests.cpu",
+        says: /CPU quantity/,
+    },
     { name: "negative replicas", mutate: (r) => (r.apps[0].replicas = -1), key: "stateful-apps:apps[0].replicas", says: /≥ 0/ },
     { name: "fractional replicas", mutate: (r) => (r.apps[0].replicas = 1.5), key: "stateful-apps:apps[0].replicas", says: /whole number/ },
     { name: "replicas as a string", mutate: (r) => (r.apps[0].replicas = "three"), key: "stateful-apps:apps[0].replicas", says: /number/ },
@@ -49,27 +64,112 @@ const cases: BadCase[] = [
     { name: "duplicate app names", mutate: (r) => (r.apps[2].name = "visits"), key: "stateful-apps:apps[2].name", says: /unique/ },
     { name: "typo in an app key", mutate: (r) => (r.apps[0].replica = 3), key: "stateful-apps:apps[0]", says: /unknown key.*'replica'.*replicas/ },
     { name: "typo in a top-level key", mutate: (r) => (r.enviroment = "dev"), key: "stateful-apps:", says: /unknown key.*'enviroment'/ },
-    { name: "partition above replicas", mutate: (r) => (r.apps[0].updateStrategy = { type: "RollingUpdate", partition: 5 }), key: "stateful-apps:apps[0].updateStrategy.partition", says: /≤ replicas/ },
-    { name: "PDB minAvailable equal to replicas", mutate: (r) => (r.apps[0].pdb = { minAvailable: 2 }), key: "stateful-apps:apps[0].pdb.minAvailable", says: /zero disruptions/ },
-    { name: "PDB maxUnavailable 0", mutate: (r) => (r.apps[0].pdb = { maxUnavailable: 0 }), key: "stateful-apps:apps[0].pdb.maxUnavailable", says: /zero disruptions/ },
-    { name: "PDB minAvailable 100%", mutate: (r) => (r.apps[0].pdb = { minAvailable: "100%" }), key: "stateful-apps:apps[0].pdb.minAvailable", says: /zero disruptions/ },
-    { name: "PDB with both fields", mutate: (r) => (r.apps[0].pdb = { minAvailable: 1, maxUnavailable: 1 }), key: "stateful-apps:apps[0].pdb", says: /not both/ },
-    { name: "probe period zero", mutate: (r) => (r.apps[0].probes.readiness.periodSeconds = 0), key: "stateful-apps:apps[0].probes.readiness.periodSeconds", says: /≥ 1/ },
-    { name: "probe timeout longer than period", mutate: (r) => (r.apps[0].probes.liveness.timeoutSeconds = 30), key: "stateful-apps:apps[0].probes.liveness.timeoutSeconds", says: /≤ periodSeconds/ },
-    { name: "http probe without path", mutate: (r) => delete r.apps[0].probes.readiness.path, key: "stateful-apps:apps[0].probes.readiness.path", says: /required when type is http/ },
+    {
+        name: "partition above replicas",
+        mutate: (r) => (r.apps[0].updateStrategy = { type: "RollingUpdate", partition: 5 }),
+        key: "stateful-apps:apps[0].updateStrategy.partition",
+        says: /≤ replicas/,
+    },
+    {
+        name: "PDB minAvailable equal to replicas",
+        mutate: (r) => (r.apps[0].pdb = { minAvailable: 2 }),
+        key: "stateful-apps:apps[0].pdb.minAvailable",
+        says: /zero disruptions/,
+    },
+    {
+        name: "PDB maxUnavailable 0",
+        mutate: (r) => (r.apps[0].pdb = { maxUnavailable: 0 }),
+        key: "stateful-apps:apps[0].pdb.maxUnavailable",
+        says: /zero disruptions/,
+    },
+    {
+        name: "PDB minAvailable 100%",
+        mutate: (r) => (r.apps[0].pdb = { minAvailable: "100%" }),
+        key: "stateful-apps:apps[0].pdb.minAvailable",
+        says: /zero disruptions/,
+    },
+    {
+        name: "PDB with both fields",
+        mutate: (r) => (r.apps[0].pdb = { minAvailable: 1, maxUnavailable: 1 }),
+        key: "stateful-apps:apps[0].pdb",
+        says: /not both/,
+    },
+    {
+        name: "probe period zero",
+        mutate: (r) => (r.apps[0].probes.readiness.periodSeconds = 0),
+        key: "stateful-apps:apps[0].probes.readiness.periodSeconds",
+        says: /≥ 1/,
+    },
+    {
+        name: "probe timeout longer than period",
+        mutate: (r) => (r.apps[0].probes.liveness.timeoutSeconds = 30),
+        key: "stateful-apps:apps[0].probes.liveness.timeoutSeconds",
+        says: /≤ periodSeconds/,
+    },
+    {
+        name: "http probe without path",
+        mutate: (r) => delete r.apps[0].probes.readiness.path,
+        key: "stateful-apps:apps[0].probes.readiness.path",
+        says: /required when type is http/,
+    },
     { name: "missing secret source", mutate: (r) => delete r.apps[0].secret.source, key: "stateful-apps:apps[0].secret.source", says: /required/ },
-    { name: "secret from config without a key", mutate: (r) => (r.apps[0].secret = { source: "config" }), key: "stateful-apps:apps[0].secret.configKey", says: /required when source is config/ },
-    { name: "secret from config that is not set", mutate: (r) => (r.apps[0].secret = { source: "config", configKey: "nope" }), key: "stateful-apps:apps[0].secret.configKey", says: /pulumi config set --secret nope/ },
-    { name: "latest image in prod", mutate: (r) => ((r.environment = "prod"), (r.apps[0].image.tag = "latest")), key: "stateful-apps:apps[0].image.tag", says: /latest/ },
-    { name: "LoadBalancer not allowed", mutate: (r) => (r.apps[0].service = { type: "LoadBalancer" }), key: "stateful-apps:apps[0].service.type", says: /allowLoadBalancer/ },
-    { name: "requests above limits", mutate: (r) => (r.apps[0].resources.requests.memory = "1Gi"), key: "stateful-apps:apps[0].resources.requests.memory", says: /≤ limits.memory/ },
-    { name: "root user", mutate: (r) => (r.apps[0].securityContext = { runAsUser: 0 }), key: "stateful-apps:apps[0].securityContext.runAsUser", says: /forbids root/ },
+    {
+        name: "secret from config without a key",
+        mutate: (r) => (r.apps[0].secret = { source: "config" }),
+        key: "stateful-apps:apps[0].secret.configKey",
+        says: /required when source is config/,
+    },
+    {
+        name: "secret from config that is not set",
+        mutate: (r) => (r.apps[0].secret = { source: "config", configKey: "nope" }),
+        key: "stateful-apps:apps[0].secret.configKey",
+        says: /pulumi config set --secret nope/,
+    },
+    {
+        name: "latest image in prod",
+        mutate: (r) => ((r.environment = "prod"), (r.apps[0].image.tag = "latest")),
+        key: "stateful-apps:apps[0].image.tag",
+        says: /latest/,
+    },
+    {
+        name: "LoadBalancer not allowed",
+        mutate: (r) => (r.apps[0].service = { type: "LoadBalancer" }),
+        key: "stateful-apps:apps[0].service.type",
+        says: /allowLoadBalancer/,
+    },
+    {
+        name: "requests above limits",
+        mutate: (r) => (r.apps[0].resources.requests.memory = "1Gi"),
+        key: "stateful-apps:apps[0].resources.requests.memory",
+        says: /≤ limits.memory/,
+    },
+    {
+        name: "root user",
+        mutate: (r) => (r.apps[0].securityContext = { runAsUser: 0 }),
+        key: "stateful-apps:apps[0].securityContext.runAsUser",
+        says: /forbids root/,
+    },
     { name: "unknown environment", mutate: (r) => (r.environment = "qa"), key: "stateful-apps:environment", says: /dev|staging|prod/ },
     { name: "missing apps", mutate: (r) => delete r.apps, key: "stateful-apps:apps", says: /required/ },
     { name: "port out of range", mutate: (r) => (r.apps[0].port = 70000), key: "stateful-apps:apps[0].port", says: /65535/ },
-    { name: "a runbook base that is not a URL", mutate: (r) => (r.monitoring = { ...r.monitoring, runbookBaseUrl: "runbooks/stateful" }), key: "stateful-apps:monitoring.runbookBaseUrl", says: /must be a URL/ },
-    { name: "a restart window under a minute", mutate: (r) => (r.monitoring = { ...r.monitoring, restartWindowSeconds: 30 }), key: "stateful-apps:monitoring.restartWindowSeconds", says: /≥ 60/ },
-    { name: "config mounted over the data volume", mutate: (r) => (r.apps[0].configMountPath = "/data"), key: "stateful-apps:apps[0].configMountPath", says: /must differ/ },
+    {
+        name: "a runbook base that is not a URL",
+        mutate: (r) => (r.monitoring = { ...r.monitoring, runbookBaseUrl: "runbooks/stateful" }),
+        key: "stateful-apps:monitoring.runbookBaseUrl",
+        says: /must be a URL/,
+    },
+    {
+        name: "a restart window under a minute",
+        mutate: (r) => (r.monitoring = { ...r.monitoring, restartWindowSeconds: 30 }),
+        key: "stateful-apps:monitoring.restartWindowSeconds",
+        says: /≥ 60/,
+    },
+    {
+        name: "config mounted over the data volume",
+        mutate: (r) => (r.apps[0].configMountPath = "/data"),
+        key: "stateful-apps:apps[0].configMountPath",
+        says: /must differ/,
+    },
     // core/validation ValidateConfigMap: 1 MiB of data per ConfigMap. Too large for a fixture file of the corpus.
     {
         name: "config files above a ConfigMap's 1 MiB",
@@ -77,7 +177,12 @@ const cases: BadCase[] = [
         key: "stateful-apps:apps[0].configFiles",
         says: /holds 1126400 bytes; a ConfigMap holds at most 1048576/,
     },
-    { name: "env above a ConfigMap's 1 MiB", mutate: (r) => (r.apps[0].env = { BIG: "z".repeat(1024 * 1024 + 1) }), key: "stateful-apps:apps[0].env", says: /at most 1048576/ },
+    {
+        name: "env above a ConfigMap's 1 MiB",
+        mutate: (r) => (r.apps[0].env = { BIG: "z".repeat(1024 * 1024 + 1) }),
+        key: "stateful-apps:apps[0].env",
+        says: /at most 1048576/,
+    },
 ];
 
 describe("stack config validation", () => {
@@ -126,7 +231,10 @@ describe("stack config validation", () => {
         const raw = devRaw();
         raw.apps[0].replicas = -1;
         raw.apps[1].storage.size = "5Gb";
-        assert.throws(() => parseStackConfig(raw, noSecrets), (err: StackConfigError) => err.problems.length === 2);
+        assert.throws(
+            () => parseStackConfig(raw, noSecrets),
+            (err: StackConfigError) => err.problems.length === 2,
+        );
     });
 
     it("fails the real program before any resource is registered", async () => {
@@ -149,24 +257,43 @@ describe("checkAgainstLive: the config against the live namespace", () => {
     const visits = (over: Partial<LiveStatefulSet> = {}): LiveStatefulSet => ({ name: "visits", podManagementPolicy: "Parallel", claimSize: "256Mi", ...over });
 
     it("says nothing when the live StatefulSets and PVCs match the config", () => {
-        assert.deepStrictEqual(checkAgainstLive(cfg(), { claims: [{ name: "data-visits-0", size: "256Mi" }], statefulSets: [visits()] }), { problems: [], warnings: [] });
+        assert.deepStrictEqual(checkAgainstLive(cfg(), { claims: [{ name: "data-visits-0", size: "256Mi" }], statefulSets: [visits()] }), {
+            problems: [],
+            warnings: [],
+        });
     });
 
     it("warns about an immutable field the config changed, with the recipe for a native app and the limit for a Helm app", () => {
         const { problems, warnings } = checkAgainstLive(cfg(), {
             claims: [],
-            statefulSets: [visits({ podManagementPolicy: "OrderedReady", claimSize: "128Mi" }), { name: "litecoin", podManagementPolicy: "Parallel", claimSize: "1Gi" }],
+            statefulSets: [
+                visits({ podManagementPolicy: "OrderedReady", claimSize: "128Mi" }),
+                { name: "litecoin", podManagementPolicy: "Parallel", claimSize: "1Gi" },
+            ],
         });
         assert.deepStrictEqual(problems, []);
         assert.strictEqual(warnings.length, 3, warnings.join("\n"));
-        assert.match(warnings[0], /apps\[0\]\.podManagementPolicy is Parallel, but the live StatefulSet visits has OrderedReady: .*delete statefulset visits --cascade=orphan.*pulumi up --refresh/);
+        assert.match(
+            warnings[0],
+            /apps\[0\]\.podManagementPolicy is Parallel, but the live StatefulSet visits has OrderedReady: .*delete statefulset visits --cascade=orphan.*pulumi up --refresh/,
+        );
         assert.match(warnings[1], /apps\[0\]\.storage\.size is 256Mi, but the live StatefulSet visits's volumeClaimTemplates ask 128Mi/);
         assert.match(warnings[2], /apps\[1\]\.podManagementPolicy is OrderedReady, but the live StatefulSet litecoin has Parallel: .*release leaves it/);
     });
 
     it("refuses a size below the largest of the app's own PVCs, ignoring other apps' PVCs with a similar name", () => {
-        const { problems } = checkAgainstLive(cfg(), { claims: [{ name: "data-visits-0", size: "256Mi" }, { name: "data-visits-3", size: "1Gi" }, { name: "data-visits-x-0", size: "9Gi" }], statefulSets: [] });
-        assert.deepStrictEqual(problems.map((p) => [p.key, p.message.slice(0, 47)]), [["stateful-apps:apps[0].storage.size", "is smaller than the live PVC data-visits-3 (1Gi"]]);
+        const { problems } = checkAgainstLive(cfg(), {
+            claims: [
+                { name: "data-visits-0", size: "256Mi" },
+                { name: "data-visits-3", size: "1Gi" },
+                { name: "data-visits-x-0", size: "9Gi" },
+            ],
+            statefulSets: [],
+        });
+        assert.deepStrictEqual(
+            problems.map((p) => [p.key, p.message.slice(0, 47)]),
+            [["stateful-apps:apps[0].storage.size", "is smaller than the live PVC data-visits-3 (1Gi"]],
+        );
     });
 });
 
@@ -221,6 +348,9 @@ describe("README configuration reference", () => {
             .slice(2)
             .map((row) => row.split(" | "))
             .filter(([, , def, description]) => def.trim() !== "" && /\bDefault (?!:)/.test(description));
-        assert.deepStrictEqual(doubled.map(([key]) => key), []);
+        assert.deepStrictEqual(
+            doubled.map(([key]) => key),
+            [],
+        );
     });
 });

@@ -153,7 +153,10 @@ function fakeApiServer(): Promise<string> {
             if (req.method === "GET" && /^\/apis\/apps\/v1\/namespaces\/[^/]+\/statefulsets$/.test(req.url ?? "")) {
                 const items = liveStatefulSets.map((s) => ({
                     metadata: { name: s.name },
-                    spec: { podManagementPolicy: s.podManagementPolicy, volumeClaimTemplates: s.claimSize ? [{ spec: { resources: { requests: { storage: s.claimSize } } } }] : [] },
+                    spec: {
+                        podManagementPolicy: s.podManagementPolicy,
+                        volumeClaimTemplates: s.claimSize ? [{ spec: { resources: { requests: { storage: s.claimSize } } } }] : [],
+                    },
                 }));
                 res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "StatefulSetList", apiVersion: "apps/v1", items }));
                 return;

@@ -47,13 +47,20 @@ describe("lib/kube-api: connecting as the provider does", () => {
 
     it("runs an exec credential plugin (client.authentication.k8s.io) with its env and the cluster in KUBERNETES_EXEC_INFO", () => {
         const plugin = path.join(dir, "plugin.sh");
-        fs.writeFileSync(plugin, '#!/bin/sh\nprintf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s-%s"}}\' "$GREETING" "$(echo "$KUBERNETES_EXEC_INFO" | grep -c 10.0.0.1)"\n', { mode: 0o755 });
+        fs.writeFileSync(
+            plugin,
+            '#!/bin/sh\nprintf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s-%s"}}\' "$GREETING" "$(echo "$KUBERNETES_EXEC_INFO" | grep -c 10.0.0.1)"\n',
+            { mode: 0o755 },
+        );
         const user = `      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: ./plugin.sh\n        env: [{ name: GREETING, value: hello }]`;
         assert.strictEqual(clusterConnection([{ text: kubeconfig(user), dir }], "ctx").token, "hello-1");
     });
 
     it("names what is wrong: a missing context, an unsupported auth-provider, a failing plugin", () => {
-        assert.throws(() => clusterConnection([{ text: kubeconfig("      token: x"), dir }], "other"), (e: Error) => e instanceof KubeconfigError && /context other/.test(e.message));
+        assert.throws(
+            () => clusterConnection([{ text: kubeconfig("      token: x"), dir }], "other"),
+            (e: Error) => e instanceof KubeconfigError && /context other/.test(e.message),
+        );
         assert.throws(() => clusterConnection([{ text: kubeconfig("      auth-provider: { name: gcp }"), dir }], "ctx"), /auth-provider is not supported/);
         const user = `      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: no-such-plugin-here\n        installHint: install it`;
         assert.throws(() => clusterConnection([{ text: kubeconfig(user), dir }], "ctx"), /exec plugin no-such-plugin-here failed.*\(install it\)/);
@@ -64,7 +71,14 @@ describe("lib/kube-api: connecting as the provider does", () => {
         const server = http.createServer((req, res) => {
             seen.push(req.headers.authorization);
             if (req.url === "/api/v1/namespaces/apps/persistentvolumeclaims") {
-                res.end(JSON.stringify({ items: [{ metadata: { name: "data-web-0" }, spec: { resources: { requests: { storage: "1Gi" } } } }, { metadata: { name: "pending" }, spec: {} }] }));
+                res.end(
+                    JSON.stringify({
+                        items: [
+                            { metadata: { name: "data-web-0" }, spec: { resources: { requests: { storage: "1Gi" } } } },
+                            { metadata: { name: "pending" }, spec: {} },
+                        ],
+                    }),
+                );
             } else {
                 res.writeHead(403).end('{"reason":"Forbidden"}');
             }

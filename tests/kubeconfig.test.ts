@@ -9,7 +9,8 @@ import * as os from "os";
 import * as path from "path";
 import { kubeconfigContexts, kubeconfigSources } from "../lib/kubeconfig";
 
-const kubeconfig = (...contexts: string[]) => `apiVersion: v1\nkind: Config\ncontexts:\n${contexts.map((c) => `  - name: ${c}\n    context: { cluster: x, user: y }\n`).join("")}`;
+const kubeconfig = (...contexts: string[]) =>
+    `apiVersion: v1\nkind: Config\ncontexts:\n${contexts.map((c) => `  - name: ${c}\n    context: { cluster: x, user: y }\n`).join("")}`;
 
 describe("lib/kubeconfig: the contexts a stack may name", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubeconfig-"));

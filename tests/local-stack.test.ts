@@ -24,13 +24,20 @@ describe("deploy/local-stack: the runner's local stack file", () => {
     it("switches every generated secret to a local config key and asks for its value once", () => {
         const local = composeLocalStackFile(committed, undefined, { replaceGeneratedSecrets: true });
         assert.deepStrictEqual(local.switchedApps, ["visits", "litecoin", "datastore"]);
-        assert.deepStrictEqual(local.missingSecrets, local.switchedApps.map((a) => `${LOCAL_SECRET_KEY_PREFIX}${a}`));
+        assert.deepStrictEqual(
+            local.missingSecrets,
+            local.switchedApps.map((a) => `${LOCAL_SECRET_KEY_PREFIX}${a}`),
+        );
         for (const app of apps(local.text)) {
             assert.strictEqual(app.secret.source, "config");
             assert.strictEqual(app.secret.configKey, `${LOCAL_SECRET_KEY_PREFIX}${app.name}`);
         }
         const before = apps(committed).map((a) => a.secret.envName);
-        assert.deepStrictEqual(apps(local.text).map((a) => a.secret.envName), before, "other secret fields kept");
+        assert.deepStrictEqual(
+            apps(local.text).map((a) => a.secret.envName),
+            before,
+            "other secret fields kept",
+        );
     });
 
     it("keeps the previous file's encryption salt and secret ciphertexts, and nothing else from it", () => {
@@ -55,7 +62,10 @@ describe("deploy/local-stack: the runner's local stack file", () => {
     });
 
     it("uses the committed file's own salt and secrets when it has them, dropping values encrypted under another salt", () => {
-        const withSalt = `encryptionsalt: v1:committed\n${committed}`.replace("config:\n", "config:\n  stateful-apps:visitsPassword: { secure: v1:committed-secret }\n");
+        const withSalt = `encryptionsalt: v1:committed\n${committed}`.replace(
+            "config:\n",
+            "config:\n  stateful-apps:visitsPassword: { secure: v1:committed-secret }\n",
+        );
         const previous = `encryptionsalt: v1:local\nconfig:\n  stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits: { secure: v1:old }\n`;
         const local = composeLocalStackFile(withSalt, previous, { replaceGeneratedSecrets: true });
         const doc = parse(local.text);
@@ -66,7 +76,10 @@ describe("deploy/local-stack: the runner's local stack file", () => {
     });
 
     it("leaves apps whose secret already comes from config alone", () => {
-        const text = committed.replace("source: generated\n        envName: VISITS_ADMIN_PASSWORD", "source: config\n        configKey: visitsPassword\n        envName: VISITS_ADMIN_PASSWORD");
+        const text = committed.replace(
+            "source: generated\n        envName: VISITS_ADMIN_PASSWORD",
+            "source: config\n        configKey: visitsPassword\n        envName: VISITS_ADMIN_PASSWORD",
+        );
         assert.notStrictEqual(text, committed);
         const local = composeLocalStackFile(text, undefined, { replaceGeneratedSecrets: true });
         assert.deepStrictEqual(local.switchedApps, ["litecoin", "datastore"]);

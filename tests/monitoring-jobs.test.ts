@@ -36,7 +36,10 @@ describe("metrics sidecar, scraping and alert rules (dev: no Prometheus Operator
     it("runs mtail as a native sidecar after a log-init container, reading the log read-only", () => {
         const pod = run.k8s(T.StatefulSet, "visits").inputs.spec.template.spec;
         const [init, mtail] = pod.initContainers;
-        assert.deepStrictEqual(pod.initContainers.map((c: Any) => c.name), ["log-init", "mtail"]);
+        assert.deepStrictEqual(
+            pod.initContainers.map((c: Any) => c.name),
+            ["log-init", "mtail"],
+        );
         assert.deepStrictEqual(init.command, ["touch", "/data/visits.log"]);
         assert.strictEqual(mtail.restartPolicy, "Always");
         assert.deepStrictEqual(mtail.command, ["mtail", "-progs", "/etc/mtail", "-logs", "/data/visits.log", "-port", "3903", "-logtostderr"]);
@@ -108,7 +111,10 @@ describe("metrics and alerting with the Prometheus Operator (prod)", () => {
         for (const m of monitors) {
             assert.strictEqual(m.inputs.metadata.labels.release, "kube-prometheus-stack");
             assert.deepStrictEqual(Object.keys(m.inputs.spec.selector.matchLabels).sort(), [...SELECTOR_KEYS].sort());
-            assert.deepStrictEqual(m.inputs.spec.endpoints.map((e: Any) => e.port), ["metrics"]);
+            assert.deepStrictEqual(
+                m.inputs.spec.endpoints.map((e: Any) => e.port),
+                ["metrics"],
+            );
             assert.deepStrictEqual(m.inputs.spec.namespaceSelector.matchNames, ["stateful-prod"]);
         }
         const annotations = run.k8s(T.StatefulSet, "visits").inputs.spec.template.metadata.annotations;
@@ -116,7 +122,10 @@ describe("metrics and alerting with the Prometheus Operator (prod)", () => {
     });
 
     it("sends ServiceMonitors and PrometheusRules only after reading the operator's CRDs (an absent CRD fails preview at once)", () => {
-        const reads = PROMETHEUS_OPERATOR_CRDS.map((crd) => `urn:pulumi:prod::stateful-apps::kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition::monitoring.prometheusOperator-requires-${crd}`);
+        const reads = PROMETHEUS_OPERATOR_CRDS.map(
+            (crd) =>
+                `urn:pulumi:prod::stateful-apps::kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition::monitoring.prometheusOperator-requires-${crd}`,
+        );
         for (const r of [...run.ofType(T.ServiceMonitor), ...run.ofType(T.PrometheusRule)]) {
             for (const read of reads) assert.ok(r.dependsOn.includes(read), `${r.name} depends on ${read}`);
         }
@@ -165,7 +174,12 @@ describe("data-load Job", () => {
         assert.strictEqual((await runProgram(config, { stack: "dev" })).ofType(T.Job)[0].inputs.metadata.name, first);
         const apps = structuredClone(config["stateful-apps:apps"]) as Any[];
         const ds = apps.find((a) => a.name === "datastore");
-        ds.dataLoad = { ...appConfig("dev", "datastore").dataLoad, command: ["cqlsh", "datastore", "9042", "-e", "SELECT now() FROM system.local"], waitForCompletion: false, ttlSecondsAfterFinished: 3600 };
+        ds.dataLoad = {
+            ...appConfig("dev", "datastore").dataLoad,
+            command: ["cqlsh", "datastore", "9042", "-e", "SELECT now() FROM system.local"],
+            waitForCompletion: false,
+            ttlSecondsAfterFinished: 3600,
+        };
         const changed = (await runProgram({ ...config, "stateful-apps:apps": apps }, { stack: "dev" })).ofType(T.Job)[0].inputs;
         assert.notStrictEqual(changed.metadata.name, first);
         assert.strictEqual(changed.metadata.annotations["pulumi.com/skipAwait"], "true");

@@ -94,7 +94,7 @@ function parsePrometheusText(text: string): Sample[] {
                 }
                 const key = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(pos)) ?? fail("bad label name");
                 pos += key[0].length;
-                if (line[pos] !== "=" || line[pos + 1] !== '"') fail("expected =\"");
+                if (line[pos] !== "=" || line[pos + 1] !== '"') fail('expected ="');
                 pos += 2;
                 let value = "";
                 while (line[pos] !== '"') {
@@ -209,7 +209,10 @@ function isDeepStrictEqual(a: unknown, b: unknown): boolean {
 }
 
 function fixtureLines(file: string): string[] {
-    return fs.readFileSync(path.join(FIXTURES, file), "utf8").split("\n").filter((l) => l !== "");
+    return fs
+        .readFileSync(path.join(FIXTURES, file), "utf8")
+        .split("\n")
+        .filter((l) => l !== "");
 }
 
 /** Unix seconds of an RFC 3339 time. */
@@ -375,9 +378,21 @@ describe("mtail programs (observability/mtail) in a real mtail", function () {
 
             it(`turns the lines of tests/fixtures/logs/${c.fixture} into exact values as they are appended`, async () => {
                 const lines = fixtureLines(c.fixture);
-                fs.appendFileSync(logFile, lines.slice(0, c.firstLines).map((l) => `${l}\n`).join(""));
+                fs.appendFileSync(
+                    logFile,
+                    lines
+                        .slice(0, c.firstLines)
+                        .map((l) => `${l}\n`)
+                        .join(""),
+                );
                 await running!.expectMetrics(program, c.afterFirst);
-                fs.appendFileSync(logFile, lines.slice(c.firstLines).map((l) => `${l}\n`).join(""));
+                fs.appendFileSync(
+                    logFile,
+                    lines
+                        .slice(c.firstLines)
+                        .map((l) => `${l}\n`)
+                        .join(""),
+                );
                 await running!.expectMetrics(program, c.afterAll);
             });
 
@@ -418,14 +433,29 @@ const MONITORING = STACK_SCHEMA.shape.monitoring.parse(undefined);
 /** Alert options as a stack with default monitoring gives them, for `app` (mtail job `<app>-mtail`), with `over`. */
 function opts(app: string, over: Partial<AlertOptions> = {}): AlertOptions {
     const { notReadyForSeconds, volumeFreeRatio, volumeFillHorizonSeconds, restartThreshold, restartWindowSeconds, mtailDownForSeconds } = MONITORING;
-    return { notReadyForSeconds, volumeFreeRatio, volumeFillHorizonSeconds, restartThreshold, restartWindowSeconds, mtailDownForSeconds, mtailJob: `${app}-mtail`, ...over };
+    return {
+        notReadyForSeconds,
+        volumeFreeRatio,
+        volumeFillHorizonSeconds,
+        restartThreshold,
+        restartWindowSeconds,
+        mtailDownForSeconds,
+        mtailJob: `${app}-mtail`,
+        ...over,
+    };
 }
 
 describe("alert rules (lib/observability.ts)", () => {
     const visits = () => alertRuleSpec("visits", NAMESPACE, opts("visits", { logFormat: "visits" }));
 
     it("are one group per app, with the workload rules and, for log formats, the mtail rules", () => {
-        const workload = ["StatefulAppReplicasNotReady", "StatefulAppPodNotReady", "StatefulAppContainerRestarting", "StatefulAppVolumeNearlyFull", "StatefulAppVolumeFillingUp"];
+        const workload = [
+            "StatefulAppReplicasNotReady",
+            "StatefulAppPodNotReady",
+            "StatefulAppContainerRestarting",
+            "StatefulAppVolumeNearlyFull",
+            "StatefulAppVolumeFillingUp",
+        ];
         const spec = visits();
         assert.strictEqual(spec.groups.length, 1);
         assert.strictEqual(spec.groups[0].name, "stateful-apps.stateful-dev.visits");
@@ -459,7 +489,8 @@ describe("alert rules (lib/observability.ts)", () => {
     });
 
     it("use the presence metric of the log format and the mtail job", () => {
-        const rules = alertRuleSpec("litecoin", NAMESPACE, opts("litecoin", { logFormat: "litecoin-debug", mtailJob: "stateful-dev/litecoin" })).groups[0].rules;
+        const rules = alertRuleSpec("litecoin", NAMESPACE, opts("litecoin", { logFormat: "litecoin-debug", mtailJob: "stateful-dev/litecoin" })).groups[0]
+            .rules;
         const absent = rules.find((r) => r.alert === "StatefulAppLogMetricsAbsent")!;
         assert.strictEqual(
             absent.expr,
@@ -492,18 +523,31 @@ describe("alert rules (lib/observability.ts)", () => {
     });
 
     it("need the mtail job with a log format (the schema checks every other option: tests/config.test.ts)", () => {
-        assert.throws(() => alertRuleSpec("visits", NAMESPACE, { ...opts("visits"), logFormat: "visits", mtailJob: undefined }), /logFormat visits needs mtailJob/);
+        assert.throws(
+            () => alertRuleSpec("visits", NAMESPACE, { ...opts("visits"), logFormat: "visits", mtailJob: undefined }),
+            /logFormat visits needs mtailJob/,
+        );
     });
 
     it("format durations in the largest whole unit", () => {
-        const cases: [number, string][] = [[0, "0s"], [90, "90s"], [300, "5m"], [900, "15m"], [3600, "1h"], [5400, "90m"], [86400, "24h"]];
+        const cases: [number, string][] = [
+            [0, "0s"],
+            [90, "90s"],
+            [300, "5m"],
+            [900, "15m"],
+            [3600, "1h"],
+            [5400, "90m"],
+            [86400, "24h"],
+        ];
         for (const [s, d] of cases) {
             assert.strictEqual(promDuration(s), d);
         }
         assert.throws(() => promDuration(-1));
         assert.throws(() => promDuration(1.5));
         assert.deepStrictEqual(
-            [MONITORING.notReadyForSeconds, MONITORING.volumeFillHorizonSeconds, MONITORING.restartWindowSeconds, MONITORING.mtailDownForSeconds].map(promDuration),
+            [MONITORING.notReadyForSeconds, MONITORING.volumeFillHorizonSeconds, MONITORING.restartWindowSeconds, MONITORING.mtailDownForSeconds].map(
+                promDuration,
+            ),
             ["15m", "24h", "15m", "5m"],
         );
     });
@@ -521,7 +565,15 @@ describe("alert rules (lib/observability.ts)", () => {
             assert.ok(fs.existsSync(mtailProgramPath(format)), format);
             assert.strictEqual(path.dirname(mtailProgramPath(format)), path.join(ROOT, "observability", "mtail"));
         }
-        assert.deepStrictEqual(mtailArgs({ logFile: "/data/visits.log", progsDir: "/etc/mtail" }), ["-progs", "/etc/mtail", "-logs", "/data/visits.log", "-port", "3903", "-logtostderr"]);
+        assert.deepStrictEqual(mtailArgs({ logFile: "/data/visits.log", progsDir: "/etc/mtail" }), [
+            "-progs",
+            "/etc/mtail",
+            "-logs",
+            "/data/visits.log",
+            "-port",
+            "3903",
+            "-logtostderr",
+        ]);
     });
 });
 

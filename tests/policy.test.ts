@@ -52,7 +52,13 @@ async function checkResource(type: string, props: Any, pack: PolicyPackConfigFil
             props,
             urn: `urn:pulumi:test::stateful-apps::${type}::r`,
             name: "r",
-            opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+            opts: {
+                protect: false,
+                ignoreChanges: [],
+                aliases: [],
+                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+                additionalSecretOutputs: [],
+            },
             stackTags: new Map(),
             isType: () => false,
             asType: () => undefined,
@@ -74,7 +80,11 @@ async function checkStack(resources: { type: string; props: Any }[], pack: Polic
     const findings: Findings = {};
     const policyResources = resources.map((r, i) => ({ type: r.type, props: r.props, urn: `urn:${i}`, name: `r${i}` }) as unknown as PolicyResource);
     for (const policy of stackPolicies) {
-        const args = { resources: policyResources, stackTags: new Map(), getConfig: <T extends object>() => policyConfig(policy, pack) as T } as unknown as StackValidationArgs;
+        const args = {
+            resources: policyResources,
+            stackTags: new Map(),
+            getConfig: <T extends object>() => policyConfig(policy, pack) as T,
+        } as unknown as StackValidationArgs;
         await policy.validateStack(args, (message) => record(findings, policy.name, message));
     }
     return findings;
@@ -87,7 +97,12 @@ async function checkAll(objects: Any[], pack: PolicyPackConfigFile = {}): Promis
             (all[k] ??= []).push(...v.map((m) => `${obj.kind}/${obj.metadata?.name}: ${m}`));
         }
     }
-    for (const [k, v] of Object.entries(await checkStack(objects.map((o) => ({ type: typeToken(o), props: o })), pack))) {
+    for (const [k, v] of Object.entries(
+        await checkStack(
+            objects.map((o) => ({ type: typeToken(o), props: o })),
+            pack,
+        ),
+    )) {
         (all[k] ??= []).push(...v);
     }
     return all;
@@ -127,7 +142,10 @@ function statefulSet(): Any {
                             livenessProbe: { tcpSocket: { port: 9042 } },
                         },
                     ],
-                    volumes: [{ name: "tmp", emptyDir: {} }, { name: "files", configMap: { name: "db-files" } }],
+                    volumes: [
+                        { name: "tmp", emptyDir: {} },
+                        { name: "files", configMap: { name: "db-files" } },
+                    ],
                 },
             },
         },
@@ -135,11 +153,21 @@ function statefulSet(): Any {
 }
 
 function headless(): Any {
-    return { apiVersion: "v1", kind: "Service", metadata: { name: "db-headless", namespace: "ns", labels: { ...LABELS } }, spec: { clusterIP: "None", selector: { ...SELECTOR } } };
+    return {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "db-headless", namespace: "ns", labels: { ...LABELS } },
+        spec: { clusterIP: "None", selector: { ...SELECTOR } },
+    };
 }
 
 function pdb(spec: Any = { maxUnavailable: 1 }): Any {
-    return { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "db", namespace: "ns", labels: { ...LABELS } }, spec: { ...spec, selector: { matchLabels: { ...SELECTOR } } } };
+    return {
+        apiVersion: "policy/v1",
+        kind: "PodDisruptionBudget",
+        metadata: { name: "db", namespace: "ns", labels: { ...LABELS } },
+        spec: { ...spec, selector: { matchLabels: { ...SELECTOR } } },
+    };
 }
 
 const container = (o: Any) => o.spec.template.spec.containers[0];
@@ -165,14 +193,21 @@ describe("policy pack: each rule on compliant and violating objects", () => {
         ["no seccomp profile", (o) => delete podSpec(o).securityContext.seccompProfile, /seccompProfile.type must be RuntimeDefault/],
         ["seccomp Unconfined on the container", (o) => (container(o).securityContext.seccompProfile = { type: "Unconfined" }), /seccompProfile/],
         ["a hostPort", (o) => (container(o).ports[0].hostPort = 9042), /hostPort 9042/],
-        ["an init container running as root", (o) => podSpec(o).initContainers.push({ ...structuredClone(container(o)), name: "init", securityContext: { runAsUser: 0 } }), /initContainer 'init'/],
+        [
+            "an init container running as root",
+            (o) => podSpec(o).initContainers.push({ ...structuredClone(container(o)), name: "init", securityContext: { runAsUser: 0 } }),
+            /initContainer 'init'/,
+        ],
     ];
     for (const [what, mutate, says] of podCases) {
         it(`pod-security-restricted refuses ${what}`, async () => {
             const sts = statefulSet();
             mutate(sts);
             const f = await checkResource("kubernetes:apps/v1:StatefulSet", sts);
-            assert.ok(f["pod-security-restricted"]?.some((m) => says.test(m)), JSON.stringify(f));
+            assert.ok(
+                f["pod-security-restricted"]?.some((m) => says.test(m)),
+                JSON.stringify(f),
+            );
         });
     }
 
@@ -187,14 +222,22 @@ describe("policy pack: each rule on compliant and violating objects", () => {
         delete container(noCpu).resources.requests.cpu;
         delete container(noCpu).resources.limits.memory;
         const f = await checkResource("kubernetes:apps/v1:StatefulSet", noCpu);
-        assert.deepStrictEqual(f["resources-set"], ["container 'db': resources.requests.cpu must be set", "container 'db': resources.limits.memory must be set"]);
+        assert.deepStrictEqual(f["resources-set"], [
+            "container 'db': resources.requests.cpu must be set",
+            "container 'db': resources.limits.memory must be set",
+        ]);
     });
 
     it("probes-set wants readiness and liveness probes on long-running workloads, not on Jobs", async () => {
         const sts = statefulSet();
         delete container(sts).readinessProbe;
         assert.deepStrictEqual((await checkResource("kubernetes:apps/v1:StatefulSet", sts))["probes-set"], ["container 'db': readinessProbe must be set"]);
-        const job = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "load", labels: LABELS }, spec: { template: { metadata: { labels: LABELS }, spec: structuredClone(podSpec(sts)) } } };
+        const job = {
+            apiVersion: "batch/v1",
+            kind: "Job",
+            metadata: { name: "load", labels: LABELS },
+            spec: { template: { metadata: { labels: LABELS }, spec: structuredClone(podSpec(sts)) } },
+        };
         delete job.spec.template.spec.containers[0].livenessProbe;
         assert.deepStrictEqual(await checkResource("kubernetes:batch/v1:Job", job), {});
     });
@@ -216,7 +259,10 @@ describe("policy pack: each rule on compliant and violating objects", () => {
             container(sts).image = image;
             const f = await checkResource("kubernetes:apps/v1:StatefulSet", sts, { "image-pinned": { environment } });
             if (says) {
-                assert.ok(f["image-pinned"]?.some((m) => says.test(m)), JSON.stringify(f));
+                assert.ok(
+                    f["image-pinned"]?.some((m) => says.test(m)),
+                    JSON.stringify(f),
+                );
             } else {
                 assert.deepStrictEqual(f, {});
             }
@@ -236,10 +282,14 @@ describe("policy pack: each rule on compliant and violating objects", () => {
     it("recommended-labels wants the app.kubernetes.io labels on objects and pod templates", async () => {
         const svc = headless();
         delete svc.metadata.labels["app.kubernetes.io/part-of"];
-        assert.deepStrictEqual((await checkResource("kubernetes:core/v1:Service", svc))["recommended-labels"], ["metadata.labels lacks app.kubernetes.io/part-of"]);
+        assert.deepStrictEqual((await checkResource("kubernetes:core/v1:Service", svc))["recommended-labels"], [
+            "metadata.labels lacks app.kubernetes.io/part-of",
+        ]);
         const sts = statefulSet();
         delete sts.spec.template.metadata.labels["app.kubernetes.io/instance"];
-        assert.deepStrictEqual((await checkResource("kubernetes:apps/v1:StatefulSet", sts))["recommended-labels"], ["pod template labels lack app.kubernetes.io/instance"]);
+        assert.deepStrictEqual((await checkResource("kubernetes:apps/v1:StatefulSet", sts))["recommended-labels"], [
+            "pod template labels lack app.kubernetes.io/instance",
+        ]);
     });
 
     it("loadbalancer-allowed follows the stack's allowLoadBalancer, for Services and release values", async () => {
@@ -253,13 +303,21 @@ describe("policy pack: each rule on compliant and violating objects", () => {
     it("helm-release-bundled-chart allows only charts/stateful-app", async () => {
         const ok = await checkResource("kubernetes:helm.sh/v3:Release", { chart: "/src/repo/charts/stateful-app", values: {} });
         assert.deepStrictEqual(ok, {});
-        for (const props of [{ chart: "bitnami/postgresql", values: {} }, { chart: "postgresql", repositoryOpts: { repo: "https://charts.example" }, values: {} }]) {
+        for (const props of [
+            { chart: "bitnami/postgresql", values: {} },
+            { chart: "postgresql", repositoryOpts: { repo: "https://charts.example" }, values: {} },
+        ]) {
             assert.ok((await checkResource("kubernetes:helm.sh/v3:Release", props))["helm-release-bundled-chart"], JSON.stringify(props));
         }
     });
 
     it("helm-values-no-secrets refuses passwords in values but not Secret references", async () => {
-        const values = { existingSecret: "db-credentials", secretKey: "password", auth: { password: "hunter2", existingSecretName: "x" }, tokens: [{ token: "abc" }] };
+        const values = {
+            existingSecret: "db-credentials",
+            secretKey: "password",
+            auth: { password: "hunter2", existingSecretName: "x" },
+            tokens: [{ token: "abc" }],
+        };
         const f = await checkResource("kubernetes:helm.sh/v3:Release", { chart: "/charts/stateful-app", values });
         assert.deepStrictEqual(f["helm-values-no-secrets"], [
             "values.auth.password looks like a secret value; create a Secret and pass its name (existingSecret)",
@@ -270,7 +328,10 @@ describe("policy pack: each rule on compliant and violating objects", () => {
     it("image-pinned also checks a release's image and hook image values", async () => {
         const values = { image: { repository: "docker.io/x/app", tag: "latest", digest: "" }, hooks: { enabled: true, image: "busybox" } };
         const f = await checkResource("kubernetes:helm.sh/v3:Release", { chart: "/charts/stateful-app", values });
-        assert.deepStrictEqual(f["image-pinned"], ["values: image 'docker.io/x/app:latest' uses the tag latest: pin a version", "values: image 'busybox' has no tag: pin a version"]);
+        assert.deepStrictEqual(f["image-pinned"], [
+            "values: image 'docker.io/x/app:latest' uses the tag latest: pin a version",
+            "values: image 'busybox' has no tag: pin a version",
+        ]);
     });
 
     it("statefulset-headless-service wants serviceName to name a headless Service selecting the pods", async () => {
@@ -311,7 +372,13 @@ describe("policy pack on the real program (index.ts under mocks)", () => {
                 }
             }
             const k8sObjects = run.registrations.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh"));
-            Object.assign(findings, await checkStack(k8sObjects.map((r) => ({ type: r.type, props: r.inputs })), pack));
+            Object.assign(
+                findings,
+                await checkStack(
+                    k8sObjects.map((r) => ({ type: r.type, props: r.inputs })),
+                    pack,
+                ),
+            );
             assert.deepStrictEqual(findings, {});
             // The run did check something: StatefulSets, Services, PDBs and a release were among the inputs.
             assert.ok(run.ofType("kubernetes:apps/v1:StatefulSet").length >= 2 && run.ofType("kubernetes:helm.sh/v3:Release").length >= 1);
@@ -326,11 +393,18 @@ describe("policy pack on the real program (index.ts under mocks)", () => {
         const run = await runProgram({ ...config, "stateful-apps:apps": apps }, { stack: "prod" });
         const sts = run.k8s("kubernetes:apps/v1:StatefulSet", "datastore");
         const f = await checkResource(sts.type, sts.inputs, policyConfigFor(stackConfig("prod")));
-        assert.deepStrictEqual(f, { "image-pinned": ["container 'app': image 'docker.io/library/cassandra:5.0' must be pinned in prod: a full major.minor.patch version tag or a digest"] });
+        assert.deepStrictEqual(f, {
+            "image-pinned": [
+                "container 'app': image 'docker.io/library/cassandra:5.0' must be pinned in prod: a full major.minor.patch version tag or a digest",
+            ],
+        });
     });
 
     it("scripts/policy-config.ts derives the policy config from the stack file", () => {
-        assert.deepStrictEqual(policyConfigFor(stackConfig("prod")), { "image-pinned": { environment: "prod" }, "loadbalancer-allowed": { allowLoadBalancer: false } });
+        assert.deepStrictEqual(policyConfigFor(stackConfig("prod")), {
+            "image-pinned": { environment: "prod" },
+            "loadbalancer-allowed": { allowLoadBalancer: false },
+        });
         assert.deepStrictEqual(policyConfigFor(stackConfig("dev"))["image-pinned"], { environment: "dev" });
     });
 });

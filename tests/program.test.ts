@@ -96,7 +96,9 @@ for (const stack of ["dev", "prod"]) {
                 assert.strictEqual(children.includes(T.Job), Boolean(app.dataLoad), `${app.name}: data-load Job under the workload`);
             }
             assert.deepStrictEqual(
-                run.registrations.filter((r) => r.type.startsWith("stateful-apps:") && r.type !== T.StatefulWorkload && !run.registrations.some((p) => p.urn === r.parent)).map((r) => r.name),
+                run.registrations
+                    .filter((r) => r.type.startsWith("stateful-apps:") && r.type !== T.StatefulWorkload && !run.registrations.some((p) => p.urn === r.parent))
+                    .map((r) => r.name),
                 [],
                 "no component of ours at the stack's root but the StatefulWorkloads",
             );
@@ -142,14 +144,21 @@ for (const stack of ["dev", "prod"]) {
                 assert.deepStrictEqual(spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
                 assert.strictEqual(spec.automountServiceAccountToken, false);
                 assert.ok(!spec.hostNetwork && !spec.hostPID && !spec.hostIPC);
-                assert.ok(spec.volumes.every((v: Any) => !v.hostPath), "no hostPath volumes");
+                assert.ok(
+                    spec.volumes.every((v: Any) => !v.hostPath),
+                    "no hostPath volumes",
+                );
                 for (const c of spec.containers) {
                     const sc = c.securityContext;
                     assert.strictEqual(sc.allowPrivilegeEscalation, false);
                     assert.strictEqual(sc.runAsNonRoot, true);
                     // Not a restricted-PSS rule, our default: only an app whose image must write its root filesystem
                     // turns it off in its stack file (the datastore: Cassandra's entrypoint rewrites /etc/cassandra).
-                    assert.strictEqual(sc.readOnlyRootFilesystem, app.name === "datastore" ? false : true, `${app.name}: readOnlyRootFilesystem as its stack sets it`);
+                    assert.strictEqual(
+                        sc.readOnlyRootFilesystem,
+                        app.name === "datastore" ? false : true,
+                        `${app.name}: readOnlyRootFilesystem as its stack sets it`,
+                    );
                     assert.deepStrictEqual(sc.capabilities, { drop: ["ALL"] });
                     assert.deepStrictEqual(sc.seccompProfile, { type: "RuntimeDefault" });
                     assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory);
@@ -196,7 +205,10 @@ for (const stack of ["dev", "prod"]) {
 
         it("keeps secrets secret: Secret data is sent as a Pulumi secret and no output holds a password", () => {
             for (const secret of run.ofType(T.Secret)) {
-                assert.ok(secret.secretPaths.some((p) => p.startsWith("stringData")), `${secret.name}: ${secret.secretPaths}`);
+                assert.ok(
+                    secret.secretPaths.some((p) => p.startsWith("stringData")),
+                    `${secret.name}: ${secret.secretPaths}`,
+                );
             }
             const passwords = run.ofType(T.RandomPassword).map((p) => `generated-${p.name}`.slice(0, 20));
             const outputs = JSON.stringify(run.outputs);
@@ -205,7 +217,10 @@ for (const stack of ["dev", "prod"]) {
             }
             for (const r of run.ofType(T.Release)) {
                 const values = JSON.stringify(r.inputs.values);
-                assert.ok(passwords.every((p) => !values.includes(p)), "a password leaked into Helm values");
+                assert.ok(
+                    passwords.every((p) => !values.includes(p)),
+                    "a password leaked into Helm values",
+                );
                 assert.strictEqual(r.inputs.values.existingSecret, `${r.inputs.name}-credentials`);
             }
             assert.deepStrictEqual(run.secretOutputs, []);
@@ -243,7 +258,10 @@ for (const stack of ["dev", "prod"]) {
             for (const release of run.ofType(T.Release)) {
                 assert.deepStrictEqual([...release.ignoreChanges].sort(), [...HELM_IMMUTABLE_VALUE_PATHS].sort(), "the Helm path keeps the same fields");
             }
-            assert.ok(run.ofType(T.Namespace).every((n) => n.retainOnDelete), "the Namespace (and its PVCs) survives destroy/rename");
+            assert.ok(
+                run.ofType(T.Namespace).every((n) => n.retainOnDelete),
+                "the Namespace (and its PVCs) survives destroy/rename",
+            );
         });
     });
 }
@@ -255,7 +273,10 @@ describe("per-stack differences", () => {
     it("prod protects data-bearing resources; dev protects none", () => {
         for (const t of dataBearing) {
             assert.ok(runs.prod.ofType(t).length > 0 && runs.prod.ofType(t).every(data), `prod ${t}`);
-            assert.ok(runs.dev.ofType(t).every((r) => !r.protect), `dev ${t}`);
+            assert.ok(
+                runs.dev.ofType(t).every((r) => !r.protect),
+                `dev ${t}`,
+            );
         }
         // Stateless objects stay unprotected in prod so they can be changed freely.
         assert.ok(runs.prod.ofType(T.Service).every((r) => !r.protect));

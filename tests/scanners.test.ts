@@ -42,7 +42,16 @@ function kubeScore(objects: Any[]): string[] {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kube-score-"));
     const file = path.join(dir, "objects.yaml");
     fs.writeFileSync(file, objects.map((o) => stringify(o)).join("---\n"));
-    const args = ["score", file, "--output-format", "json", "--kubernetes-version", SKIPS.kubernetesVersion, ...SKIPS.flags.map((f) => f.flag), ...SKIPS.ignoreTests.flatMap((t) => ["--ignore-test", t.test])];
+    const args = [
+        "score",
+        file,
+        "--output-format",
+        "json",
+        "--kubernetes-version",
+        SKIPS.kubernetesVersion,
+        ...SKIPS.flags.map((f) => f.flag),
+        ...SKIPS.ignoreTests.flatMap((t) => ["--ignore-test", t.test]),
+    ];
     const r = spawnSync(KUBE_SCORE, args, { encoding: "utf8" });
     fs.rmSync(dir, { recursive: true, force: true });
     if (r.error) {
@@ -62,7 +71,10 @@ function kubeScore(objects: Any[]): string[] {
     return report.flatMap((o: Any) =>
         (o.checks as Any[])
             .filter((c) => !c.skipped && c.grade <= 5)
-            .map((c) => `${o.object_name}: ${c.check.id} ${GRADE[c.grade] ?? c.grade}: ${(c.comments ?? []).map((m: Any) => `${m.path ? `(${m.path}) ` : ""}${m.summary}`).join("; ")}`),
+            .map(
+                (c) =>
+                    `${o.object_name}: ${c.check.id} ${GRADE[c.grade] ?? c.grade}: ${(c.comments ?? []).map((m: Any) => `${m.path ? `(${m.path}) ` : ""}${m.summary}`).join("; ")}`,
+            ),
     );
 }
 
@@ -71,7 +83,9 @@ function assertIgnoresListed(objects: Any[]): void {
     for (const o of objects) {
         const ignored = o.metadata?.annotations?.["kube-score/ignore"];
         if (ignored) {
-            for (const test of String(ignored).split(",").map((t) => t.trim())) {
+            for (const test of String(ignored)
+                .split(",")
+                .map((t) => t.trim())) {
                 assert.ok(
                     SKIPS.objectIgnores.some((i) => i.test === test && i.object.split("/")[0] === o.kind),
                     `${o.kind}/${o.metadata.name} ignores ${test}, which policy/kube-score.yaml does not justify`,
@@ -91,10 +105,26 @@ describe("kube-score (independent manifest scanner)", () => {
     });
 
     it("does fail a manifest that breaks its checks (the scanner is live)", () => {
-        const bad = { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "bad", namespace: "x" }, spec: { serviceName: "bad", replicas: 1, selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } }, spec: { containers: [{ name: "c", image: "busybox:latest" }] } } } };
+        const bad = {
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name: "bad", namespace: "x" },
+            spec: {
+                serviceName: "bad",
+                replicas: 1,
+                selector: { matchLabels: { a: "b" } },
+                template: { metadata: { labels: { a: "b" } }, spec: { containers: [{ name: "c", image: "busybox:latest" }] } },
+            },
+        };
         const failures = kubeScore([bad]);
-        assert.ok(failures.some((f) => /container-resources CRITICAL/.test(f)), failures.join("\n"));
-        assert.ok(failures.some((f) => /container-image-tag CRITICAL/.test(f)), failures.join("\n"));
+        assert.ok(
+            failures.some((f) => /container-resources CRITICAL/.test(f)),
+            failures.join("\n"),
+        );
+        assert.ok(
+            failures.some((f) => /container-image-tag CRITICAL/.test(f)),
+            failures.join("\n"),
+        );
     });
 
     for (const stack of ["dev", "prod"]) {
@@ -130,7 +160,18 @@ function checkov(objects: Any[]): string[] {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "checkov-"));
     const file = path.join(dir, "objects.yaml");
     fs.writeFileSync(file, objects.map((o) => stringify(o)).join("---\n"));
-    const args = ["--framework", "kubernetes", "--quiet", "--compact", "--output", "json", "--file", file, "--skip-check", CHECKOV_SKIPS.skipChecks.map((c) => c.check).join(",")];
+    const args = [
+        "--framework",
+        "kubernetes",
+        "--quiet",
+        "--compact",
+        "--output",
+        "json",
+        "--file",
+        file,
+        "--skip-check",
+        CHECKOV_SKIPS.skipChecks.map((c) => c.check).join(","),
+    ];
     const r = spawnSync(CHECKOV, args, { encoding: "utf8", maxBuffer: 64 << 20 });
     fs.rmSync(dir, { recursive: true, force: true });
     if (r.error) {
@@ -181,11 +222,25 @@ describe("checkov (a second, independent manifest scanner)", function () {
             apiVersion: "apps/v1",
             kind: "StatefulSet",
             metadata: { name: "bad" },
-            spec: { serviceName: "bad", replicas: 1, selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } }, spec: { containers: [{ name: "c", image: "busybox:latest", securityContext: { privileged: true } }] } } },
+            spec: {
+                serviceName: "bad",
+                replicas: 1,
+                selector: { matchLabels: { a: "b" } },
+                template: {
+                    metadata: { labels: { a: "b" } },
+                    spec: { containers: [{ name: "c", image: "busybox:latest", securityContext: { privileged: true } }] },
+                },
+            },
         };
         const failures = checkov([bad]);
-        assert.ok(failures.some((f) => / CKV_K8S_16 /.test(f)), failures.join("\n")); // privileged
-        assert.ok(failures.some((f) => / CKV_K8S_21 /.test(f)), failures.join("\n")); // default namespace
+        assert.ok(
+            failures.some((f) => / CKV_K8S_16 /.test(f)),
+            failures.join("\n"),
+        ); // privileged
+        assert.ok(
+            failures.some((f) => / CKV_K8S_21 /.test(f)),
+            failures.join("\n"),
+        ); // default namespace
     });
 
     for (const stack of ["dev", "prod"]) {

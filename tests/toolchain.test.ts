@@ -99,14 +99,20 @@ describe("scripts/pulumi-toolchain", () => {
 
     it("status reports what is there (exit 0 only with the CLI and the kubernetes plugin)", () => {
         const r = pulumiToolchain("status");
-        const lines = r.stdout.trim().split("\n").map((l) => l.split(":")[0]);
+        const lines = r.stdout
+            .trim()
+            .split("\n")
+            .map((l) => l.split(":")[0]);
         assert.deepStrictEqual(lines, ["pulumi", "kubernetes plugin", "pulumi-language-nodejs", "random plugin"]);
         const ready = !/^(pulumi|kubernetes plugin): absent$/m.test(r.stdout);
         assert.strictEqual(r.status, ready ? 0 : 1, r.stdout);
         if (ready) {
             const cli = /^pulumi: (\S+) \((v[^)]+)\)$/m.exec(r.stdout);
             assert.ok(cli, r.stdout);
-            assert.ok(cli[2].localeCompare(pulumiPins.PULUMI_VERSION, undefined, { numeric: true }) >= 0, `the CLI reports its version (ldflag set): ${cli[2]}`);
+            assert.ok(
+                cli[2].localeCompare(pulumiPins.PULUMI_VERSION, undefined, { numeric: true }) >= 0,
+                `the CLI reports its version (ldflag set): ${cli[2]}`,
+            );
         }
     });
 });

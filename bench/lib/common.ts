@@ -37,7 +37,9 @@ export function parseArgs(usage: string, spec: Record<string, OptionSpec>, argv 
         }
     }
     const help = () => {
-        const lines = Object.entries(spec).map(([k, s]) => `  --${k}${s.flag ? "" : " VALUE"}`.padEnd(30) + `${s.help}${s.default !== undefined ? ` (default: ${s.default})` : ""}`);
+        const lines = Object.entries(spec).map(
+            ([k, s]) => `  --${k}${s.flag ? "" : " VALUE"}`.padEnd(30) + `${s.help}${s.default !== undefined ? ` (default: ${s.default})` : ""}`,
+        );
         return `${usage.trim()}\n\nOptions:\n${lines.join("\n")}\n${"  -h, --help".padEnd(30)}This text.\n`;
     };
     for (let i = 0; i < argv.length; i++) {

@@ -165,7 +165,16 @@ function fakeCluster(context) {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eval-child-"));
             const file = path.join(dir, "kubeconfig.json");
             const cluster = { server: `http://127.0.0.1:${server.address().port}` };
-            fs.writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster }], users: [{ name: "u", user: {} }], contexts: [{ name: context, context: { cluster: "c", user: "u" } }] }));
+            fs.writeFileSync(
+                file,
+                JSON.stringify({
+                    apiVersion: "v1",
+                    kind: "Config",
+                    clusters: [{ name: "c", cluster }],
+                    users: [{ name: "u", user: {} }],
+                    contexts: [{ name: context, context: { cluster: "c", user: "u" } }],
+                }),
+            );
             process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
             resolve(file);
         }),

@@ -48,7 +48,10 @@ export const VARIANTS: Record<string, Variant> = {
 };
 
 export function variantNames(text: string): string[] {
-    const names = text.split(",").map((s) => s.trim()).filter((s) => s);
+    const names = text
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s);
     for (const n of names) {
         if (!(n in VARIANTS)) {
             process.stderr.write(`unknown variant '${n}'; known: ${Object.keys(VARIANTS).join(", ")}\n`);
@@ -89,7 +92,14 @@ export function buildJs(): { dir: string; tscMs: number } {
         path.join(dir, "tsconfig.json"),
         JSON.stringify({
             extends: path.join(ROOT, "tsconfig.json"),
-            compilerOptions: { outDir: out, rootDir: ROOT, noEmit: false, sourceMap: false, types: ["node"], typeRoots: [path.join(ROOT, "node_modules", "@types")] },
+            compilerOptions: {
+                outDir: out,
+                rootDir: ROOT,
+                noEmit: false,
+                sourceMap: false,
+                types: ["node"],
+                typeRoots: [path.join(ROOT, "node_modules", "@types")],
+            },
             include: [],
             files: [path.join(ROOT, "index.ts")],
         }),
@@ -110,7 +120,14 @@ export function buildJs(): { dir: string; tscMs: number } {
 }
 
 /** The node command line of a variant. */
-function childCommand(variant: string, jsDir: string | undefined, stack: string, configFile: string, extra: string[], nodeFlags: string[] = []): { args: string[]; cwd: string } {
+function childCommand(
+    variant: string,
+    jsDir: string | undefined,
+    stack: string,
+    configFile: string,
+    extra: string[],
+    nodeFlags: string[] = [],
+): { args: string[]; cwd: string } {
     switch (variant) {
         case "typecheck":
         case "transpile":
@@ -123,14 +140,24 @@ function childCommand(variant: string, jsDir: string | undefined, stack: string,
             if (!jsDir) {
                 throw new Error(`variant ${variant} needs buildJs() first`);
             }
-            return { args: [...nodeFlags, CHILD, "none", jsDir, stack, configFile, ...extra, ...(variant === "js-lazy-sdk" ? ["--stub-closure"] : [])], cwd: ROOT };
+            return {
+                args: [...nodeFlags, CHILD, "none", jsDir, stack, configFile, ...extra, ...(variant === "js-lazy-sdk" ? ["--stub-closure"] : [])],
+                cwd: ROOT,
+            };
         default:
             throw new Error(`unknown variant ${variant}`);
     }
 }
 
 /** One evaluation in a fresh process: wall time (spawn to exit) and what the child reported. */
-export function evaluate(variant: string, jsDir: string | undefined, stack: string, configFile: string, extra: string[] = [], nodeFlags: string[] = []): { ms: number; load: number; child: ChildResult } {
+export function evaluate(
+    variant: string,
+    jsDir: string | undefined,
+    stack: string,
+    configFile: string,
+    extra: string[] = [],
+    nodeFlags: string[] = [],
+): { ms: number; load: number; child: ChildResult } {
     const { args, cwd } = childCommand(variant, jsDir, stack, configFile, extra, nodeFlags);
     const r = timed(process.execPath, args, { cwd });
     if (r.status !== 0) {
@@ -243,7 +270,9 @@ export function aggregateProfile(file: string): ProfileSummary {
         total += us;
     });
     const rows = <K extends string>(m: Map<string, number>, key: K) =>
-        [...m.entries()].map(([k, us]) => ({ [key]: k, ms: us / 1000, pct: (100 * us) / total }) as { [P in K]: string } & { ms: number; pct: number }).sort((a, b) => b.ms - a.ms);
+        [...m.entries()]
+            .map(([k, us]) => ({ [key]: k, ms: us / 1000, pct: (100 * us) / total }) as { [P in K]: string } & { ms: number; pct: number })
+            .sort((a, b) => b.ms - a.ms);
     return { categories: rows(self, "category"), topFunctions: rows(fns, "fn").slice(0, 15) };
 }
 

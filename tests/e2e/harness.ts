@@ -90,7 +90,11 @@ export class EngineEnv {
     resources(stack: string, withoutStatus = false): Map<string, string> {
         const state = JSON.parse(fs.readFileSync(this.stateFile(stack), "utf8"));
         const masked = (k: string, v: unknown) =>
-            withoutStatus && (k === "status" || k === "resourceVersion" || k === "managedFields") ? undefined : typeof v === "object" && v !== null && "ciphertext" in v ? "[secret]" : v;
+            withoutStatus && (k === "status" || k === "resourceVersion" || k === "managedFields")
+                ? undefined
+                : typeof v === "object" && v !== null && "ciphertext" in v
+                  ? "[secret]"
+                  : v;
         return new Map(
             (state.checkpoint.latest.resources ?? []).filter((r: Any) => !r.external).map((r: Any) => [r.urn, JSON.stringify(r.outputs ?? {}, masked)]),
         );

@@ -54,7 +54,9 @@ function assertReady(ns: string, expectedSets: string[]): void {
 
 /** Every value of every Secret the stack's apps use, decoded. */
 function secretValues(ns: string, apps: string[]): string[] {
-    return apps.flatMap((app) => Object.values(getJson(["secret", `${app}-credentials`, "-n", ns]).data as Record<string, string>).map((v) => Buffer.from(v, "base64").toString("utf8")));
+    return apps.flatMap((app) =>
+        Object.values(getJson(["secret", `${app}-credentials`, "-n", ns]).data as Record<string, string>).map((v) => Buffer.from(v, "base64").toString("utf8")),
+    );
 }
 
 describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control plane and Pulumi, not the apps)", function () {
@@ -228,8 +230,14 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
                 }),
             );
             const out = collector();
-            await timed("dev: up with litecoin's storage.size and podManagementPolicy changed", () => s.stack.up({ configFile: s.configFile, onOutput: out.onOutput, color: "never" }));
-            assert.match(out.text(), /podManagementPolicy is Parallel, but the live StatefulSet litecoin has OrderedReady: it is immutable/, "the ignored change is warned about");
+            await timed("dev: up with litecoin's storage.size and podManagementPolicy changed", () =>
+                s.stack.up({ configFile: s.configFile, onOutput: out.onOutput, color: "never" }),
+            );
+            assert.match(
+                out.text(),
+                /podManagementPolicy is Parallel, but the live StatefulSet litecoin has OrderedReady: it is immutable/,
+                "the ignored change is warned about",
+            );
             assert.match(out.text(), /storage\.size is 2Gi, but the live StatefulSet litecoin's volumeClaimTemplates ask 1Gi/);
             const after = getJson(["statefulset", "litecoin", "-n", DEV_NS]).spec;
             assert.strictEqual(after.volumeClaimTemplates[0].spec.resources.requests.storage, before.volumeClaimTemplates[0].spec.resources.requests.storage);
@@ -240,7 +248,9 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
 
         it("changing an immutable field natively (podManagementPolicy, volumeClaimTemplates): kubectl delete --cascade=orphan, then up --refresh recreates the StatefulSet over the same pods and PVCs", async () => {
             const pvcs = pvcUids(DEV_NS);
-            const pods = Object.fromEntries(getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items.map((p: Any) => [p.metadata.name, p.metadata.uid]));
+            const pods = Object.fromEntries(
+                getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items.map((p: Any) => [p.metadata.name, p.metadata.uid]),
+            );
             assert.strictEqual(getJson(["statefulset", "visits", "-n", DEV_NS]).spec.podManagementPolicy, "Parallel");
             kubectl(["delete", "statefulset", "visits", "-n", DEV_NS, "--cascade=orphan", "--wait=false"]);
             await eventually("the StatefulSet to be gone", 60, () => env.cluster.kubectlResult(["get", "statefulset", "visits", "-n", DEV_NS]).status !== 0);
@@ -251,9 +261,15 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             });
             const s = await env.open("dev", text);
             const out = collector();
-            const r = await timed("dev: up --refresh after the orphaning delete", () => s.stack.up({ configFile: s.configFile, refresh: true, onOutput: out.onOutput, color: "never" }));
+            const r = await timed("dev: up --refresh after the orphaning delete", () =>
+                s.stack.up({ configFile: s.configFile, refresh: true, onOutput: out.onOutput, color: "never" }),
+            );
             assert.strictEqual(changes(r.summary).create, 1, `the StatefulSet is created again: ${JSON.stringify(changes(r.summary))}`);
-            assert.match(out.text(), /storage\.size is 512Mi, but PVCs data-visits-0 \(256Mi\), data-visits-1 \(256Mi\)(, data-visits-2 \(256Mi\))? are smaller/, `the live PVCs are named for expansion:\n${out.text().slice(-3000)}`);
+            assert.match(
+                out.text(),
+                /storage\.size is 512Mi, but PVCs data-visits-0 \(256Mi\), data-visits-1 \(256Mi\)(, data-visits-2 \(256Mi\))? are smaller/,
+                `the live PVCs are named for expansion:\n${out.text().slice(-3000)}`,
+            );
             const sts = getJson(["statefulset", "visits", "-n", DEV_NS]);
             assert.strictEqual(sts.spec.podManagementPolicy, "OrderedReady");
             assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "512Mi");
@@ -261,21 +277,30 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assertReady(DEV_NS, ["visits", "litecoin", "datastore"]);
             assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "the same PVCs (adopted by name)");
             const adopted = getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items;
-            assert.deepStrictEqual(Object.fromEntries(adopted.map((p: Any) => [p.metadata.name, p.metadata.uid])), pods, "the same pods (same template revision: adopted, not restarted)");
-            for (const p of adopted) assert.strictEqual(p.metadata.ownerReferences?.[0]?.uid, sts.metadata.uid, `${p.metadata.name} is owned by the new StatefulSet`);
+            assert.deepStrictEqual(
+                Object.fromEntries(adopted.map((p: Any) => [p.metadata.name, p.metadata.uid])),
+                pods,
+                "the same pods (same template revision: adopted, not restarted)",
+            );
+            for (const p of adopted)
+                assert.strictEqual(p.metadata.ownerReferences?.[0]?.uid, sts.metadata.uid, `${p.metadata.name} is owned by the new StatefulSet`);
             // whenDeleted: Delete is an owner reference from each PVC to the StatefulSet. The orphaning delete removes it;
             // the controller puts it back only on the PVCs of ordinals it runs. A PVC kept from a scale-down
             // (whenScaled: Retain, here data-visits-2 from the replicas test) stays unowned: no later delete of the
             // StatefulSet removes it (README "Safety rules": delete it by hand when its data is not wanted).
             await eventually("the running ordinals' PVCs to be owned by the new StatefulSet", 60, () =>
-                ["data-visits-0", "data-visits-1"].every((n) => getJson(["pvc", n, "-n", DEV_NS]).metadata.ownerReferences?.some((o: Any) => o.uid === sts.metadata.uid)),
+                ["data-visits-0", "data-visits-1"].every((n) =>
+                    getJson(["pvc", n, "-n", DEV_NS]).metadata.ownerReferences?.some((o: Any) => o.uid === sts.metadata.uid),
+                ),
             );
             const retained = getJson(["pvc", "-n", DEV_NS]).items.filter((c: Any) => /^data-visits-([2-9]|\d\d+)$/.test(c.metadata.name));
             for (const c of retained) {
                 assert.ok(!c.metadata.ownerReferences?.some((o: Any) => o.kind === "StatefulSet"), `${c.metadata.name} (no pod) is not re-owned`);
                 kubectl(["delete", "pvc", c.metadata.name, "-n", DEV_NS, "--wait=false"]);
             }
-            await succeeds("dev: preview --expect-no-changes after the recreate", (o) => s.stack.preview({ configFile: s.configFile, expectNoChanges: true, ...o }));
+            await succeeds("dev: preview --expect-no-changes after the recreate", (o) =>
+                s.stack.preview({ configFile: s.configFile, expectNoChanges: true, ...o }),
+            );
         });
 
         it("back to the committed config: up, then preview shows no changes", async () => {
@@ -288,7 +313,11 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             { name: "a storage shrink (256Mi -> 128Mi)", mutate: (c) => (appIn(c, "visits").storage.size = "128Mi"), key: `${PROJECT}:apps[0].storage.size` },
             { name: "a size that is not a quantity", mutate: (c) => (appIn(c, "datastore").storage.size = "5Gb"), key: `${PROJECT}:apps[2].storage.size` },
             { name: "a misspelt key", mutate: (c) => (appIn(c, "litecoin").replica = 2), key: `${PROJECT}:apps[1]` },
-            { name: "a partition above replicas", mutate: (c) => (appIn(c, "visits").updateStrategy = { type: "RollingUpdate", partition: 5 }), key: `${PROJECT}:apps[0].updateStrategy.partition` },
+            {
+                name: "a partition above replicas",
+                mutate: (c) => (appIn(c, "visits").updateStrategy = { type: "RollingUpdate", partition: 5 }),
+                key: `${PROJECT}:apps[0].updateStrategy.partition`,
+            },
         ];
         for (const bad of badConfigs) {
             it(`${bad.name} fails up naming ${bad.key}, with zero resources changed`, async () => {
@@ -303,7 +332,12 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
         it("an up for a kubernetes:context the kubeconfig lacks fails before any resource, the provider's configuration in the state included", async () => {
             const before = env.resources("dev");
             const text = stackFileWith("dev", (c) => (appIn(c, "visits").configFiles["config.json"].greeting = "Hello from the wrong cluster"));
-            const s = await openStack("dev", { settings: env.settings, toolchain: env.toolchain, kubeconfig: env.cluster.kubeconfig, stackFileText: withContext(text, "no-such-context") });
+            const s = await openStack("dev", {
+                settings: env.settings,
+                toolchain: env.toolchain,
+                kubeconfig: env.cluster.kubeconfig,
+                stackFileText: withContext(text, "no-such-context"),
+            });
             const error = await fails("dev: up with a kubernetes:context the kubeconfig lacks", (o) => s.stack.up({ configFile: s.configFile, ...o }));
             assert.match(error, /kubernetes:context: names a context that KUBECONFIG=.* does not have/);
             assert.deepStrictEqual(env.resources("dev"), before, "the same resources with the same outputs");
@@ -319,8 +353,15 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             // (ttlSecondsAfterFinished: 3600), then the TTL controller deletes it.
             const hooks = left.filter((o: Any) => o.kind === "Job" && o.metadata.annotations?.["helm.sh/hook"]);
             for (const j of hooks) assert.ok(j.spec.ttlSecondsAfterFinished > 0, `${j.metadata.name} has no TTL`);
-            assert.deepStrictEqual(left.filter((o: Any) => !hooks.includes(o)).map((o: Any) => `${o.kind}/${o.metadata.name}`), []);
-            await eventually("the PVCs to be deleted by the StatefulSet controller's owner references", 120, () => getJson(["pvc", "-n", DEV_NS]).items.length === 0);
+            assert.deepStrictEqual(
+                left.filter((o: Any) => !hooks.includes(o)).map((o: Any) => `${o.kind}/${o.metadata.name}`),
+                [],
+            );
+            await eventually(
+                "the PVCs to be deleted by the StatefulSet controller's owner references",
+                120,
+                () => getJson(["pvc", "-n", DEV_NS]).items.length === 0,
+            );
             assert.strictEqual(getJson(["secrets", "-n", DEV_NS]).items.length, 0, "Secrets and Helm's release records are gone");
         });
     });
@@ -335,7 +376,11 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assert.ok(getJson(["prometheusrules", "-n", PROD_NS]).items.length >= 3);
             const pods = getJson(["pods", "-n", PROD_NS, "-l", "app.kubernetes.io/name=visits"]).items;
             const zoneOf = new Map(getJson(["nodes"]).items.map((n: Any) => [n.metadata.name, n.metadata.labels["topology.kubernetes.io/zone"]]));
-            assert.deepStrictEqual(pods.map((p: Any) => zoneOf.get(p.spec.nodeName)).sort(), ["zone-a", "zone-b", "zone-c"], "zone DoNotSchedule, minDomains 3");
+            assert.deepStrictEqual(
+                pods.map((p: Any) => zoneOf.get(p.spec.nodeName)).sort(),
+                ["zone-a", "zone-b", "zone-c"],
+                "zone DoNotSchedule, minDomains 3",
+            );
         });
 
         it("a preview right after up shows no changes", async () => {
@@ -380,7 +425,11 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
                 .trim();
         // Its own namespace and backend. Both commits' files go to the same path, so that only the program
         // differs (the chart's absolute path is part of the Release's inputs: issue 11).
-        const text = () => withContext(stackFileWith("dev", (c) => (c[`${PROJECT}:namespace`].name = "stateful-upgrade")), env.context);
+        const text = () =>
+            withContext(
+                stackFileWith("dev", (c) => (c[`${PROJECT}:namespace`].name = "stateful-upgrade")),
+                env.context,
+            );
         const settings = () => engineSettings({ STATEFUL_APPS_STATE_DIR: work, HOME: process.env.HOME });
         /** Empties programDir, lets `fill` write a program into it, and links this clone's node_modules. */
         const program = (fill: () => void) => {
@@ -395,7 +444,13 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
         it(`this commit's program over dev state written by ${base.slice(0, 12)} (upgrade-from.txt): up changes nothing in the cluster (no update, replace or delete), then preview shows no changes`, async () => {
             // The base commit's tree, without touching this clone's .git (no worktree).
             program(() => execFileSync("bash", ["-c", 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', "_", ROOT, base, programDir]));
-            const old = await openStack("dev", { settings: settings(), toolchain: env.toolchain, kubeconfig: env.cluster.kubeconfig, stackFileText: text(), programDir });
+            const old = await openStack("dev", {
+                settings: settings(),
+                toolchain: env.toolchain,
+                kubeconfig: env.cluster.kubeconfig,
+                stackFileText: text(),
+                programDir,
+            });
             await timed(`upgrade: up of ${base.slice(0, 12)}'s program`, () => up(old.stack, old.configFile));
             // This clone's files as they are (committed or not). openStack loads them afresh (require cache).
             const files = execFileSync("git", ["-C", ROOT, "ls-files", "-co", "--exclude-standard"], { encoding: "utf8" }).split("\n");
@@ -405,20 +460,44 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
                     fs.copyFileSync(path.join(ROOT, f), path.join(programDir, f));
                 }
             });
-            const current = await openStack("dev", { settings: settings(), toolchain: env.toolchain, kubeconfig: env.cluster.kubeconfig, stackFileText: text(), programDir });
+            const current = await openStack("dev", {
+                settings: settings(),
+                toolchain: env.toolchain,
+                kubeconfig: env.cluster.kubeconfig,
+                stackFileText: text(),
+                programDir,
+            });
             // Every step must leave the cluster as it is: `same` (aliases move a resource in the state without a
             // step of its own), or the creation of something that exists only in the state: one of this
             // project's ComponentResources or a provider. No update, no replace, no delete of anything.
-            const oldState = JSON.parse(fs.readFileSync(path.join(settings().backendUrl.slice("file://".length), ".pulumi", "stacks", PROJECT, "dev.json"), "utf8"));
+            const oldState = JSON.parse(
+                fs.readFileSync(path.join(settings().backendUrl.slice("file://".length), ".pulumi", "stacks", PROJECT, "dev.json"), "utf8"),
+            );
             const clusterObjects = (oldState.checkpoint.latest.resources as Any[]).filter((r) => r.type.startsWith("kubernetes:") && !r.external).length;
             const steps: { op: string; type: string; urn: string }[] = [];
             await succeeds("upgrade: up of this commit's program", (o) =>
-                current.stack.up({ configFile: current.configFile, diff: true, onEvent: (e) => e.resourcePreEvent && steps.push(e.resourcePreEvent.metadata), ...o }),
+                current.stack.up({
+                    configFile: current.configFile,
+                    diff: true,
+                    onEvent: (e) => e.resourcePreEvent && steps.push(e.resourcePreEvent.metadata),
+                    ...o,
+                }),
             );
-            const stateOnly = (s: { op: string; type: string }) => s.op === "same" || (s.op === "create" && (s.type.startsWith(`${PROJECT}:index:`) || s.type.startsWith("pulumi:providers:")));
-            assert.deepStrictEqual(steps.filter((s) => !stateOnly(s)).map((s) => `${s.op} ${s.urn}`), [], "only state-only steps");
-            assert.strictEqual(steps.filter((s) => s.op === "same" && s.type.startsWith("kubernetes:")).length, clusterObjects, `every cluster object of the old state is 'same': ${JSON.stringify(steps.map((s) => `${s.op} ${s.type}`))}`);
-            await succeeds("upgrade: then preview --expect-no-changes", (o) => current.stack.preview({ configFile: current.configFile, expectNoChanges: true, ...o }));
+            const stateOnly = (s: { op: string; type: string }) =>
+                s.op === "same" || (s.op === "create" && (s.type.startsWith(`${PROJECT}:index:`) || s.type.startsWith("pulumi:providers:")));
+            assert.deepStrictEqual(
+                steps.filter((s) => !stateOnly(s)).map((s) => `${s.op} ${s.urn}`),
+                [],
+                "only state-only steps",
+            );
+            assert.strictEqual(
+                steps.filter((s) => s.op === "same" && s.type.startsWith("kubernetes:")).length,
+                clusterObjects,
+                `every cluster object of the old state is 'same': ${JSON.stringify(steps.map((s) => `${s.op} ${s.type}`))}`,
+            );
+            await succeeds("upgrade: then preview --expect-no-changes", (o) =>
+                current.stack.preview({ configFile: current.configFile, expectNoChanges: true, ...o }),
+            );
         });
     });
 });
