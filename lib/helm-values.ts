@@ -36,7 +36,10 @@ export const HELM_IMMUTABLE_VALUE_PATHS = [
     "values.podManagementPolicy",
 ] as const;
 
-/** Values for `charts/stateful-app`; the shape `charts/stateful-app/values.schema.json` validates. */
+/**
+ * Values for `charts/stateful-app`. Their shape is lib/chart-values.ts `CHART_VALUES_SCHEMA` (from which
+ * values.schema.json is generated); tests/chart.test.ts parses the values of every app of both stacks with it.
+ */
 export interface StatefulAppValues {
     readonly [key: string]: unknown;
 }

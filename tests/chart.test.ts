@@ -4,7 +4,11 @@
  * chart's StatefulSet and the native component's for the same app config.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
 import { CHART_PATH } from "../components/helm-stateful-app";
+import { CHART_VALUES_SCHEMA, chartValuesJsonSchema } from "../lib/chart-values";
 import { helmValues } from "../lib/helm-values";
 import { workloadNames } from "../lib/names";
 import { podTemplate, pvcRetentionPolicy, scannerWaivers, updateStrategy, volumeClaimTemplates } from "../lib/workload";
@@ -24,6 +28,26 @@ describe("charts/stateful-app with the Helm CLI", () => {
     it("passes helm lint --strict with its defaults and an existingSecret", () => {
         const r = helm(["lint", "--strict", CHART_PATH, "--set", "existingSecret=example"]);
         assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+    });
+
+    it("values.schema.json is the one generated from lib/chart-values.ts (run `npm run chart:schema` after changing it)", () => {
+        assert.strictEqual(fs.readFileSync(path.join(CHART_PATH, "values.schema.json"), "utf8"), chartValuesJsonSchema());
+    });
+
+    it("the chart's own values.yaml and the values of every app of both stacks fit CHART_VALUES_SCHEMA", () => {
+        const defaults = parse(fs.readFileSync(path.join(CHART_PATH, "values.yaml"), "utf8"));
+        const check = (what: string, values: unknown) => {
+            const r = CHART_VALUES_SCHEMA.safeParse(values);
+            assert.ok(r.success, `${what}: ${r.error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+        };
+        check("values.yaml (with existingSecret)", { ...defaults, existingSecret: "s" });
+        for (const stack of ["dev", "prod"]) {
+            for (const app of stackConfig(stack).apps) check(`${stack}/${app.name}`, helmValues(app, CHECKSUM));
+        }
+        assert.ok(
+            !CHART_VALUES_SCHEMA.safeParse({ ...defaults, existingSecret: "s", pdb: { enabled: true, minAvailable: 1, maxUnavailable: 1 } }).success,
+            "not both PDB fields",
+        );
     });
 
     it("refuses values without existingSecret (values.schema.json)", () => {
