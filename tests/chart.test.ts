@@ -10,7 +10,9 @@ import { parse } from "yaml";
 import { CHART_PATH } from "../components/helm-stateful-app";
 import { CHART_VALUES_SCHEMA, chartValuesJsonSchema } from "../lib/chart-values";
 import { helmValues } from "../lib/helm-values";
-import { workloadNames } from "../lib/names";
+import { selectorLabels, workloadNames } from "../lib/names";
+import { pdbEnabled, pdbSpec } from "../lib/pdb";
+import { clientServiceSpec, headlessServiceSpec, networkPolicySpec } from "../lib/services";
 import { podTemplate, pvcRetentionPolicy, scannerWaivers, updateStrategy, volumeClaimTemplates } from "../lib/workload";
 import { CHECKSUM, helm, render, stackConfig } from "./helm";
 
@@ -135,6 +137,17 @@ describe("charts/stateful-app with the Helm CLI", () => {
                     assert.deepStrictEqual(sts.spec.persistentVolumeClaimRetentionPolicy, pvcRetentionPolicy(app));
                     assert.deepStrictEqual(sts.spec.volumeClaimTemplates, volumeClaimTemplates(app, names));
                     assert.deepStrictEqual(sts.metadata.annotations ?? {}, scannerWaivers(app), "the same scanner waivers on the StatefulSet");
+                });
+
+                it(`${app.name}: renders the same Services, PodDisruptionBudget and NetworkPolicy specs as the native builders`, () => {
+                    const names = workloadNames(app.name);
+                    const docs = render(app, cfg.namespace.name);
+                    const find = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+                    const json = (v: unknown) => JSON.parse(JSON.stringify(v));
+                    assert.deepStrictEqual(find("Service", names.headless)?.spec, json(headlessServiceSpec(app)));
+                    assert.deepStrictEqual(find("Service", names.app)?.spec, json(clientServiceSpec(app)));
+                    assert.deepStrictEqual(find("PodDisruptionBudget", names.app)?.spec, pdbEnabled(app) ? json(pdbSpec(app.pdb, selectorLabels(app.name))) : undefined);
+                    assert.deepStrictEqual(find("NetworkPolicy", names.app)?.spec, app.networkPolicy.enabled ? json(networkPolicySpec(app)) : undefined);
                 });
             }
         });
