@@ -116,7 +116,7 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>,
                       port: app.metrics.port,
                       programFile: program.file,
                       program: program.text,
-                      resources: sidecarResources(app),
+                      resources: sidecarResources(app.metrics.resources),
                       scrapeAnnotations: opts.scrapeAnnotations ?? false,
                   }
                 : { enabled: false },

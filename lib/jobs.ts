@@ -7,7 +7,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { PROJECT, WorkloadNames } from "./names";
 import type { AppConfig } from "../config/schema";
-import { checksum, containerResources, containerSecurityContext, imageReference, podSecurityContext } from "./workload";
+import { checksum, containerResources, TMP_SIZE_LIMIT, containerSecurityContext, imageReference, podSecurityContext } from "./workload";
 
 /** Annotation that tells the Pulumi Kubernetes provider not to wait for a resource to become ready. */
 export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
@@ -88,7 +88,7 @@ export function dataLoadJob(app: AppConfig, names: WorkloadNames, opts: { manage
                         volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                     },
                 ],
-                volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+                volumes: [{ name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } }],
             },
         },
     };

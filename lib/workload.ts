@@ -210,6 +210,9 @@ export function updateStrategy(app: AppConfig): k8s.types.input.apps.v1.Stateful
           };
 }
 
+/** Size limit of the writable /tmp emptyDir of every pod (app, sidecar, data-load Job); the chart states the same, checked by the parity test. */
+export const TMP_SIZE_LIMIT = "256Mi";
+
 /** Inputs to the pod template that are not in the app config: names and checksums. */
 export interface PodTemplateInputs {
     readonly names: WorkloadNames;
@@ -243,9 +246,11 @@ export function mtailProgram(app: AppConfig): { file: string; text: string } | u
     return { file: LOG_FORMAT_INFO[format].program, text };
 }
 
-/** Requests and limits of the mtail sidecar and its log-init container. */
-export function sidecarResources(app: AppConfig) {
-    const r = app.metrics?.resources ?? { cpu: "10m", memory: "32Mi", memoryLimit: "64Mi" };
+/**
+ * Requests and limits of the mtail sidecar and its log-init container, from `apps[].metrics.resources` (defaults in
+ * config/schema.ts) plus fixed node-disk bounds (it writes nothing but its stderr).
+ */
+export function sidecarResources(r: NonNullable<AppConfig["metrics"]>["resources"]) {
     return { requests: { cpu: r.cpu, memory: r.memory, "ephemeral-storage": "16Mi" }, limits: { memory: r.memoryLimit, "ephemeral-storage": "128Mi" } };
 }
 
@@ -268,7 +273,7 @@ export function metricsInitContainers(app: AppConfig, names: WorkloadNames): k8s
             image: imageReference(m.image),
             imagePullPolicy: m.image.pullPolicy,
             command: ["touch", m.logFile],
-            resources: sidecarResources(app),
+            resources: sidecarResources(m.resources),
             securityContext: containerSecurityContext(app),
             volumeMounts: [data],
         },
@@ -281,7 +286,7 @@ export function metricsInitContainers(app: AppConfig, names: WorkloadNames): k8s
             ports: [{ name: "metrics", containerPort: m.port, protocol: "TCP" }],
             readinessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
             livenessProbe: { tcpSocket: { port: "metrics" }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 3 },
-            resources: sidecarResources(app),
+            resources: sidecarResources(m.resources),
             securityContext: containerSecurityContext(app),
             volumeMounts: [
                 { ...data, readOnly: true },
@@ -357,7 +362,7 @@ export function podTemplate(app: AppConfig, inputs: PodTemplateInputs): k8s.type
             ...(app.metrics ? { initContainers: metricsInitContainers(app, names) } : {}),
             containers: [container],
             volumes: [
-                { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+                { name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
                 ...(files.length > 0 ? [{ name: "config", configMap: { name: names.filesConfigMap } }] : []),
                 ...(app.metrics ? [{ name: "mtail-program", configMap: { name: names.mtailConfigMap } }] : []),
             ],
