@@ -146,7 +146,10 @@ describe("charts/stateful-app with the Helm CLI", () => {
                     const json = (v: unknown) => JSON.parse(JSON.stringify(v));
                     assert.deepStrictEqual(find("Service", names.headless)?.spec, json(headlessServiceSpec(app)));
                     assert.deepStrictEqual(find("Service", names.app)?.spec, json(clientServiceSpec(app)));
-                    assert.deepStrictEqual(find("PodDisruptionBudget", names.app)?.spec, pdbEnabled(app) ? json(pdbSpec(app.pdb, selectorLabels(app.name))) : undefined);
+                    assert.deepStrictEqual(
+                        find("PodDisruptionBudget", names.app)?.spec,
+                        pdbEnabled(app) ? json(pdbSpec(app.pdb, selectorLabels(app.name))) : undefined,
+                    );
                     assert.deepStrictEqual(find("NetworkPolicy", names.app)?.spec, app.networkPolicy.enabled ? json(networkPolicySpec(app)) : undefined);
                 });
             }
