@@ -3,11 +3,15 @@
  * `helm install --wait` of the bundled chart versus the floor `kubectl apply --server-side` of the same rendered
  * objects + `kubectl rollout status`, for several replica counts and both pod management policies. kwok reports
  * pods Running/Ready without running containers, so these numbers measure control-plane and tool overhead, not
- * image pulls or application start-up. `pulumi up` needs the Pulumi CLI, which cannot be built here.
+ * image pulls or application start-up. `pulumi` is `pulumi up` on the real engine (deploy/engine.ts: Pulumi CLI and
+ * kubernetes plugin from scripts/pulumi-toolchain, index.ts as the Automation API inline program, a throwaway
+ * `file://` backend), followed by a no-change `preview` (timed apart).
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { parse, stringify } from "yaml";
+import { engineSettings, ensureToolchain, openStack } from "../deploy/engine";
 import { helmValues } from "../lib/helm-values";
 import { readStackConfig } from "../lib/stack-file";
 import {
@@ -41,7 +45,11 @@ sample, times each method until the StatefulSet is Ready:
                  the clock starts) + kubectl rollout status statefulset/<app>: the floor
   helm           helm install --wait (the chart's pre-install and post-install hook Jobs included)
   helm-no-hooks  helm install --wait --no-hooks
-  pulumi         not measurable here: no Pulumi CLI (recorded as such)
+  pulumi         pulumi up of a one-app stack (the same app, its Secret created by the program inside the clock; the
+                 namespace created before it, as for the others), then a no-change preview, timed apart
+                 ('previewMs'). The program runs in this process (Automation API inline program), so from the
+                 second sample on its modules are loaded: the CLI path with the Node.js language host would
+                 also pay program evaluation (bench/eval.ts measures it) on every up and preview.
 
 Values: helmValues() of the dev stack's 'visits' app with replicas, podManagementPolicy and PVC retention
 (whenDeleted and whenScaled) replaced. After each repeat pass the namespaces are deleted and the run waits until
@@ -57,7 +65,7 @@ const opts = parseArgs(USAGE, {
     replicas: { default: "1,5,20,50", help: "Replica counts." },
     policies: { default: "Parallel,OrderedReady", help: "podManagementPolicy values." },
     retention: { default: "Retain", help: "PVC retention (whenDeleted=whenScaled): Retain and/or Delete." },
-    methods: { default: "kubectl,helm,helm-no-hooks", help: "Methods, comma-separated." },
+    methods: { default: "kubectl,helm,helm-no-hooks,pulumi", help: "Methods, comma-separated." },
     repeat: { default: "2", help: "Samples per cell and method." },
     nodes: { default: "6", help: "Fake nodes (110 pods each) of the bench cluster." },
     "cluster-name": { default: "stateful-apps-bench", help: "CLUSTER_NAME for scripts/cluster." },
@@ -87,7 +95,7 @@ for (const r of retentions) {
     }
 }
 for (const m of methods) {
-    if (!["kubectl", "helm", "helm-no-hooks"].includes(m)) {
+    if (!["kubectl", "helm", "helm-no-hooks", "pulumi"].includes(m)) {
         process.stderr.write(`unknown method ${m}\n`);
         process.exit(2);
     }
@@ -170,11 +178,33 @@ function valuesFile(retention: string, policy: string, n: number): string {
     return f;
 }
 
+// ------------------------------------------------------------------------------------------ pulumi
+const pulumiState = methods.includes("pulumi") ? tempDir("rollout-pulumi-state") : "";
+const engine = methods.includes("pulumi")
+    ? { settings: engineSettings({ STATEFUL_APPS_STATE_DIR: pulumiState, HOME: process.env.HOME }), toolchain: ensureToolchain() }
+    : undefined;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const rawVisits = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config["stateful-apps:apps"] as any[]).find((a) => a.name === APP);
+/** A one-app stack file: the dev stack's app with the cell's replicas, policy and retention, in namespace `ns`. */
+function stackText(ns: string, retention: string, policy: string, n: number): string {
+    const app = { ...rawVisits, replicas: n, podManagementPolicy: policy, pvcRetention: { whenDeleted: retention, whenScaled: retention } };
+    return stringify({
+        config: {
+            "kubernetes:context": `kwok-${opts["cluster-name"]}`,
+            "stateful-apps:environment": "dev",
+            "stateful-apps:namespace": { name: ns, create: false },
+            "stateful-apps:apps": [app],
+        },
+    });
+}
+
 // ------------------------------------------------------------------------------------------ samples
 interface Sample {
     ms: number;
     load: number;
     namespace: string;
+    /** pulumi only: the no-change preview right after the up. */
+    previewMs?: number;
 }
 type Cell = { retention: string; policy: string; replicas: number; methods: Record<string, Sample[]> };
 const cells: Cell[] = [];
@@ -187,9 +217,29 @@ for (const retention of retentions) {
 }
 
 let counter = 0;
-function measure(method: string, cell: Cell): Sample {
+async function measurePulumi(ns: string, cell: Cell): Promise<Sample> {
+    const s = await openStack(ns, { ...engine!, kubeconfig, stackFileText: stackText(ns, cell.retention, cell.policy, cell.replicas) });
+    const load = loadavg().one;
+    let t0 = process.hrtime.bigint();
+    await s.stack.up({ configFile: s.configFile, color: "never" });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    t0 = process.hrtime.bigint();
+    await s.stack.preview({ configFile: s.configFile, expectNoChanges: true, color: "never" });
+    const previewMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    return { ms, load, namespace: ns, previewMs };
+}
+
+async function measure(method: string, cell: Cell): Promise<Sample> {
     const ns = `bench-${++counter}-${method}`.slice(0, 63);
     k(["create", "namespace", ns]);
+    if (method === "pulumi") {
+        const s = await measurePulumi(ns, cell);
+        const ready = k(["-n", ns, "get", "statefulset", APP, "-o", "jsonpath={.status.readyReplicas}"]);
+        if (Number(ready) !== cell.replicas) {
+            throw new Error(`pulumi in ${ns} returned with ${ready}/${cell.replicas} ready`);
+        }
+        return s;
+    }
     // The chart takes the Secret by name (existingSecret); the program creates it natively before the release.
     k(["-n", ns, "create", "secret", "generic", `${APP}-credentials`, `--from-literal=password=bench`]);
     const values = valuesFile(cell.retention, cell.policy, cell.replicas);
@@ -255,58 +305,74 @@ function deleteBenchNamespaces(): void {
     log(`deleted ${names.length} namespaces and their volumes in ${((Date.now() - start) / 1000).toFixed(0)} s (not timed)`);
 }
 
-try {
-    deleteBenchNamespaces(); // left by an interrupted run on a reused cluster
-    for (let round = 0; round < repeat; round++) {
-        for (const cell of cells) {
-            const rotated = [...methods.slice((round + counter) % methods.length), ...methods.slice(0, (round + counter) % methods.length)];
-            for (const m of rotated) {
-                const s = measure(m, cell);
-                cell.methods[m].push(s);
-                log(`round ${round + 1}/${repeat} ${cell.retention} ${cell.policy} x${cell.replicas} ${m}: ${s.ms.toFixed(0)} ms (load ${s.load})`);
+async function run(): Promise<void> {
+    try {
+        deleteBenchNamespaces(); // left by an interrupted run on a reused cluster
+        for (let round = 0; round < repeat; round++) {
+            for (const cell of cells) {
+                const rotated = [...methods.slice((round + counter) % methods.length), ...methods.slice(0, (round + counter) % methods.length)];
+                for (const m of rotated) {
+                    const s = await measure(m, cell);
+                    cell.methods[m].push(s);
+                    const preview = s.previewMs !== undefined ? `, no-change preview ${s.previewMs.toFixed(0)} ms` : "";
+                    log(
+                        `round ${round + 1}/${repeat} ${cell.retention} ${cell.policy} x${cell.replicas} ${m}: ${s.ms.toFixed(0)} ms${preview} (load ${s.load})`,
+                    );
+                }
+            }
+            if (round < repeat - 1 || opts["keep-cluster"]) {
+                deleteBenchNamespaces(); // the last pass's objects go with the cluster
             }
         }
-        if (round < repeat - 1 || opts["keep-cluster"]) {
-            deleteBenchNamespaces(); // the last pass's objects go with the cluster
-        }
+    } catch (err) {
+        teardown();
+        throw err;
     }
-} catch (err) {
     teardown();
-    throw err;
+    fs.rmSync(work, { recursive: true, force: true });
+    if (pulumiState) fs.rmSync(pulumiState, { recursive: true, force: true });
+    summarize();
 }
-teardown();
-fs.rmSync(work, { recursive: true, force: true });
 
-// ------------------------------------------------------------------------------------------ summary
-const results = cells.map((c) => {
-    const m = Object.fromEntries(Object.entries(c.methods).map(([k2, xs]) => [k2, { wallMs: stats(xs.map((x) => x.ms)), samples: xs }]));
-    const floor = m.kubectl?.wallMs.median;
-    const h = m.helm?.wallMs.median;
-    console.log(
-        `${c.retention.padEnd(7)} ${c.policy.padEnd(13)} x${String(c.replicas).padEnd(3)} ${Object.entries(m)
-            .map(([k2, x]) => `${k2} ${fmtStats(x.wallMs)}`)
-            .join("; ")}`,
+function summarize(): void {
+    // ------------------------------------------------------------------------------------------ summary
+    const results = cells.map((c) => {
+        const m = Object.fromEntries(Object.entries(c.methods).map(([k2, xs]) => [k2, { wallMs: stats(xs.map((x) => x.ms)), samples: xs }]));
+        const floor = m.kubectl?.wallMs.median;
+        const h = m.helm?.wallMs.median;
+        console.log(
+            `${c.retention.padEnd(7)} ${c.policy.padEnd(13)} x${String(c.replicas).padEnd(3)} ${Object.entries(m)
+                .map(([k2, x]) => `${k2} ${fmtStats(x.wallMs)}`)
+                .join("; ")}`,
+        );
+        return {
+            retention: c.retention,
+            policy: c.policy,
+            replicas: c.replicas,
+            methods: m,
+            pulumiPreviewMs: m.pulumi ? stats(c.methods.pulumi.map((x) => x.previewMs ?? 0)) : undefined,
+            helmOverFloor: floor && h ? h / floor : undefined,
+            pulumiOverFloor: floor && m.pulumi ? m.pulumi.wallMs.median / floor : undefined,
+            pulumiOverHelm: h && m.pulumi ? m.pulumi.wallMs.median / h : undefined,
+        };
+    });
+    const file = writeResult(
+        "rollout",
+        {
+            ...resultBase,
+            status: "measured",
+            quiet,
+            loadAtEnd: loadavg().raw,
+            helmVersion: execFileSync(helm, ["version", "--short"], { encoding: "utf8" }).trim(),
+            kubectlVersion: execFileSync(kubectl, ["version", "--client", "-o", "json"], { encoding: "utf8" }).match(/"gitVersion":\s*"([^"]+)"/)?.[1],
+            results,
+        },
+        opts.out,
     );
-    return {
-        retention: c.retention,
-        policy: c.policy,
-        replicas: c.replicas,
-        methods: m,
-        pulumi: "not measurable here: no Pulumi CLI",
-        helmOverFloor: floor && h ? h / floor : undefined,
-    };
+    log(`wrote ${path.relative(ROOT, file)}`);
+}
+
+run().catch((err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
+    process.exit(1);
 });
-const file = writeResult(
-    "rollout",
-    {
-        ...resultBase,
-        status: "measured",
-        quiet,
-        loadAtEnd: loadavg().raw,
-        helmVersion: execFileSync(helm, ["version", "--short"], { encoding: "utf8" }).trim(),
-        kubectlVersion: execFileSync(kubectl, ["version", "--client", "-o", "json"], { encoding: "utf8" }).match(/"gitVersion":\s*"([^"]+)"/)?.[1],
-        results,
-    },
-    opts.out,
-);
-log(`wrote ${path.relative(ROOT, file)}`);
