@@ -180,9 +180,7 @@ function valuesFile(retention: string, policy: string, n: number): string {
 
 // ------------------------------------------------------------------------------------------ pulumi
 const pulumiState = methods.includes("pulumi") ? tempDir("rollout-pulumi-state") : "";
-const engine = methods.includes("pulumi")
-    ? { settings: engineSettings({ STATEFUL_APPS_STATE_DIR: pulumiState, HOME: process.env.HOME }), toolchain: ensureToolchain() }
-    : undefined;
+const toolchain = methods.includes("pulumi") ? ensureToolchain() : undefined;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const rawVisits = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config["stateful-apps:apps"] as any[]).find((a) => a.name === APP);
 /** A one-app stack file: the dev stack's app with the cell's replicas, policy and retention, in namespace `ns`. */
@@ -218,7 +216,10 @@ for (const retention of retentions) {
 
 let counter = 0;
 async function measurePulumi(ns: string, cell: Cell): Promise<Sample> {
-    const s = await openStack(ns, { ...engine!, kubeconfig, stackFileText: stackText(ns, cell.retention, cell.policy, cell.replicas) });
+    // A fresh file:// backend per sample: stack `dev` (the committed stack file the runner starts from) with this
+    // sample's one-app config in place of the committed one.
+    const settings = engineSettings({ STATEFUL_APPS_STATE_DIR: path.join(pulumiState, ns), HOME: process.env.HOME });
+    const s = await openStack("dev", { settings, toolchain, kubeconfig, stackFileText: stackText(ns, cell.retention, cell.policy, cell.replicas) });
     const load = loadavg().one;
     let t0 = process.hrtime.bigint();
     await s.stack.up({ configFile: s.configFile, color: "never" });

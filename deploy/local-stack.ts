@@ -86,8 +86,11 @@ export function composeLocalStackFile(committed: string, previous: string | unde
         }
     }
     if (keepOld) {
+        // The stand-in of an app no longer in the stack goes: the program refuses config keys nothing names.
+        const standIn = (k: string) =>
+            k.startsWith(`${PROJECT}:${LOCAL_SECRET_KEY_PREFIX}`) && !switchedApps.includes(k.slice(`${PROJECT}:${LOCAL_SECRET_KEY_PREFIX}`.length));
         for (const [k, v] of Object.entries(oldConfig)) {
-            if (isSecure(v) && config[k] === undefined) {
+            if (isSecure(v) && config[k] === undefined && !standIn(k)) {
                 config[k] = v;
             }
         }

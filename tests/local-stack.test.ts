@@ -55,6 +55,18 @@ describe("deploy/local-stack: the runner's local stack file", () => {
         assert.deepStrictEqual(local.missingSecrets, [`${LOCAL_SECRET_KEY_PREFIX}litecoin`, `${LOCAL_SECRET_KEY_PREFIX}datastore`]);
     });
 
+    it("drops the stand-in secret of an app that is no longer in the stack (the program would refuse the key)", () => {
+        const previous = [
+            "encryptionsalt: v1:abc",
+            "config:",
+            `  stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits: { secure: v1:cipher }`,
+            `  stateful-apps:${LOCAL_SECRET_KEY_PREFIX}removed: { secure: v1:old }`,
+        ].join("\n");
+        const doc = parse(composeLocalStackFile(committed, previous, { replaceGeneratedSecrets: true }).text);
+        assert.deepStrictEqual(doc.config[`stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits`], { secure: "v1:cipher" });
+        assert.strictEqual(doc.config[`stateful-apps:${LOCAL_SECRET_KEY_PREFIX}removed`], undefined);
+    });
+
     it("keeps secrets set in the local file by hand (`pulumi config set --secret --config-file`)", () => {
         const previous = "encryptionsalt: v1:abc\nconfig:\n  stateful-apps:visitsPassword: { secure: v1:mine }\n";
         const doc = parse(composeLocalStackFile(committed, previous, { replaceGeneratedSecrets: false }).text);
