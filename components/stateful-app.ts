@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { rolloutAwait, SKIP_AWAIT_ANNOTATION, statefulSetTimeouts } from "../lib/awaits";
+import { rolloutAwait, SKIP_AWAIT_ANNOTATION, skipServiceAwait, statefulSetTimeouts } from "../lib/awaits";
 import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloadNames } from "../lib/names";
 import { configFileData } from "../lib/config-files";
 import { pdbEnabled, pdbSpec } from "../lib/pdb";
@@ -72,7 +72,14 @@ export class StatefulApp extends pulumi.ComponentResource {
             ? [new k8s.core.v1.ConfigMap(`${name}-mtail`, { metadata: meta(names.mtailConfigMap), data: { [program.file]: program.text } }, child)]
             : [];
         const headless = new k8s.core.v1.Service(`${name}-headless`, { metadata: meta(names.headless), spec: headlessServiceSpec(app) }, child);
-        const service = new k8s.core.v1.Service(`${name}-service`, { metadata: meta(names.app), spec: clientServiceSpec(app) }, child);
+        const service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { ...meta(names.app), ...optional("annotations", skipServiceAwait(app) ? { [SKIP_AWAIT_ANNOTATION]: "true" } : undefined) },
+                spec: clientServiceSpec(app),
+            },
+            child,
+        );
 
         const rollout = rolloutAwait(app);
         const timeouts = statefulSetTimeouts(app);
@@ -91,7 +98,8 @@ export class StatefulApp extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: [serviceAccount, envConfigMap, filesConfigMap, ...mtailConfigMap, secret, service],
+                // Not the client Service: its endpoints are the StatefulSet's pods (lib/awaits.ts skipServiceAwait).
+                dependsOn: [serviceAccount, envConfigMap, filesConfigMap, ...mtailConfigMap, secret],
                 protect: args.protect,
                 retainOnDelete: args.protect,
                 ignoreChanges: [...STATEFULSET_IMMUTABLE_PATHS],

@@ -61,3 +61,15 @@ export function rolloutAwait(app: AppConfig): { awaited: true } | { awaited: fal
     }
     return { awaited: true };
 }
+
+/**
+ * Whether `up` skips the provider's await of the app's client Service (its annotations then carry
+ * {@link SKIP_AWAIT_ANNOTATION}). The await adds nothing for a ClusterIP or NodePort Service: it waits until the
+ * Service has a ready endpoint, which are the StatefulSet's Ready pods that the StatefulSet's own await already
+ * waits for, and then it always waits 10 s more for the endpoints to "settle" (pulumi-kubernetes
+ * provider/pkg/await/service.go, v4.25), which was most of a one-app `up` on the local cluster (bench/rollout.ts).
+ * A LoadBalancer Service keeps it: there the await also waits for the load balancer's address.
+ */
+export function skipServiceAwait(app: AppConfig): boolean {
+    return app.service.type !== "LoadBalancer";
+}

@@ -104,6 +104,19 @@ for (const stack of ["dev", "prod"]) {
             );
         });
 
+        it("creates each StatefulSet without waiting for its client Service, and does not await a ClusterIP/NodePort client Service (its endpoints are the StatefulSet's pods)", () => {
+            for (const app of native) {
+                const sts = run.k8s(T.StatefulSet, app.name);
+                const client = run.ofType(T.Service).find((r) => r.inputs.metadata.name === app.name);
+                assert.ok(client && !sts.dependsOn.includes(client.urn), `${app.name}: the StatefulSet depends on ${sts.dependsOn.join(", ")}`);
+                // Its readiness is the StatefulSet's: the provider's Service await would only add a fixed 10 s settle time.
+                assert.strictEqual(
+                    client.inputs.metadata.annotations?.["pulumi.com/skipAwait"],
+                    client.inputs.spec.type === "LoadBalancer" ? undefined : "true",
+                );
+            }
+        });
+
         it("names objects from the app name and points serviceName at the headless Service", () => {
             for (const app of native) {
                 const sts = run.k8s(T.StatefulSet, app.name);
