@@ -187,25 +187,6 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "no PVC replaced");
         });
 
-        it("a new secret value (the runner's stand-in for visits' generated password, set with config set --secret) updates the Secret and rolls the pods; PVCs kept, neither value in the state in plaintext", async () => {
-            const [old] = secretValues(DEV_NS, ["visits"]);
-            const pvcs = pvcUids(DEV_NS);
-            const rev = getJson(["statefulset", "visits", "-n", DEV_NS]).status.currentRevision;
-            const s = await env.open("dev");
-            const fresh = `Rotated${Date.now()}abcdefghijklmnopqrstu`;
-            const set = s.cli(["config", "set", "--secret", "--config-file", s.configFile, `${PROJECT}:localGeneratedSecret-visits`], fresh);
-            assert.strictEqual(set.status, 0, set.stderr);
-            const changed = await timed("dev: up with a new secret value", () => up(s.stack, s.configFile));
-            assert.deepStrictEqual(changed, { update: 2 }, "the Secret and the StatefulSet (checksum/secret)");
-            assert.deepStrictEqual(secretValues(DEV_NS, ["visits"]), [fresh]);
-            const sts = getJson(["statefulset", "visits", "-n", DEV_NS]);
-            assert.notStrictEqual(sts.status.updateRevision, rev, "a new pod template revision");
-            assert.strictEqual(sts.status.currentRevision, sts.status.updateRevision, "rolled out");
-            assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "no PVC replaced");
-            const state = fs.readFileSync(env.stateFile("dev"), "utf8");
-            assert.ok(!state.includes(fresh) && !state.includes(old), "neither password in the state in plaintext");
-        });
-
         it("a partitioned canary (partition 2 of 3) returns without waiting for the old ordinals, then partition 0 promotes it", async () => {
             const pvcs = pvcUids(DEV_NS);
             const canary = (partition: number) =>
@@ -326,6 +307,25 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             const s = await env.open("dev");
             await timed("dev: up of the committed config", () => up(s.stack, s.configFile));
             await s.stack.preview({ configFile: s.configFile, expectNoChanges: true, color: "never" });
+        });
+
+        it("a new secret value (the runner's stand-in for visits' generated password, set with config set --secret) updates the Secret and rolls the pods; PVCs kept, neither value in the state in plaintext", async () => {
+            const [old] = secretValues(DEV_NS, ["visits"]);
+            const pvcs = pvcUids(DEV_NS);
+            const rev = getJson(["statefulset", "visits", "-n", DEV_NS]).status.currentRevision;
+            const s = await env.open("dev");
+            const fresh = `Rotated${Date.now()}abcdefghijklmnopqrstu`;
+            const set = s.cli(["config", "set", "--secret", "--config-file", s.configFile, `${PROJECT}:localGeneratedSecret-visits`], fresh);
+            assert.strictEqual(set.status, 0, set.stderr);
+            const changed = await timed("dev: up with a new secret value", () => up(s.stack, s.configFile));
+            assert.deepStrictEqual(changed, { update: 2 }, "the Secret and the StatefulSet (checksum/secret)");
+            assert.deepStrictEqual(secretValues(DEV_NS, ["visits"]), [fresh]);
+            const sts = getJson(["statefulset", "visits", "-n", DEV_NS]);
+            assert.notStrictEqual(sts.status.updateRevision, rev, "a new pod template revision");
+            assert.strictEqual(sts.status.currentRevision, sts.status.updateRevision, "rolled out");
+            assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "no PVC replaced");
+            const state = fs.readFileSync(env.stateFile("dev"), "utf8");
+            assert.ok(!state.includes(fresh) && !state.includes(old), "neither password in the state in plaintext");
         });
 
         const badConfigs: Array<{ name: string; mutate: (c: Record<string, Any>) => void; key: string }> = [
