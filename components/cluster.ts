@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 
 /** The cluster a stack deploys to, as its config names it (config/index.ts `loadConfig`). */
 export interface ClusterArgs {
@@ -6,6 +7,8 @@ export interface ClusterArgs {
     readonly context: string;
     /** `kubernetes:kubeconfig`: a kubeconfig's contents or path. Default: `KUBECONFIG`, else `~/.kube/config`. */
     readonly kubeconfig?: string;
+    /** Whether `kubernetes:kubeconfig` was set with `--secret`: the provider's input then stays a secret in the state. */
+    readonly kubeconfigIsSecret?: boolean;
 }
 
 /**
@@ -29,9 +32,11 @@ export const PROVIDER_SETTINGS = { enableConfigMapMutable: true, enableSecretMut
  * every resource must move (DiffConfig; a new cluster replaces them).
  */
 export function clusterProvider(args: ClusterArgs): k8s.Provider {
-    return new k8s.Provider("cluster", {
-        context: args.context,
-        ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}),
-        ...PROVIDER_SETTINGS,
-    });
+    // Without `kubernetes:kubeconfig`, an empty string, not undefined: @pulumi/kubernetes would otherwise store this
+    // machine's KUBECONFIG path in the state (provider.js: `kubeconfig ?? getEnv("KUBECONFIG")`), so that another
+    // machine or CI runner would see a changed provider, and a KUBECONFIG list (`/a:/b`) would be read as contents.
+    // Empty lets the provider load kubeconfigs as kubectl does. `clusterIdentifier`: the provider is replaced (and
+    // with it every resource) only when the stack names another context, never because a path or a CA changed.
+    const kubeconfig = args.kubeconfig === undefined ? "" : args.kubeconfigIsSecret ? pulumi.secret(args.kubeconfig) : args.kubeconfig;
+    return new k8s.Provider("cluster", { context: args.context, clusterIdentifier: args.context, kubeconfig, ...PROVIDER_SETTINGS });
 }

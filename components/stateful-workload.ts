@@ -82,7 +82,8 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
                 labels: recommendedLabels(app.name, app.image.tag, "pulumi"),
                 protect: args.protect,
             },
-            { parent: this, aliases: [{ parent: pulumi.createUrn(name, PATH_TYPES[app.deployWith]) }] },
+            // Under either path type: an up that also switches deployWith must still find the old Secret and password.
+            { parent: this, aliases: Object.values(PATH_TYPES).map((type) => ({ parent: pulumi.createUrn(name, type) })) },
         );
 
         const pathArgs = {

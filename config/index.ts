@@ -129,7 +129,11 @@ export function loadConfig(): LoadedConfig {
     if (problems.length > 0 || stack === undefined || context === undefined) {
         throw stackConfigRunError(problems);
     }
-    return { stack, cluster: { context, ...(kubeconfig !== undefined ? { kubeconfig } : {}) }, secret: (key) => config.requireSecret(key) };
+    return {
+        stack,
+        cluster: { context, ...(kubeconfig !== undefined ? { kubeconfig, kubeconfigIsSecret: isConfigSecret("kubernetes:kubeconfig") } : {}) },
+        secret: (key) => config.requireSecret(key),
+    };
 }
 
 /**

@@ -227,6 +227,13 @@ function podRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] {
     // core/validation ValidateVolumeMounts: each container's mountPaths must be unique. The app container mounts
     // each config file at <configMountPath>/<file>; the mtail sidecar mounts its program at MTAIL_PROGS_DIR.
     const fileMounts = Object.keys(app.configFiles).map((f) => `${app.configMountPath.replace(/\/$/, "")}/${f}`);
+    if (fileMounts.includes("/tmp")) {
+        out.push({
+            path: at("configFiles"),
+            message: "mounts a file at /tmp, where the pod's writable emptyDir is; rename the file or change configMountPath",
+            given: "tmp",
+        });
+    }
     if (fileMounts.includes(app.storage.mountPath.replace(/\/$/, "")) || (app.metrics && app.storage.mountPath.replace(/\/$/, "") === MTAIL_PROGS_DIR)) {
         out.push({
             path: at("storage", "mountPath"),

@@ -142,8 +142,15 @@ function runExecPlugin(exec: Record<string, unknown>, server: string, dir: strin
     try {
         out = execFileSync(file, (exec.args as string[] | undefined) ?? [], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
     } catch (e) {
+        // Not the error's message: it repeats the command line, whose arguments may hold a client secret.
+        const err = e as { status?: number | null; code?: string; stderr?: string };
+        const why = err.code ?? (err.status !== undefined && err.status !== null ? `exit code ${err.status}` : "failed");
+        const stderr = String(err.stderr ?? "")
+            .trim()
+            .split("\n")[0]
+            ?.slice(0, 200);
         const hint = typeof exec.installHint === "string" ? ` (${exec.installHint.trim()})` : "";
-        throw new KubeconfigError(`kubeconfig exec plugin ${command} failed: ${(e as Error).message.split("\n")[0]}${hint}`);
+        throw new KubeconfigError(`kubeconfig exec plugin ${command} failed: ${why}${stderr ? `: ${stderr}` : ""}${hint}`);
     }
     try {
         return (JSON.parse(out) as { status?: Record<string, string> }).status ?? {};
@@ -159,7 +166,8 @@ function runExecPlugin(exec: Record<string, unknown>, server: string, dir: strin
  * @throws an Error with the URL and the HTTP status or network error when the request fails.
  */
 export function getJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<unknown> {
-    const url = new URL(apiPath, conn.server);
+    // Keep a path prefix of the server (a proxy such as Rancher's `https://host/k8s/clusters/c-abc`).
+    const url = new URL(`${conn.server.pathname.replace(/\/$/, "")}${apiPath}`, conn.server);
     const lib = url.protocol === "http:" ? http : https;
     const options: https.RequestOptions = {
         method: "GET",

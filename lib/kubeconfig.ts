@@ -35,8 +35,10 @@ export function kubeconfigSources(configured: string | undefined, environment: N
     const read = (files: string[]) =>
         files.filter((f) => f && fs.existsSync(f)).map((f) => ({ text: fs.readFileSync(f, "utf8"), dir: path.dirname(path.resolve(f)) }));
     if (configured !== undefined) {
-        const looksLikeContents = /^\s*(apiVersion|kind|clusters|contexts|users|current-context)\s*:/m.test(configured);
-        return { description: "kubernetes:kubeconfig", files: looksLikeContents ? [{ text: configured, dir: process.cwd() }] : read([configured]) };
+        // The provider's rule: a path to an existing file (`~/` expanded), else the contents (YAML or JSON).
+        const file = configured.startsWith("~/") ? path.join(environment.HOME ?? os.homedir(), configured.slice(2)) : configured;
+        const isFile = !configured.includes("\n") && fs.existsSync(file);
+        return { description: "kubernetes:kubeconfig", files: isFile ? read([file]) : [{ text: configured, dir: process.cwd() }] };
     }
     if (environment.KUBECONFIG) {
         return { description: `KUBECONFIG=${environment.KUBECONFIG}`, files: read(environment.KUBECONFIG.split(path.delimiter)) };

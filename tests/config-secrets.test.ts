@@ -5,6 +5,7 @@
  * the way the engine marks it (the secret keys list the runtime receives).
  */
 import * as assert from "assert";
+import * as fs from "fs";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import type { StackConfigError } from "../config/errors";
 import { lastRunRegistrations, runProgram, stackFileConfig } from "./harness";
@@ -35,5 +36,14 @@ describe("secret values in plain config keys", () => {
         config["stateful-apps:apps"] = apps;
         const run = await runProgram(config, { stack: "dev", secrets: { "stateful-apps:visitsPassword": "a-password-of-our-own-choosing" } });
         assert.ok(run.registrations.length > 0);
+    });
+
+    it("a kubeconfig set with --secret stays a secret in the provider's inputs (the state keeps it encrypted)", async () => {
+        await runProgram(stackFileConfig("dev"), { stack: "dev" }); // starts the fake API server and sets KUBECONFIG
+        const kubeconfig = fs.readFileSync(process.env.KUBECONFIG!, "utf8");
+        const run = await runProgram(stackFileConfig("dev"), { stack: "dev", secrets: { "kubernetes:kubeconfig": kubeconfig } });
+        const [provider] = run.ofType("pulumi:providers:kubernetes");
+        assert.strictEqual(provider.inputs.kubeconfig, kubeconfig);
+        assert.ok(provider.secretPaths.includes("kubeconfig"), `secret inputs: ${provider.secretPaths.join(", ")}`);
     });
 });

@@ -170,6 +170,12 @@ const cases: BadCase[] = [
         key: "stateful-apps:apps[0].configMountPath",
         says: /must differ/,
     },
+    {
+        name: "a config file mounted at /tmp",
+        mutate: (r) => ((r.apps[0].configMountPath = "/"), (r.apps[0].configFiles = { tmp: "x" })),
+        key: "stateful-apps:apps[0].configFiles",
+        says: /at \/tmp/,
+    },
     // core/validation ValidateConfigMap: 1 MiB of data per ConfigMap. Too large for a fixture file of the corpus.
     {
         name: "config files above a ConfigMap's 1 MiB",

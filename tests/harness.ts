@@ -37,6 +37,8 @@ export interface Registration {
     readonly dependsOn: string[];
     /** The provider reference (`<provider URN>::<id>`) of a custom resource; empty for the engine's default provider. */
     readonly provider: string;
+    /** The aliases sent with the registration, as URNs or (JSON) alias specs. */
+    readonly aliases: string[];
 }
 
 /** The result of one program run. */
@@ -80,6 +82,12 @@ function patchMockMonitor(): void {
                     ignoreChanges: req.getIgnorechangesList(),
                     dependsOn: req.getDependenciesList(),
                     provider: req.getProvider(),
+                    aliases: [
+                        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+                        ...(req.getAliasesList?.() ?? []).map((a: any) => (typeof a === "string" ? a : JSON.stringify(a.toObject()))),
+                        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+                        ...(req.getAliasspecsList?.() ?? []).map((a: any) => JSON.stringify(a.toObject())),
+                    ],
                 });
             }
             callback(err, response);
@@ -136,7 +144,7 @@ let fakeKubeconfig: Promise<string> | undefined;
 
 /**
  * A stand-in for the cluster's API server, on loopback, for the program's pre-flight read of the live PVCs
- * (config.ts `checkAgainstDeployed`): it answers `GET /api/v1/namespaces/<ns>/persistentvolumeclaims` with
+ * (config/index.ts `checkAgainstDeployed`): it answers `GET /api/v1/namespaces/<ns>/persistentvolumeclaims` with
  * {@link liveClaims}, `GET /apis/apps/v1/namespaces/<ns>/statefulsets` with {@link liveStatefulSets}, and 404
  * otherwise. Returns a kubeconfig (a temp file) with the contexts of
  * `tests/fixtures/kubeconfig.yaml`, pointing at it. Started once per test process, unref'd so mocha can exit.
@@ -228,7 +236,7 @@ export async function runProgram(
         flat[k] = v;
     }
     pulumi.runtime.setAllConfig(flat, Object.keys(opts.secrets ?? {}));
-    // The program checks that the stack's kubernetes:context exists in the kubeconfig and reads the live PVCs (config.ts).
+    // The program checks that the stack's kubernetes:context exists in the kubeconfig and reads the live PVCs (config/index.ts).
     process.env.KUBECONFIG = await fakeApiServer();
     await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack, false, "organization");
 

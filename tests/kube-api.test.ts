@@ -62,8 +62,29 @@ describe("lib/kube-api: connecting as the provider does", () => {
             (e: Error) => e instanceof KubeconfigError && /context other/.test(e.message),
         );
         assert.throws(() => clusterConnection([{ text: kubeconfig("      auth-provider: { name: gcp }"), dir }], "ctx"), /auth-provider is not supported/);
-        const user = `      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: no-such-plugin-here\n        installHint: install it`;
-        assert.throws(() => clusterConnection([{ text: kubeconfig(user), dir }], "ctx"), /exec plugin no-such-plugin-here failed.*\(install it\)/);
+        const user = `      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: no-such-plugin-here\n        args: [--client-secret=S3CRET]\n        installHint: install it`;
+        assert.throws(
+            () => clusterConnection([{ text: kubeconfig(user), dir }], "ctx"),
+            (e: Error) => /exec plugin no-such-plugin-here failed: ENOENT.*\(install it\)/.test(e.message) && !e.message.includes("S3CRET"),
+            "names the plugin and why, never its arguments (they may hold a client secret)",
+        );
+    });
+
+    it("keeps the path prefix of a proxied server (Rancher's /k8s/clusters/<id>)", async () => {
+        const seen: string[] = [];
+        const server = http.createServer((req, res) => {
+            seen.push(req.url ?? "");
+            res.end('{"items":[]}');
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const port = (server.address() as { port: number }).port;
+            const conn = clusterConnection([{ text: kubeconfig("      token: t", `server: http://127.0.0.1:${port}/k8s/clusters/c-abc/`), dir }], "ctx");
+            await listClaims(conn, "apps");
+            assert.deepStrictEqual(seen, ["/k8s/clusters/c-abc/api/v1/namespaces/apps/persistentvolumeclaims"]);
+        } finally {
+            server.close();
+        }
     });
 
     it("lists PVCs with the bearer token, and reports an HTTP error with the URL", async () => {

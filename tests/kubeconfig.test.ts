@@ -29,6 +29,12 @@ describe("lib/kubeconfig: the contexts a stack may name", () => {
     it("prefers kubernetes:kubeconfig, as a path or as contents", () => {
         assert.deepStrictEqual(kubeconfigContexts(kubeconfigSources(b, { KUBECONFIG: a }).files.map((f) => f.text)), ["prod", "shared"]);
         assert.deepStrictEqual(kubeconfigContexts(kubeconfigSources(kubeconfig("inline"), { KUBECONFIG: a }).files.map((f) => f.text)), ["inline"]);
+        // JSON contents (what pulumi-eks outputs), and a `~/` path, as the provider reads them.
+        const json = JSON.stringify({ apiVersion: "v1", kind: "Config", contexts: [{ name: "eks", context: { cluster: "c", user: "u" } }] });
+        assert.deepStrictEqual(kubeconfigContexts(kubeconfigSources(json, {}).files.map((f) => f.text)), ["eks"]);
+        fs.mkdirSync(path.join(dir, "home", ".kube"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "home", ".kube", "other"), kubeconfig("tilde"));
+        assert.deepStrictEqual(kubeconfigContexts(kubeconfigSources("~/.kube/other", { HOME: path.join(dir, "home") }).files.map((f) => f.text)), ["tilde"]);
     });
 
     it("falls back to ~/.kube/config and finds nothing where there is nothing", () => {

@@ -80,6 +80,8 @@ for (const stack of ["dev", "prod"]) {
             assert.strictEqual(providers[0].name, "cluster");
             assert.strictEqual(providers[0].inputs.context, stackFileConfig(stack)["kubernetes:context"]);
             assert.strictEqual(providers[0].inputs.enableConfigMapMutable, "true", "ConfigMaps updated in place (pods roll by checksum)");
+            assert.strictEqual(providers[0].inputs.clusterIdentifier, providers[0].inputs.context, "replaced only when the stack names another context");
+            assert.strictEqual(providers[0].inputs.kubeconfig, "", "not this machine's KUBECONFIG path (the harness sets one)");
             const kube = run.registrations.filter((r) => r.type.startsWith("kubernetes:"));
             assert.ok(kube.length > 10);
             for (const r of kube) assert.ok(r.provider.startsWith(`${providers[0].urn}::`), `${r.type} ${r.name} uses ${r.provider || "the default provider"}`);
@@ -114,6 +116,21 @@ for (const stack of ["dev", "prod"]) {
                     client.inputs.metadata.annotations?.["pulumi.com/skipAwait"],
                     client.inputs.spec.type === "LoadBalancer" ? undefined : "true",
                 );
+            }
+        });
+
+        it("aliases each moved resource to its URN before StatefulWorkload existed, so that an up moves it in the state instead of replacing it", () => {
+            const spec = (r: Registration) => r.aliases.map((a) => JSON.parse(a).spec ?? {});
+            for (const app of apps) {
+                const path = run.registrations.find((r) => r.name === app.name && (r.type === T.StatefulApp || r.type === T.HelmStatefulApp));
+                assert.ok(path && spec(path).some((a) => a.noparent), `${app.name}: the workload component was at the stack's root`);
+                const secret = run.registrations.find((r) => r.type === T.AppSecret && r.name === `${app.name}-secret`);
+                const parents = secret ? spec(secret).map((a) => a.parenturn) : [];
+                for (const type of [T.StatefulApp, T.HelmStatefulApp]) {
+                    assert.ok(parents.includes(`urn:pulumi:${stack}::stateful-apps::${type}::${app.name}`), `${app.name}-secret was under the ${type}`);
+                }
+                const job = run.registrations.find((r) => r.type === T.Job && r.name === `${app.name}-data-load`);
+                if (app.dataLoad) assert.ok(job && spec(job).some((a) => a.noparent), `${app.name}-data-load was at the stack's root`);
             }
         });
 

@@ -164,7 +164,7 @@ export function environment(): Record<string, unknown> {
         node: process.version,
         gitHead: git(["rev-parse", "--short", "HEAD"]),
         // Program files with uncommitted changes when this was measured (the work tree is shared).
-        dirtyProgramFiles: git(["status", "--porcelain", "--", "index.ts", "config.ts", "components", "lib", "charts", "Pulumi.yaml", "tsconfig.json"])
+        dirtyProgramFiles: git(["status", "--porcelain", "--", "index.ts", "config", "components", "lib", "charts", "Pulumi.yaml", "tsconfig.json"])
             .split("\n")
             .filter((l) => l),
     };
