@@ -24,6 +24,7 @@ function read(name: string): Any | undefined {
 const evalR = read("eval");
 const scaleR = read("scale");
 const rolloutR = read("rollout");
+const engineR = read("engine-scale");
 const experiments: [string, Any][] = fs.existsSync(RESULTS_DIR)
     ? fs
           .readdirSync(RESULTS_DIR)
@@ -211,6 +212,23 @@ if (rolloutR?.status === "measured") {
         );
     }
     sections["rollout-experiments"] = parts.length ? parts.join("\n\n") : "_No experiments recorded (bench/results/rollout-*.json)._";
+}
+
+// ------------------------------------------------------------------------------------------ engine-scale
+if (engineR?.status === "measured") {
+    const rows = engineR.results.map((r: Any) => [String(r.apps), String(r.resources), cell(r.upMs), cell(r.previewMs), `${r.rssMiB} MiB`]);
+    const first = engineR.results[0];
+    const growth = engineR.results
+        .slice(1)
+        .map(
+            (r: Any) =>
+                `${first.apps} → ${r.apps} apps: up ×${(r.upMs.median / first.upMs.median).toFixed(1)}, preview ×${(r.previewMs.median / first.previewMs.median).toFixed(1)}`,
+        )
+        .join("; ");
+    sections["engine-scale"] =
+        `${table(["apps", "resources created", "`pulumi up` to Ready", "no-change `pulumi preview`", "RSS of the benchmark process after the sample (it runs the program; grows over the run)"], rows)}\n\n${engineR.params.repeat} sample(s) per count; wall time median (min–max); growth: ${growth}.`;
+} else {
+    sections["engine-scale"] = missing("engine-scale");
 }
 
 // ------------------------------------------------------------------------------------------ targets
