@@ -325,13 +325,11 @@ async function run(): Promise<void> {
                 deleteBenchNamespaces(); // the last pass's objects go with the cluster
             }
         }
-    } catch (err) {
+    } finally {
         teardown();
-        throw err;
+        fs.rmSync(work, { recursive: true, force: true });
+        if (pulumiState) fs.rmSync(pulumiState, { recursive: true, force: true });
     }
-    teardown();
-    fs.rmSync(work, { recursive: true, force: true });
-    if (pulumiState) fs.rmSync(pulumiState, { recursive: true, force: true });
     summarize();
 }
 
