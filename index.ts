@@ -28,8 +28,8 @@ interface ProgramOutputs {
 }
 
 export = async (): Promise<ProgramOutputs> => {
-    const { stack, cluster, secret } = loadConfig();
-    await checkAgainstDeployed({ stack, cluster });
+    const { stack, cluster, kubeconfigFiles, secret } = loadConfig();
+    await checkAgainstDeployed({ stack, cluster, kubeconfigFiles });
 
     const provider = clusterProvider(cluster);
     // Always retainOnDelete: deleting a namespace deletes every PVC in it, so neither `pulumi destroy` nor a rename

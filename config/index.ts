@@ -10,7 +10,7 @@ import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { PROJECT } from "../lib/names";
 import type { ClusterArgs } from "../components/cluster";
 import { clusterConnection, LiveNamespace, readNamespace } from "../lib/kube-api";
-import { kubeconfigContexts, KubeconfigSources, kubeconfigSources } from "../lib/kubeconfig";
+import { kubeconfigContexts, KubeconfigFile, KubeconfigSources, kubeconfigSources } from "../lib/kubeconfig";
 import { ConfigProblem, StackConfigError } from "./errors";
 import { checkAgainstLive } from "./live";
 import { parseStackConfig } from "./parse";
@@ -70,6 +70,8 @@ export interface LoadedConfig {
     readonly stack: StackConfig;
     /** The cluster: `kubernetes:context` (required, found in the kubeconfig) and `kubernetes:kubeconfig` (optional). */
     readonly cluster: ClusterArgs;
+    /** The kubeconfig files the provider will use (read once, for the context check and the pre-flight read). */
+    readonly kubeconfigFiles: readonly KubeconfigFile[];
     /** The secret config value `<project>:<key>` (validated to exist), as a Pulumi secret Output. */
     readonly secret: (key: string) => pulumi.Output<string>;
 }
@@ -110,7 +112,8 @@ export function loadConfig(): LoadedConfig {
     const kubernetes = new pulumi.Config("kubernetes");
     const context = kubernetes.get("context");
     const kubeconfig = kubernetes.get("kubeconfig");
-    problems.push(...(context ? kubeContextProblems(context, kubeconfigSources(kubeconfig)) : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }]));
+    const sources = kubeconfigSources(kubeconfig);
+    problems.push(...(context ? kubeContextProblems(context, sources) : [{ key: KUBE_CONTEXT_KEY, message: KUBE_CONTEXT_MISSING }]));
     for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
         if (fullKey.startsWith("kubernetes:") && !KUBE_KEYS.includes(fullKey)) {
             problems.push({
@@ -132,6 +135,7 @@ export function loadConfig(): LoadedConfig {
     return {
         stack,
         cluster: { context, ...(kubeconfig !== undefined ? { kubeconfig, kubeconfigIsSecret: isConfigSecret("kubernetes:kubeconfig") } : {}) },
+        kubeconfigFiles: sources.files,
         secret: (key) => config.requireSecret(key),
     };
 }
@@ -171,12 +175,11 @@ function parseJson(text: string | undefined): unknown {
  * @throws a `pulumi.RunError` named StackConfigError naming `stateful-apps:apps[i].storage.size`, or naming
  *   `kubernetes:context` when the cluster cannot be read (unreachable, refused credentials).
  */
-export async function checkAgainstDeployed({ stack, cluster }: Pick<LoadedConfig, "stack" | "cluster">): Promise<void> {
+export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: Pick<LoadedConfig, "stack" | "cluster" | "kubeconfigFiles">): Promise<void> {
     const context = cluster.context;
-    const sources = kubeconfigSources(cluster.kubeconfig);
     let live: LiveNamespace;
     try {
-        live = await readNamespace(clusterConnection(sources.files, context), stack.namespace.name);
+        live = await readNamespace(clusterConnection(kubeconfigFiles, context), stack.namespace.name);
     } catch (e) {
         throw stackConfigRunError([
             {

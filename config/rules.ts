@@ -234,10 +234,12 @@ function podRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] {
             given: "tmp",
         });
     }
-    if (fileMounts.includes(app.storage.mountPath.replace(/\/$/, "")) || (app.metrics && app.storage.mountPath.replace(/\/$/, "") === MTAIL_PROGS_DIR)) {
+    const dataMount = app.storage.mountPath.replace(/\/$/, "");
+    const atMtailProgram = app.metrics !== undefined && dataMount === MTAIL_PROGS_DIR;
+    if (fileMounts.includes(dataMount) || atMtailProgram) {
         out.push({
             path: at("storage", "mountPath"),
-            message: `is also where ${app.metrics && app.storage.mountPath.replace(/\/$/, "") === MTAIL_PROGS_DIR ? "the mtail sidecar mounts its program" : "a config file is mounted"}; Kubernetes refuses two mounts at one path in a container`,
+            message: `is also where ${atMtailProgram ? "the mtail sidecar mounts its program" : "a config file is mounted"}; Kubernetes refuses two mounts at one path in a container`,
             given: app.storage.mountPath,
         });
     }

@@ -61,16 +61,18 @@ interface KubeDoc {
  *   read, an exec plugin fails, or the user uses an unsupported authentication method.
  */
 export function clusterConnection(files: readonly KubeconfigFile[], context: string): ClusterConnection {
+    // Each file parsed once; files that are not YAML contribute nothing.
+    const docs = files.flatMap((f) => {
+        try {
+            return [{ doc: (parse(f.text) ?? {}) as KubeDoc, dir: f.dir }];
+        } catch {
+            return [];
+        }
+    });
     const find = <T>(list: "clusters" | "users" | "contexts", name: string): { entry: T; dir: string } | undefined => {
-        for (const f of files) {
-            let doc: KubeDoc;
-            try {
-                doc = (parse(f.text) ?? {}) as KubeDoc;
-            } catch {
-                continue;
-            }
+        for (const { doc, dir } of docs) {
             const hit = (doc[list] ?? []).find((e) => e?.name === name);
-            if (hit) return { entry: hit as T, dir: f.dir };
+            if (hit) return { entry: hit as T, dir };
         }
         return undefined;
     };
