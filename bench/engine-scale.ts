@@ -7,9 +7,8 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { parse, stringify } from "yaml";
 import { engineSettings, ensureToolchain, openStack } from "../deploy/engine";
-import { environment, fmtStats, loadavg, log, parseArgs, positiveInt, ROOT, stats, tempDir, writeResult } from "./lib/common";
+import { benchStackText, devVisitsConfig, environment, fmtStats, loadavg, log, parseArgs, positiveInt, ROOT, stats, tempDir, writeResult } from "./lib/common";
 
 const USAGE = `
 Usage: npx ts-node --transpile-only bench/engine-scale.ts [OPTIONS]
@@ -39,8 +38,7 @@ if (up.status !== 0) {
 const kubeconfig = up.stdout.trim().split("\n").pop() ?? "";
 const kubectl = path.join(execFileSync("bash", [clusterScript, "bin-dir"], { env: clusterEnv, encoding: "utf8" }).trim(), "kubectl");
 const k = (args: string[]) => execFileSync(kubectl, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8" });
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const visits = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config["stateful-apps:apps"] as any[]).find((a) => a.name === "visits");
+const visits = devVisitsConfig();
 const toolchain = ensureToolchain();
 const state = tempDir("engine-scale");
 
@@ -57,14 +55,7 @@ async function sample(n: number, round: number): Promise<Sample> {
     const ns = `engine-scale-${n}-${round}`;
     k(["create", "namespace", ns]);
     const apps = Array.from({ length: n }, (_, i) => ({ ...visits, name: `visits-${i}`, replicas: 1 }));
-    const text = stringify({
-        config: {
-            "kubernetes:context": `kwok-${opts["cluster-name"]}`,
-            "stateful-apps:environment": "dev",
-            "stateful-apps:namespace": { name: ns, create: false },
-            "stateful-apps:apps": apps,
-        },
-    });
+    const text = benchStackText(`kwok-${opts["cluster-name"]}`, ns, apps);
     const settings = engineSettings({ STATEFUL_APPS_STATE_DIR: path.join(state, ns), HOME: process.env.HOME });
     const s = await openStack("dev", { settings, toolchain, kubeconfig, stackFileText: text });
     const load = loadavg().one;

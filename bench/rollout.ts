@@ -10,12 +10,13 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { parse, stringify } from "yaml";
 import { engineSettings, ensureToolchain, openStack } from "../deploy/engine";
 import { helmValues } from "../lib/helm-values";
 import { readStackConfig } from "../lib/stack-file";
 import {
+    benchStackText,
     CHART,
+    devVisitsConfig,
     CHECKSUM,
     environment,
     fmtStats,
@@ -181,19 +182,11 @@ function valuesFile(retention: string, policy: string, n: number): string {
 // ------------------------------------------------------------------------------------------ pulumi
 const pulumiState = methods.includes("pulumi") ? tempDir("rollout-pulumi-state") : "";
 const toolchain = methods.includes("pulumi") ? ensureToolchain() : undefined;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const rawVisits = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config["stateful-apps:apps"] as any[]).find((a) => a.name === APP);
+const rawVisits = devVisitsConfig();
 /** A one-app stack file: the dev stack's app with the cell's replicas, policy and retention, in namespace `ns`. */
 function stackText(ns: string, retention: string, policy: string, n: number): string {
     const app = { ...rawVisits, replicas: n, podManagementPolicy: policy, pvcRetention: { whenDeleted: retention, whenScaled: retention } };
-    return stringify({
-        config: {
-            "kubernetes:context": `kwok-${opts["cluster-name"]}`,
-            "stateful-apps:environment": "dev",
-            "stateful-apps:namespace": { name: ns, create: false },
-            "stateful-apps:apps": [app],
-        },
-    });
+    return benchStackText(`kwok-${opts["cluster-name"]}`, ns, [app]);
 }
 
 // ------------------------------------------------------------------------------------------ samples

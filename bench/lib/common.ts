@@ -7,6 +7,7 @@ import { execFileSync, spawnSync, SpawnSyncOptions } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { stringify } from "yaml";
 import { stackFileConfig } from "../../lib/stack-file";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -224,4 +225,29 @@ export function writeResult(name: string, result: object, out?: string): string 
 
 export function log(msg: string): void {
     process.stderr.write(`[bench] ${msg}\n`);
+}
+
+/** The dev stack's `visits` app as Pulumi.dev.yaml writes it (raw config: the schema's defaults not applied). */
+export function devVisitsConfig(): Record<string, unknown> {
+    const apps = stackFileConfig(ROOT, "dev")["stateful-apps:apps"] as Record<string, unknown>[];
+    const visits = apps.find((a) => a.name === "visits");
+    if (!visits) {
+        throw new Error("Pulumi.dev.yaml has no 'visits' app");
+    }
+    return visits;
+}
+
+/**
+ * A stack file for the real engine (deploy/engine.ts `openStack` `stackFileText`) of `apps` (raw app configs) in
+ * namespace `ns`, which the benchmark creates beforehand, on the cluster of kube context `context`, environment dev.
+ */
+export function benchStackText(context: string, ns: string, apps: Record<string, unknown>[]): string {
+    return stringify({
+        config: {
+            "kubernetes:context": context,
+            "stateful-apps:environment": "dev",
+            "stateful-apps:namespace": { name: ns, create: false },
+            "stateful-apps:apps": apps,
+        },
+    });
 }
