@@ -78,6 +78,14 @@ function kubeScore(objects: Any[]): string[] {
     );
 }
 
+/** A skip file's entries: at least one, each with a real reason (40 characters or more). */
+function assertReasons(entries: { why?: unknown }[]): void {
+    assert.ok(entries.length > 0);
+    for (const e of entries) {
+        assert.ok(typeof e.why === "string" && e.why.trim().length >= 40, `no real reason for ${JSON.stringify(e)}`);
+    }
+}
+
 /** Every `kube-score/ignore` annotation must be one policy/kube-score.yaml lists (no silent ignores). */
 function assertIgnoresListed(objects: Any[]): void {
     for (const o of objects) {
@@ -97,11 +105,7 @@ function assertIgnoresListed(objects: Any[]): void {
 
 describe("kube-score (independent manifest scanner)", () => {
     it("policy/kube-score.yaml gives a reason for every check it turns off", () => {
-        const entries = [...SKIPS.flags, ...SKIPS.ignoreTests, ...SKIPS.objectIgnores];
-        assert.ok(entries.length > 0);
-        for (const e of entries) {
-            assert.ok(typeof e.why === "string" && e.why.trim().length >= 40, `no real reason for ${JSON.stringify(e)}`);
-        }
+        assertReasons([...SKIPS.flags, ...SKIPS.ignoreTests, ...SKIPS.objectIgnores]);
     });
 
     it("does fail a manifest that breaks its checks (the scanner is live)", () => {
@@ -210,11 +214,7 @@ describe("checkov (a second, independent manifest scanner)", function () {
     this.timeout(120_000);
 
     it("policy/checkov.yaml gives a reason for every check it skips", () => {
-        const entries = [...CHECKOV_SKIPS.skipChecks, ...CHECKOV_SKIPS.objectSkips];
-        assert.ok(entries.length > 0);
-        for (const e of entries) {
-            assert.ok(typeof e.why === "string" && e.why.trim().length >= 40, `no real reason for ${JSON.stringify(e)}`);
-        }
+        assertReasons([...CHECKOV_SKIPS.skipChecks, ...CHECKOV_SKIPS.objectSkips]);
     });
 
     it("does fail a manifest that breaks its checks (the scanner is live)", () => {
