@@ -42,11 +42,14 @@ export class LocalCluster {
         return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     }
 
-    /** Starts the cluster from scratch (a killed run may have left it behind), with `nodes` fake nodes over zone-a/b/c. */
-    up(nodes = 3): void {
+    /**
+     * Starts the cluster from scratch (a killed run may have left it behind), with `nodes` fake nodes over
+     * zone-a/b/c, and with `realNode` also the real node of scripts/real-node (containers really run there).
+     */
+    up(nodes = 3, opts: { realNode?: boolean } = {}): void {
         const down = this.run("bash", [SCRIPT, "down"]);
         assert.strictEqual(down.status, 0, `scripts/cluster down failed:\n${down.stderr}`);
-        const up = this.run("bash", [SCRIPT, "up", "--nodes", String(nodes)]);
+        const up = this.run("bash", [SCRIPT, "up", "--nodes", String(nodes), ...(opts.realNode ? ["--real-node"] : [])]);
         assert.strictEqual(up.status, 0, `scripts/cluster up failed:\n${up.stderr}`);
         this.kubeconfig = up.stdout.trim();
         assert.ok(fs.existsSync(this.kubeconfig), `no kubeconfig at ${this.kubeconfig}`);

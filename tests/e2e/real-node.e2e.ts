@@ -1,0 +1,274 @@
+/**
+ * The visits app on a real node: the control plane of scripts/cluster plus the node of scripts/real-node
+ * (kubelet, containerd, runc, CNI bridge, kube-proxy, CoreDNS, local-path-provisioner), where containers really
+ * run, from images built locally by scripts/images. The dev stack's `visits` app runs natively and a copy of it as
+ * a Helm release of the chart, both on the real Pulumi engine.
+ *
+ * What this proves, beyond the kwok suite: the images start under the `restricted` securityContext (uid 1000,
+ * read-only root), the probes really pass, uid 1000 writes its volume through fsGroup, requests reach the app
+ * through its Service and its pods' DNS names, a count survives a pod deletion, a scale-down and a config roll on
+ * the same PVC, mtail turns real log lines into metrics, the data-load Job and `helm test` run.
+ * What it does not prove: behaviour across nodes or zones (one node), network policies (the bridge plugin enforces
+ * none), volume expansion (local-path-provisioner has no resizer), or the other apps of the stacks (their images
+ * come from registries this machine cannot reach).
+ */
+import * as assert from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as dns from "dns";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "../../deploy/engine";
+import { PROJECT } from "../../lib/names";
+import { HELM } from "../helm";
+import { Any, appIn, EngineEnv, eventually, stackFileWith, succeeds, timed, up } from "./harness";
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-real-node-"));
+let env: EngineEnv;
+const kubectl = (args: string[]) => env.cluster.kubectl(args);
+const getJson = (args: string[]): Any => env.cluster.getJson(args);
+
+/** KEY=value facts of the real node (scripts/real-node info): its network namespace, address, StorageClass. */
+const NODE = Object.fromEntries(
+    execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), "info"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=", 2) as [string, string]),
+);
+/** name -> reference of the locally built images (scripts/images list). */
+const IMAGES = Object.fromEntries(
+    execFileSync("bash", [path.join(ROOT, "scripts", "images"), "list"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=", 2) as [string, string]),
+);
+
+const NS = "stateful-dev";
+const HELM_APP = "visits-helm";
+
+/** A repository:tag reference as the stack's `image` block. */
+function imageBlock(ref: string): { repository: string; tag: string } {
+    const i = ref.lastIndexOf(":");
+    return { repository: ref.slice(0, i), tag: ref.slice(i + 1) };
+}
+
+/**
+ * The dev stack with only `visits` (native) and a Helm copy of it, on images this machine has built: Python from
+ * Debian for the app, busybox with `nc -z` for the data-load wait and the chart's hooks. mtail keeps the dev
+ * stack's own image name (scripts/images builds it under that name). Volumes from the real node's StorageClass.
+ */
+function realNodeStack(mutate: (visits: Any, helmCopy: Any) => void = () => undefined): string {
+    return stackFileWith("dev", (config) => {
+        const visits = appIn(config, "visits");
+        visits.image = imageBlock(IMAGES.python);
+        visits.storage.storageClass = NODE.STORAGE_CLASS;
+        // One visit through the Service from inside the cluster, once the app answers.
+        visits.dataLoad = {
+            command: ["python", "-c", "import urllib.request; print(urllib.request.urlopen('http://visits:8080/').read().decode())"],
+            waitImage: IMAGES.busybox,
+            backoffLimit: 2,
+            activeDeadlineSeconds: 300,
+        };
+        const helmCopy = JSON.parse(JSON.stringify(visits));
+        helmCopy.name = HELM_APP;
+        helmCopy.deployWith = "helm";
+        helmCopy.replicas = 1;
+        delete helmCopy.dataLoad;
+        delete helmCopy.podManagementPolicy;
+        helmCopy.helm = { hookImage: IMAGES.busybox, timeoutSeconds: 180 };
+        mutate(visits, helmCopy);
+        config[`${PROJECT}:apps`] = [visits, helmCopy];
+    });
+}
+
+/** GET http://host:port/path from this machine (pod IPs are routed to the node); resolves to the body. */
+function get(host: string, port: number, urlPath = "/"): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const req = http.get({ host, port, path: urlPath, timeout: 5000 }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${host}:${port}${urlPath}: ${res.statusCode} ${body}`))));
+        });
+        req.on("timeout", () => req.destroy(new Error(`GET ${host}:${port}${urlPath}: timed out`)));
+        req.on("error", reject);
+    });
+}
+
+/**
+ * GET a Service's cluster IP from inside the node's network namespace, where kube-proxy's rules apply (from this
+ * machine a cluster IP routes nowhere). Node.js runs the request there; the body comes back on stdout.
+ */
+function getInNode(ip: string, port: number): string {
+    const script = `require("http").get({host:${JSON.stringify(ip)},port:${port},path:"/",timeout:5000},r=>{let b="";r.on("data",c=>b+=c);r.on("end",()=>{process.stdout.write(b);process.exit(r.statusCode===200?0:1)})}).on("error",e=>{console.error(e.message);process.exit(1)})`;
+    const r = spawnSync("nsenter", [`--net=/run/netns/${NODE.NETNS}`, process.execPath, "-e", script], { encoding: "utf8", timeout: 15000 });
+    assert.strictEqual(r.status, 0, `GET ${ip}:${port} in the node failed: ${r.stderr}`);
+    return r.stdout;
+}
+
+/** Cluster DNS (CoreDNS on the node's address): the A records of `name`. */
+async function resolve(name: string): Promise<string[]> {
+    const r = new dns.promises.Resolver({ timeout: 3000, tries: 2 });
+    r.setServers([NODE.NODE_IP]);
+    return r.resolve4(name);
+}
+
+/** The visit number in the app's answer ("Hello from dev: visit 3 on visits-0"). */
+function visitOf(body: string): { n: number; pod: string; greeting: string } {
+    const m = /^(.*): visit (\d+) on (\S+)$/m.exec(body.trim());
+    assert.ok(m, `not a visits answer: ${body}`);
+    return { greeting: m[1], n: Number(m[2]), pod: m[3] };
+}
+
+/** One visit to pod `<app>-<i>` through its stable DNS name (the headless Service's per-pod record). */
+async function visitPod(app: string, i: number): Promise<{ n: number; pod: string; greeting: string }> {
+    const [ip] = await resolve(`${app}-${i}.${app}-headless.${NS}.svc.cluster.local`);
+    assert.ok(ip, `no DNS record for ${app}-${i}`);
+    return visitOf(await get(ip, 8080));
+}
+
+function pod(name: string): Any {
+    return getJson(["pod", name, "-n", NS]);
+}
+
+function podReady(name: string): boolean {
+    const r = env.cluster.kubectlResult(["get", "pod", name, "-n", NS, "-o", "json"]);
+    if (r.status !== 0) return false;
+    const p = JSON.parse(r.stdout);
+    return !p.metadata.deletionTimestamp && (p.status.conditions ?? []).some((c: Any) => c.type === "Ready" && c.status === "True");
+}
+
+function pvcUid(name: string): string {
+    return getJson(["pvc", name, "-n", NS]).metadata.uid;
+}
+
+describe("the visits app on a real node (containers really run: one node, local images, local-path volumes)", function () {
+    this.timeout(10 * 60 * 1000);
+
+    before(async function () {
+        this.timeout(40 * 60 * 1000);
+        await timed("toolchain (pulumi CLI + kubernetes plugin)", () => {
+            env = new EngineEnv("stateful-apps-real", stateDir);
+        });
+        await timed("local cluster with the real node up", () => env.cluster.up(0, { realNode: true }));
+    });
+
+    after(function () {
+        this.timeout(3 * 60 * 1000);
+        env?.cluster.down();
+        fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    async function deploy(text: string): Promise<Record<string, number>> {
+        const dev = await env.open("dev", text);
+        return up(dev.stack, dev.configFile);
+    }
+
+    it("up: both StatefulSets Ready on the real node with real probes, the data-load Job done; a second preview shows no changes", async () => {
+        const text = realNodeStack();
+        const created = await timed("up (real node)", () => deploy(text));
+        assert.ok(created.create > 0, JSON.stringify(created));
+        for (const name of ["visits-0", "visits-1", `${HELM_APP}-0`]) {
+            const p = pod(name);
+            assert.strictEqual(p.spec.nodeName, NODE.NODE_NAME, `${name} runs on ${p.spec.nodeName}`);
+            for (const c of p.status.containerStatuses) {
+                assert.ok(c.ready && c.started, `${name}/${c.name} not ready`);
+                assert.strictEqual(c.restartCount, 0, `${name}/${c.name} restarted ${c.restartCount} times`);
+            }
+        }
+        const dev = await env.open("dev", text);
+        await succeeds("preview --expect-no-changes", (o) => dev.stack.preview({ configFile: dev.configFile, expectNoChanges: true, diff: true, ...o }));
+    });
+
+    it("the data-load Job really ran: its pod waited for the Service (busybox nc), then made a visit through it", () => {
+        const jobs = getJson(["jobs", "-n", NS, "-l", "app.kubernetes.io/component=data-load"]).items;
+        assert.strictEqual(jobs.length, 1);
+        assert.strictEqual(jobs[0].status.succeeded, 1, JSON.stringify(jobs[0].status));
+        const log = kubectl(["logs", `job/${jobs[0].metadata.name}`, "-n", NS, "-c", "load"]);
+        assert.match(log, /Hello from dev: visit \d+ on visits-[01]/);
+    });
+
+    it("visits are counted through the Service and each pod's DNS name; uid 1000 owns the counter on its PVC (fsGroup)", async () => {
+        const [clusterIp] = await resolve(`visits.${NS}.svc.cluster.local`);
+        assert.strictEqual(clusterIp, getJson(["service", "visits", "-n", NS]).spec.clusterIP);
+        const first = visitOf(getInNode(clusterIp, 8080));
+        assert.match(first.pod, /^visits-[01]$/);
+        for (const i of [0, 1]) {
+            const a = await visitPod("visits", i);
+            const b = await visitPod("visits", i);
+            assert.strictEqual(a.pod, `visits-${i}`);
+            assert.strictEqual(b.n, a.n + 1, `visits-${i}: ${a.n} then ${b.n}`);
+        }
+        // The counter file on the node, in the directory local-path-provisioner made for the PV.
+        const pv = getJson(["pv", getJson(["pvc", "data-visits-0", "-n", NS]).spec.volumeName]);
+        assert.ok(pv.spec.local, `PV ${pv.metadata.name} is not a local volume: ${JSON.stringify(pv.spec)}`);
+        const st = fs.statSync(path.join(pv.spec.local.path, "visits"));
+        assert.deepStrictEqual([st.uid, st.gid], [1000, 1000]);
+    });
+
+    it("mtail turns the app's real log lines into metrics, scraped over HTTP from the sidecar", async () => {
+        const before = await visitPod("visits", 0);
+        const ip = pod("visits-0").status.podIP;
+        let metrics = "";
+        const deadline = Date.now() + 20000;
+        while (Date.now() < deadline) {
+            metrics = await get(ip, 3903, "/metrics");
+            const m = /^visits_counter_value\{[^}]*\} (\d+)/m.exec(metrics);
+            if (m && Number(m[1]) >= before.n) break;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        assert.match(metrics, /^visits_total\{[^}]*\} \d+/m);
+        const m = /^visits_counter_value\{[^}]*\} (\d+)/m.exec(metrics);
+        assert.ok(m && Number(m[1]) >= before.n, `visits_counter_value ${m?.[1]} < ${before.n}:\n${metrics.slice(0, 2000)}`);
+    });
+
+    it("deleting visits-0: the new pod continues its count on the same PVC", async () => {
+        const uid = pod("visits-0").metadata.uid;
+        const claim = pvcUid("data-visits-0");
+        const before = await visitPod("visits", 0);
+        kubectl(["delete", "pod", "visits-0", "-n", NS, "--wait=false"]);
+        await eventually("a new visits-0 Ready", 120, () => podReady("visits-0") && pod("visits-0").metadata.uid !== uid);
+        const after = await visitPod("visits", 0);
+        assert.strictEqual(after.n, before.n + 1);
+        assert.strictEqual(pvcUid("data-visits-0"), claim);
+    });
+
+    it("replicas 2 -> 1 -> 2: ordinal 1's count is kept on its retained PVC", async () => {
+        const before = await visitPod("visits", 1);
+        const claim = pvcUid("data-visits-1");
+        await timed("up replicas 1", () => deploy(realNodeStack((v) => (v.replicas = 1))));
+        assert.ok(env.cluster.kubectlResult(["get", "pod", "visits-1", "-n", NS]).status !== 0, "visits-1 still exists");
+        assert.strictEqual(pvcUid("data-visits-1"), claim, "whenScaled: Retain kept the PVC");
+        await timed("up replicas 2", () => deploy(realNodeStack()));
+        const after = await visitPod("visits", 1);
+        assert.strictEqual(after.n, before.n + 1);
+        assert.strictEqual(pvcUid("data-visits-1"), claim);
+    });
+
+    it("a config change rolls both apps' pods and keeps their counts", async () => {
+        const uids = ["visits-0", "visits-1", `${HELM_APP}-0`].map((p) => pod(p).metadata.uid);
+        const counts = [await visitPod("visits", 0), await visitPod("visits", 1), await visitPod(HELM_APP, 0)].map((v) => v.n);
+        const greet = (a: Any) => (a.configFiles["config.json"].greeting = "Hello from the real node");
+        const changed = await timed("up (greeting)", () =>
+            deploy(
+                realNodeStack((v, h) => {
+                    greet(v);
+                    greet(h);
+                }),
+            ),
+        );
+        assert.ok(changed.update > 0, JSON.stringify(changed));
+        const after = [await visitPod("visits", 0), await visitPod("visits", 1), await visitPod(HELM_APP, 0)];
+        ["visits-0", "visits-1", `${HELM_APP}-0`].forEach((p, i) => {
+            assert.notStrictEqual(pod(p).metadata.uid, uids[i], `${p} was not replaced`);
+            assert.strictEqual(after[i].greeting, "Hello from the real node");
+            assert.strictEqual(after[i].n, counts[i] + 1, `${p}: ${counts[i]} then ${after[i].n}`);
+        });
+    });
+
+    it("helm test of the release passes: its test pod reaches the Service (busybox nc -z)", () => {
+        const r = spawnSync(HELM, ["test", HELM_APP, "-n", NS, "--kubeconfig", env.cluster.kubeconfig, "--timeout", "120s"], { encoding: "utf8" });
+        assert.strictEqual(r.status, 0, `helm test failed:\n${r.stdout}\n${r.stderr}`);
+        assert.match(r.stdout, /Phase:\s+Succeeded/);
+    });
+});
