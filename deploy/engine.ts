@@ -12,7 +12,7 @@ import * as os from "os";
 import Module from "module";
 import * as path from "path";
 import { PROJECT } from "../lib/names";
-import { composeLocalStackFile } from "./local-stack";
+import { composeLocalStackFile, withSecretsOf } from "./local-stack";
 
 /** The repository root (the Pulumi project directory). */
 export const ROOT = path.resolve(__dirname, "..");
@@ -222,9 +222,11 @@ export async function openStack(stackName: string, opts: OpenStackOptions = {}):
     if (opts.stackFileText === undefined) {
         return { stack, configFile: mainFile, workDir: configDir, switchedApps: main.switchedApps, cli };
     }
-    // A modified config (tests): its own file, with the main file's salt and secrets.
+    // A modified config (tests): its own file, with the main file's salt and secrets, plus the secrets only this
+    // file had (the stand-in of an app that only the modified config has must not change from one open to the next).
     const configFile = path.join(configDir, `Pulumi.${stackName}.override-${process.pid}.yaml`);
-    const local = composeLocalStackFile(opts.stackFileText, readMain(), { replaceGeneratedSecrets });
+    const previous = withSecretsOf(readMain(), fs.existsSync(configFile) ? fs.readFileSync(configFile, "utf8") : undefined);
+    const local = composeLocalStackFile(opts.stackFileText, previous, { replaceGeneratedSecrets });
     fs.writeFileSync(configFile, local.text, { mode: 0o600 });
     setSecrets(configFile, local.missingSecrets);
     return { stack, configFile, workDir: configDir, switchedApps: local.switchedApps, cli };

@@ -102,6 +102,17 @@ export function composeLocalStackFile(committed: string, previous: string | unde
     return { text: header + stringify(out, { lineWidth: 0 }), missingSecrets, switchedApps };
 }
 
+/** `main` (a local stack file) with the `secure:` config values that only `extra` has added; `main` wins. */
+export function withSecretsOf(main: string | undefined, extra: string | undefined): string | undefined {
+    if (main === undefined || extra === undefined) return main ?? extra;
+    const doc = (parse(main) ?? {}) as StackYaml;
+    const config = (doc.config ??= {}) as Record<string, unknown>;
+    for (const [k, v] of Object.entries((parse(extra)?.config ?? {}) as Record<string, unknown>)) {
+        if (config[k] === undefined && isSecure(v)) config[k] = v;
+    }
+    return stringify(doc, { lineWidth: 0 });
+}
+
 function isSecure(v: unknown): boolean {
     return typeof v === "object" && v !== null && typeof (v as { secure?: unknown }).secure === "string";
 }

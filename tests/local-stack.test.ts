@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { composeLocalStackFile, LOCAL_SECRET_KEY_PREFIX } from "../deploy/local-stack";
+import { composeLocalStackFile, LOCAL_SECRET_KEY_PREFIX, withSecretsOf } from "../deploy/local-stack";
 import { ROOT } from "./harness";
 
 const committed = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
@@ -96,6 +96,14 @@ describe("deploy/local-stack: the runner's local stack file", () => {
         const local = composeLocalStackFile(text, undefined, { replaceGeneratedSecrets: true });
         assert.deepStrictEqual(local.switchedApps, ["litecoin", "datastore"]);
         assert.strictEqual(apps(local.text)[0].secret.configKey, "visitsPassword");
+    });
+
+    it("adds to the main file the secrets only a test's modified file has, the main file's own winning", () => {
+        const main = "encryptionsalt: s1\nconfig:\n  p:a: { secure: main-a }\n  p:plain: x\n";
+        const extra = "encryptionsalt: s1\nconfig:\n  p:a: { secure: old-a }\n  p:b: { secure: only-b }\n  p:c: plain\n";
+        assert.deepStrictEqual(parse(withSecretsOf(main, extra)!).config, { "p:a": { secure: "main-a" }, "p:plain": "x", "p:b": { secure: "only-b" } });
+        assert.strictEqual(withSecretsOf(main, undefined), main);
+        assert.strictEqual(withSecretsOf(undefined, extra), extra);
     });
 
     it("refuses a stack file without a config map", () => {
