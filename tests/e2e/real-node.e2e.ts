@@ -296,11 +296,17 @@ describe("the visits app on a real node (containers really run: one node, local 
 
     it("scripts/cluster down leaves the machine as the node found it: no process, mount, network namespace, interface, cgroup or path of its own", () => {
         const ps = () => execFileSync("ps", ["-eo", "args="], { encoding: "utf8" });
-        const state = execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), "state-dir"], { encoding: "utf8", env: { ...process.env, CLUSTER_NAME: env.cluster.name } }).trim();
+        const state = execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), "state-dir"], {
+            encoding: "utf8",
+            env: { ...process.env, CLUSTER_NAME: env.cluster.name },
+        }).trim();
         assert.ok(fs.existsSync(state), `no state at ${state} before down`);
         env.cluster.down();
         assert.ok(!fs.existsSync(state), `${state} is still there`);
-        const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(state));
+        const mounts = fs
+            .readFileSync("/proc/self/mountinfo", "utf8")
+            .split("\n")
+            .filter((l) => l.includes(state));
         assert.deepStrictEqual(mounts, []);
         assert.ok(!fs.existsSync(`/run/netns/${NODE.NETNS}`), `network namespace ${NODE.NETNS} left`);
         assert.ok(!execFileSync("ip", ["-o", "link"], { encoding: "utf8" }).includes(NODE.HOST_IF), "the veth is still there");
