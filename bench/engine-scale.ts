@@ -2,12 +2,16 @@
  * bench/engine-scale: `pulumi up` and a no-change `pulumi preview` on the real engine (deploy/engine.ts: CLI,
  * kubernetes plugin, index.ts as the Automation API inline program in this process) for stacks of 1, 10 and 50
  * apps (copies of the dev stack's `visits`, 1 replica each), on a kwok cluster of its own. kwok runs no container,
- * so this measures the engine, the provider and the control plane, not the apps.
+ * so this measures the engine, the provider and the control plane, not the apps. For each operation it also
+ * records where the time goes (bench/lib/engine-events.ts) and the peak resident memory of the program's process,
+ * the engine (Pulumi CLI) and the provider (bench/lib/processes.ts).
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { engineSettings, ensureToolchain, openStack } from "../deploy/engine";
+import { eventRecorder, Phases, phases } from "./lib/engine-events";
+import { PeakRss, sampleRss, Usage } from "./lib/processes";
 import { benchStackText, devVisitsConfig, environment, fmtStats, loadavg, log, parseArgs, positiveInt, ROOT, stats, tempDir, writeResult } from "./lib/common";
 
 const USAGE = `
@@ -15,7 +19,8 @@ Usage: npx ts-node --transpile-only bench/engine-scale.ts [OPTIONS]
 
 For each N in --counts and each repeat, in a fresh namespace and a fresh file:// backend: 'pulumi up' of a stack
 of N copies of the dev stack's 'visits' app (1 replica each) until every await finished, then a no-change
-'preview', each timed, with the RSS of this process (it runs the program) after each. Counts are interleaved
+'preview', each timed and split into phases from the engine's events, with the peak RSS of the program's process
+(this one), the engine (pulumi) and the provider (pulumi-resource-kubernetes) during each. Counts are interleaved
 round by round. Exit codes: 0 ok; 2 usage; 1 a run failed. Result: bench/results/engine-scale.json (or --out).
 `;
 
@@ -48,6 +53,26 @@ interface Sample {
     resources: number;
     rssMiB: number;
     load: number;
+    upPhases: Phases;
+    previewPhases: Phases;
+    upPeakMiB: PeakRss;
+    previewPeakMiB: PeakRss;
+    upUsage: Usage;
+    previewUsage: Usage;
+}
+
+/** Runs `op` with an event recorder and an RSS sampler; its wall time, phases and peak memory. */
+async function measured(
+    op: (onEvent: ReturnType<typeof eventRecorder>["onEvent"]) => Promise<unknown>,
+): Promise<{ ms: number; phases: Phases; peak: PeakRss; usage: Usage }> {
+    const rec = eventRecorder();
+    const rss = sampleRss();
+    const t0 = process.hrtime.bigint();
+    rec.start();
+    await op(rec.onEvent);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const usage = rss.stop();
+    return { ms, phases: phases(rec.events, ms), peak: usage.peakMiB, usage };
 }
 const samples: Record<number, Sample[]> = Object.fromEntries(counts.map((n) => [n, []]));
 
@@ -59,15 +84,36 @@ async function sample(n: number, round: number): Promise<Sample> {
     const settings = engineSettings({ STATEFUL_APPS_STATE_DIR: path.join(state, ns), HOME: process.env.HOME });
     const s = await openStack("dev", { settings, toolchain, kubeconfig, stackFileText: text });
     const load = loadavg().one;
-    let t0 = process.hrtime.bigint();
-    const r = await s.stack.up({ configFile: s.configFile, color: "never" });
-    const upMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    t0 = process.hrtime.bigint();
-    await s.stack.preview({ configFile: s.configFile, expectNoChanges: true, color: "never" });
-    const previewMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    let created = 0;
+    const u = await measured(async (onEvent) => {
+        created = (await s.stack.up({ configFile: s.configFile, color: "never", onEvent })).summary.resourceChanges?.create ?? 0;
+    });
+    const p = await measured((onEvent) => s.stack.preview({ configFile: s.configFile, expectNoChanges: true, color: "never", onEvent }));
     // Not timed; waited for, so that one sample's clean-up (its PVCs, its pods) does not slow the next.
     k(["delete", "namespace", ns, "--wait=true", "--timeout=600s"]);
-    return { upMs, previewMs, resources: r.summary.resourceChanges?.create ?? 0, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20), load };
+    return {
+        upMs: u.ms,
+        previewMs: p.ms,
+        resources: created,
+        rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+        load,
+        upPhases: u.phases,
+        previewPhases: p.phases,
+        upPeakMiB: u.peak,
+        previewPeakMiB: p.peak,
+        upUsage: u.usage,
+        previewUsage: p.usage,
+    };
+}
+
+/** The largest peak per role over samples. */
+function peakOf(peaks: PeakRss[]): PeakRss {
+    return {
+        program: Math.max(...peaks.map((p) => p.program)),
+        engine: Math.max(...peaks.map((p) => p.engine)),
+        provider: Math.max(...peaks.map((p) => p.provider)),
+        other: Math.max(...peaks.map((p) => p.other)),
+    };
 }
 
 async function run(): Promise<void> {
@@ -76,8 +122,18 @@ async function run(): Promise<void> {
             for (const n of counts) {
                 const x = await sample(n, round);
                 samples[n].push(x);
+                const ph = (p: Phases) =>
+                    `engine start ${p.engineStartMs}, provider ready ${p.providerReadyMs}, first object ${p.firstResourceMs}, last step done ${p.lastOutputsMs} ms`;
+                const mem = (m: PeakRss) => `program ${m.program}, engine ${m.engine}, provider ${m.provider} MiB`;
+                const cpu = (u: Usage) =>
+                    `CPU program ${u.cpuSeconds.program}, engine ${u.cpuSeconds.engine}, provider ${u.cpuSeconds.provider} s, machine ${Math.round(u.machineBusy * 100)}% busy`;
                 log(
-                    `round ${round + 1}/${repeat} apps ${n}: up ${x.upMs.toFixed(0)} ms (${x.resources} resources), no-change preview ${x.previewMs.toFixed(0)} ms, RSS ${x.rssMiB} MiB`,
+                    `round ${round + 1}/${repeat} apps ${n}: up ${x.upMs.toFixed(0)} ms (${x.resources} resources; ${ph(x.upPhases)}; peak RSS ${mem(x.upPeakMiB)}; ${cpu(x.upUsage)}; slowest steps ${x.upPhases.byType
+                        .slice(0, 3)
+                        .map((t) => `${t.type} ×${t.steps} median ${t.medianMs} max ${t.maxMs} ms`)
+                        .join(
+                            ", ",
+                        )}), no-change preview ${x.previewMs.toFixed(0)} ms (${ph(x.previewPhases)}; peak RSS ${mem(x.previewPeakMiB)}; ${cpu(x.previewUsage)})`,
                 );
             }
         }
@@ -93,6 +149,8 @@ async function run(): Promise<void> {
             upMs: stats(xs.map((x) => x.upMs)),
             previewMs: stats(xs.map((x) => x.previewMs)),
             rssMiB: Math.max(...xs.map((x) => x.rssMiB)),
+            upPeakMiB: peakOf(xs.map((x) => x.upPeakMiB)),
+            previewPeakMiB: peakOf(xs.map((x) => x.previewPeakMiB)),
             samples: xs,
         };
         console.log(`apps ${String(n).padEnd(3)} up ${fmtStats(r.upMs)}; preview ${fmtStats(r.previewMs)}; RSS ≤ ${r.rssMiB} MiB`);

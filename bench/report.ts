@@ -225,8 +225,35 @@ if (engineR?.status === "measured") {
                 `${first.apps} → ${r.apps} apps: up ×${(r.upMs.median / first.upMs.median).toFixed(1)}, preview ×${(r.previewMs.median / first.previewMs.median).toFixed(1)}`,
         )
         .join("; ");
+    const last = (r: Any) => r.samples[r.samples.length - 1];
+    const split = (p: Any) => (p ? `${p.engineStartMs} / ${p.providerReadyMs} / ${p.firstResourceMs} / ${p.lastOutputsMs} / ${p.totalMs}` : "–");
+    const mem = (m: Any) => (m ? `${m.program} / ${m.engine} / ${m.provider}` : "–");
+    const slowest = (p: Any) =>
+        p
+            ? p.byType
+                  .slice(0, 2)
+                  .map((t: Any) => `${t.type.replace(/^kubernetes:/, "")} ×${t.steps}: median ${t.medianMs}, max ${t.maxMs}`)
+                  .join("; ")
+            : "–";
+    const cpu = (u: Any) => (u ? `${u.cpuSeconds.program} / ${u.cpuSeconds.engine} / ${u.cpuSeconds.provider}; ${Math.round(u.machineBusy * 100)}%` : "–");
+    const phaseRows = engineR.results.flatMap((r: Any) => [
+        [`${r.apps}`, "up", split(last(r).upPhases), mem(r.upPeakMiB), cpu(last(r).upUsage), slowest(last(r).upPhases)],
+        [`${r.apps}`, "preview", split(last(r).previewPhases), mem(r.previewPeakMiB), cpu(last(r).previewUsage), slowest(last(r).previewPhases)],
+    ]);
     sections["engine-scale"] =
-        `${table(["apps", "resources created", "`pulumi up` to Ready", "no-change `pulumi preview`", "RSS of the benchmark process after the sample (it runs the program; grows over the run)"], rows)}\n\n${engineR.params.repeat} sample(s) per count; wall time median (min–max); growth: ${growth}.`;
+        `${table(["apps", "resources created", "`pulumi up` to Ready", "no-change `pulumi preview`", "RSS of the benchmark process after the sample (it runs the program; grows over the run)"], rows)}\n\n${engineR.params.repeat} sample(s) per count; wall time median (min–max); growth: ${growth}.\n\n` +
+        `Where the time goes and peak memory (the last sample of each count; ms from the operation's start: the CLI's prelude event / the provider's step done / the first Kubernetes object registered / the last step done / the call returned; peak RSS in MiB of the program's process / the engine (pulumi) / the provider; CPU seconds each used during the operation and how busy both cores were; the two slowest Kubernetes step types, ms from step start to outputs). The inline program runs in the benchmark's process, so program work delays the events after it.\n\n` +
+        table(
+            [
+                "apps",
+                "operation",
+                "prelude / provider / first object / last step / total (ms)",
+                "peak RSS program / engine / provider (MiB)",
+                "CPU program / engine / provider (s); machine busy (2 cores)",
+                "slowest steps",
+            ],
+            phaseRows,
+        );
 } else {
     sections["engine-scale"] = missing("engine-scale");
 }

@@ -5,7 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { createHash, scryptSync } from "crypto";
+import { createHash, scrypt } from "crypto";
 import * as fs from "fs";
 import { configFileData } from "./config-files";
 import { recommendedLabels, selectorLabels, WorkloadNames } from "./names";
@@ -124,7 +124,7 @@ export function topologySpread(app: AppConfig): TopologySpreadConstraint[] {
 }
 
 /**
- * scrypt parameters of {@link secretChecksum}: N = 2^15, r = 8, p = 1 (32 MiB and ~50 ms per value on our machines),
+ * scrypt parameters of {@link secretChecksum}: N = 2^15, r = 8, p = 1 (32 MiB and ~80 ms per value on our machines),
  * so that a `checksum/secret` annotation, readable by anyone who may read the pod, is expensive to test guesses
  * against. Source: RFC 7914; https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html
  */
@@ -134,9 +134,16 @@ export const SECRET_CHECKSUM_SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 102
  * The `checksum/secret` pod annotation: 32 bytes of scrypt ({@link SECRET_CHECKSUM_SCRYPT}) over the secret value,
  * salted with `salt` (the Secret's name), as 64 hex characters. It changes exactly when the value changes, so pods
  * roll; unlike a plain SHA-256 of a user-chosen password it does not allow cheap offline guessing.
+ *
+ * Asynchronous: the ~80 ms of scrypt per app run on libuv's thread pool. Synchronous, they blocked the program's
+ * event loop for about 4 s per `preview` or `up` of a 50-app stack (bench/engine-scale.ts), and with it the
+ * program's exchanges with the engine.
  */
-export function secretChecksum(value: string, salt: string): string {
-    return scryptSync(value, `stateful-apps/checksum/secret/${salt}`, 32, SECRET_CHECKSUM_SCRYPT).toString("hex");
+export async function secretChecksum(value: string, salt: string): Promise<string> {
+    const key = await new Promise<Buffer>((resolve, reject) =>
+        scrypt(value, `stateful-apps/checksum/secret/${salt}`, 32, SECRET_CHECKSUM_SCRYPT, (err, k) => (err ? reject(err) : resolve(k))),
+    );
+    return key.toString("hex");
 }
 
 /** SHA-256 (hex) of a value's canonical JSON (sorted keys), for checksum annotations of non-secret content. */

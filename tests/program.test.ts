@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { HELM_IMMUTABLE_VALUE_PATHS } from "../lib/helm-values";
 import { allowedDisruptions } from "../lib/pdb";
+import { secretChecksum } from "../lib/workload";
 import { ProgramRun, Registration, ROOT, runProgram, stackFileConfig, T } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -354,6 +355,13 @@ describe("rolling pods on config changes", () => {
         assert.notStrictEqual(base["checksum/config"], file["checksum/config"]);
         assert.notStrictEqual(base["checksum/config"], env["checksum/config"]);
         assert.match(base["checksum/secret"], /^[a-f0-9]{64}$/);
+    });
+
+    it("keeps checksum/secret's value for a given secret (scrypt N=2^15, r=8, p=1, salted with the Secret's name): a change would roll every deployed pod", async () => {
+        assert.strictEqual(
+            await secretChecksum("correct horse battery staple", "visits-credentials"),
+            "b0833ef007d6e5e912ca375310a9b4d91fc601fd0462ef96ba3e4cea44a2aed3",
+        );
     });
 });
 
