@@ -12,7 +12,21 @@ import * as path from "path";
 import { engineSettings, ensureToolchain, openStack } from "../deploy/engine";
 import { eventRecorder, Phases, phases } from "./lib/engine-events";
 import { PeakRss, sampleRss, Usage } from "./lib/processes";
-import { benchStackText, devVisitsConfig, environment, fmtStats, loadavg, log, parseArgs, positiveInt, ROOT, stats, tempDir, writeResult } from "./lib/common";
+import {
+    benchStackText,
+    committedStackText,
+    devVisitsConfig,
+    environment,
+    fmtStats,
+    loadavg,
+    log,
+    parseArgs,
+    positiveInt,
+    ROOT,
+    stats,
+    tempDir,
+    writeResult,
+} from "./lib/common";
 
 const USAGE = `
 Usage: npx ts-node --transpile-only bench/engine-scale.ts [OPTIONS]
@@ -26,11 +40,15 @@ round by round. Exit codes: 0 ok; 2 usage; 1 a run failed. Result: bench/results
 
 const opts = parseArgs(USAGE, {
     counts: { default: "1,10,50", help: "Numbers of apps in the stack." },
+    stacks: { default: "dev,prod", help: "Committed stacks to `up` once, then preview (no change) --previews times; '' for none." },
+    previews: { default: "3", help: "No-change previews per committed stack." },
     repeat: { default: "1", help: "Samples per count." },
     "cluster-name": { default: "stateful-apps-bench", help: "CLUSTER_NAME for scripts/cluster." },
     out: { help: "Result file (default bench/results/engine-scale.json)." },
 });
 const counts = opts.counts.split(",").map((c) => positiveInt("counts", c));
+const stackNames = opts.stacks.split(",").filter(Boolean);
+const previews = positiveInt("previews", opts.previews);
 const repeat = positiveInt("repeat", opts.repeat);
 
 const clusterScript = path.join(ROOT, "scripts", "cluster");
@@ -116,8 +134,40 @@ function peakOf(peaks: PeakRss[]): PeakRss {
     };
 }
 
+/** A committed stack (Pulumi.<stack>.yaml, context pointed here): `up` from empty, then no-change previews. */
+interface StackSample {
+    stack: string;
+    upMs: number;
+    upPhases: Phases;
+    upUsage: Usage;
+    previewMs: number[];
+    previewPhases: Phases;
+    previewUsage: Usage;
+}
+
+async function stackSample(stack: string): Promise<StackSample> {
+    const text = committedStackText(stack, `kwok-${opts["cluster-name"]}`);
+    const settings = engineSettings({ STATEFUL_APPS_STATE_DIR: path.join(state, `stack-${stack}`), HOME: process.env.HOME });
+    const s = await openStack(stack, { settings, toolchain, kubeconfig, stackFileText: text });
+    const u = await measured((onEvent) => s.stack.up({ configFile: s.configFile, color: "never", onEvent }));
+    const ps = [];
+    for (let i = 0; i < previews; i++) {
+        ps.push(await measured((onEvent) => s.stack.preview({ configFile: s.configFile, expectNoChanges: true, color: "never", onEvent })));
+    }
+    const last = ps[ps.length - 1];
+    return { stack, upMs: u.ms, upPhases: u.phases, upUsage: u.usage, previewMs: ps.map((p) => p.ms), previewPhases: last.phases, previewUsage: last.usage };
+}
+
 async function run(): Promise<void> {
+    const stackSamples: StackSample[] = [];
     try {
+        for (const stack of stackNames) {
+            const x = await stackSample(stack);
+            stackSamples.push(x);
+            log(
+                `stack ${stack}: up ${x.upMs.toFixed(0)} ms; no-change previews ${x.previewMs.map((m) => m.toFixed(0)).join(", ")} ms (last: engine start ${x.previewPhases.engineStartMs}, provider ready ${x.previewPhases.providerReadyMs}, first object ${x.previewPhases.firstResourceMs}, last step done ${x.previewPhases.lastOutputsMs} ms; CPU program ${x.previewUsage.cpuSeconds.program}, engine ${x.previewUsage.cpuSeconds.engine}, provider ${x.previewUsage.cpuSeconds.provider} s)`,
+            );
+        }
         for (let round = 0; round < repeat; round++) {
             for (const n of counts) {
                 const x = await sample(n, round);
@@ -158,7 +208,14 @@ async function run(): Promise<void> {
     });
     const file = writeResult(
         "engine-scale",
-        { bench: "engine-scale", environment: environment(), params: { counts, repeat }, status: "measured", results },
+        {
+            bench: "engine-scale",
+            environment: environment(),
+            params: { counts, repeat, stacks: stackNames, previews },
+            status: "measured",
+            results,
+            stacks: stackSamples.map((x) => ({ ...x, preview: stats(x.previewMs) })),
+        },
         opts.out,
     );
     log(`wrote ${path.relative(ROOT, file)}`);

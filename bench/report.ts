@@ -169,6 +169,11 @@ if (rolloutR?.status === "measured") {
         r.helmOverFloor ? `${r.helmOverFloor.toFixed(1)}×` : "",
         r.pulumiOverFloor ? `${r.pulumiOverFloor.toFixed(1)}×` : "",
         r.pulumiOverHelm ? `${r.pulumiOverHelm.toFixed(2)}×` : "",
+        methods
+            .map((m) => (r.methods[m].updateMs?.median ? `${m} ${(r.methods[m].updateMs.median / 1000).toFixed(1)} s` : ""))
+            .filter(Boolean)
+            .join(", ") || "not measured",
+        r.pulumiUpdateOverFloor ? `${r.pulumiUpdateOverFloor.toFixed(1)}× the floor, ${r.pulumiUpdateOverHelm?.toFixed(2)}× helm` : "",
     ]);
     const scaling: string[][] = [];
     for (const retention of rolloutR.params.retentions) {
@@ -187,7 +192,7 @@ if (rolloutR?.status === "measured") {
             }
         }
     }
-    sections.rollout = `${table(["PVC retention", "policy", "replicas", ...methods.map((m) => `\`${m}\``), "no-change `pulumi preview`", "helm ÷ kubectl", "pulumi ÷ kubectl", "pulumi ÷ helm"], rows)}\n\n${rolloutR.params.repeat} samples per cell; wall time to Ready, median (min–max); ${rolloutParams(rolloutR)}; helm ${rolloutR.helmVersion}, kubectl ${rolloutR.kubectlVersion}.\n\nTarget “Parallel, 20 replicas ≤ 2× 1 replica”:\n\n${table(["PVC retention", "method", "1 replica", "20 replicas", "20 ÷ 1"], scaling)}`;
+    sections.rollout = `${table(["PVC retention", "policy", "replicas", ...methods.map((m) => `\`${m}\``), "no-change `pulumi preview`", "helm ÷ kubectl", "pulumi ÷ kubectl", "pulumi ÷ helm", "image-tag change to rolled out (median)", "pulumi (update)"], rows)}\n\n${rolloutR.params.repeat} samples per cell; wall time to Ready, median (min–max); ${rolloutParams(rolloutR)}; helm ${rolloutR.helmVersion}, kubectl ${rolloutR.kubectlVersion}.\n\nTarget “Parallel, 20 replicas ≤ 2× 1 replica”:\n\n${table(["PVC retention", "method", "1 replica", "20 replicas", "20 ÷ 1"], scaling)}`;
 } else if (rolloutR) {
     sections.rollout = `_Not measured: ${rolloutR.reason}._`;
 } else {
@@ -240,6 +245,28 @@ if (engineR?.status === "measured") {
         [`${r.apps}`, "up", split(last(r).upPhases), mem(r.upPeakMiB), cpu(last(r).upUsage), slowest(last(r).upPhases)],
         [`${r.apps}`, "preview", split(last(r).previewPhases), mem(r.previewPeakMiB), cpu(last(r).previewUsage), slowest(last(r).previewPhases)],
     ]);
+    const stackRows = (engineR.stacks ?? []).map((x: Any) => [
+        x.stack,
+        `${(x.upMs / 1000).toFixed(1)} s`,
+        cell(x.preview),
+        split(x.previewPhases),
+        cpu(x.previewUsage),
+        mem(x.previewUsage?.peakMiB),
+    ]);
+    const stacksTable = stackRows.length
+        ? `\n\nThe committed stacks (context pointed at the bench cluster): \`up\` from empty, then ${engineR.params.previews} no-change previews (median (min–max); the split, CPU and memory of the last one):\n\n` +
+          table(
+              [
+                  "stack",
+                  "`up` from empty",
+                  "no-change `preview`",
+                  "prelude / provider / first object / last step / total (ms)",
+                  "CPU program / engine / provider (s); machine busy",
+                  "peak RSS program / engine / provider (MiB)",
+              ],
+              stackRows,
+          )
+        : "";
     sections["engine-scale"] =
         `${table(["apps", "resources created", "`pulumi up` to Ready", "no-change `pulumi preview`", "RSS of the benchmark process after the sample (it runs the program; grows over the run)"], rows)}\n\n${engineR.params.repeat} sample(s) per count; wall time median (min–max); growth: ${growth}.\n\n` +
         `Where the time goes and peak memory (the last sample of each count; ms from the operation's start: the CLI's prelude event / the provider's step done / the first Kubernetes object registered / the last step done / the call returned; peak RSS in MiB of the program's process / the engine (pulumi) / the provider; CPU seconds each used during the operation and how busy both cores were; the two slowest Kubernetes step types, ms from step start to outputs). The inline program runs in the benchmark's process, so program work delays the events after it.\n\n` +
@@ -253,7 +280,8 @@ if (engineR?.status === "measured") {
                 "slowest steps",
             ],
             phaseRows,
-        );
+        ) +
+        stacksTable;
 } else {
     sections["engine-scale"] = missing("engine-scale");
 }
@@ -290,10 +318,30 @@ if (engineR?.status === "measured") {
             `${range(floorRatios)} the floor, ${range(helmRatios)} helm`,
             met ? "met" : "**missed**",
         ]);
+        const updates = pulumiRows.filter((r: Any) => r.pulumiUpdateOverFloor);
+        if (updates.length > 0) {
+            const uf = updates.map((r: Any) => r.pulumiUpdateOverFloor as number);
+            const uh = updates.map((r: Any) => r.pulumiUpdateOverHelm as number);
+            rows.push([
+                "image-tag change: `pulumi up` (+ rollout status) ≤ 1.5× the floor and ≤ 1.0× helm upgrade --wait",
+                `${range(uf)} the floor, ${range(uh)} helm`,
+                Math.max(...uf) <= 1.5 && Math.max(...uh) <= 1.0 ? "met" : "**missed**",
+            ]);
+        }
     } else {
         rows.push(["no-change preview ≤ 3 s", "not measured (run bench/rollout.ts with the pulumi method)", "unknown"]);
         rows.push(["`pulumi up` ≤ 1.5× kubectl floor and ≤ 1.0× helm install --wait", "not measured", "unknown"]);
     }
+    const devStack = engineR?.status === "measured" ? (engineR.stacks ?? []).find((x: Any) => x.stack === "dev") : undefined;
+    rows.push(
+        devStack
+            ? [
+                  "no-change `pulumi preview` of the dev stack ≤ 3 s (warm, inline program)",
+                  `median ${(devStack.preview.median / 1000).toFixed(1)} s over ${devStack.previewMs.length}`,
+                  devStack.preview.median <= 3000 ? "met" : "**missed**",
+              ]
+            : ["no-change `pulumi preview` of the dev stack ≤ 3 s", "not measured (bench/engine-scale.ts --stacks dev)", "unknown"],
+    );
     if (rolloutR?.status === "measured") {
         const one = rolloutR.results.find((r: Any) => r.retention === rolloutR.params.retentions[0] && r.policy === "Parallel" && r.replicas === 1);
         const twenty = rolloutR.results.find((r: Any) => r.retention === rolloutR.params.retentions[0] && r.policy === "Parallel" && r.replicas === 20);

@@ -5,7 +5,8 @@
  * pods Running/Ready without running containers, so these numbers measure control-plane and tool overhead, not
  * image pulls or application start-up. `pulumi` is `pulumi up` on the real engine (deploy/engine.ts: Pulumi CLI and
  * kubernetes plugin from scripts/pulumi-toolchain, index.ts as the Automation API inline program, a throwaway
- * `file://` backend), followed by a no-change `preview` (timed apart).
+ * `file://` backend), followed by a no-change `preview` (timed apart). After each install, every method is also
+ * timed on a one-field change (the image tag) until the StatefulSet has rolled out.
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -51,6 +52,10 @@ sample, times each method until the StatefulSet is Ready:
                  ('previewMs'). The program runs in this process (Automation API inline program), so from the
                  second sample on its modules are loaded: the CLI path with the Node.js language host would
                  also pay program evaluation (bench/eval.ts measures it) on every up and preview.
+
+Then each method changes the image tag and is timed until the StatefulSet has rolled out ('updateMs'): helm
+upgrade --wait; kubectl apply of the re-rendered objects + rollout status; pulumi up + rollout status (the
+provider's StatefulSet await can return before the rollout starts: README "Day-2 operations").
 
 Values: helmValues() of the dev stack's 'visits' app with replicas, podManagementPolicy and PVC retention
 (whenDeleted and whenScaled) replaced. After each repeat pass the namespaces are deleted and the run waits until
@@ -170,10 +175,18 @@ if (!visits) {
 }
 const APP = visits.name;
 const work = tempDir("rollout");
-function valuesFile(retention: string, policy: string, n: number): string {
-    const f = path.join(work, `values-${retention}-${policy}-${n}.json`);
+/** The image tag of the one-field change each method is timed on after its install (kwok pulls nothing). */
+const UPDATE_TAG = `${visits!.image.tag}-update`;
+function valuesFile(retention: string, policy: string, n: number, tag = visits!.image.tag): string {
+    const f = path.join(work, `values-${retention}-${policy}-${n}-${tag}.json`);
     if (!fs.existsSync(f)) {
-        const app = { ...visits!, replicas: n, podManagementPolicy: policy, pvcRetention: { whenDeleted: retention, whenScaled: retention } } as typeof visits;
+        const app = {
+            ...visits!,
+            image: { ...visits!.image, tag },
+            replicas: n,
+            podManagementPolicy: policy,
+            pvcRetention: { whenDeleted: retention, whenScaled: retention },
+        } as typeof visits;
         fs.writeFileSync(f, JSON.stringify(helmValues(app!, CHECKSUM)));
     }
     return f;
@@ -184,8 +197,15 @@ const pulumiState = methods.includes("pulumi") ? tempDir("rollout-pulumi-state")
 const toolchain = methods.includes("pulumi") ? ensureToolchain() : undefined;
 const rawVisits = devVisitsConfig();
 /** A one-app stack file: the dev stack's app with the cell's replicas, policy and retention, in namespace `ns`. */
-function stackText(ns: string, retention: string, policy: string, n: number): string {
-    const app = { ...rawVisits, replicas: n, podManagementPolicy: policy, pvcRetention: { whenDeleted: retention, whenScaled: retention } };
+function stackText(ns: string, retention: string, policy: string, n: number, tag?: string): string {
+    const image = rawVisits.image as Record<string, unknown>;
+    const app = {
+        ...rawVisits,
+        ...(tag ? { image: { ...image, tag } } : {}),
+        replicas: n,
+        podManagementPolicy: policy,
+        pvcRetention: { whenDeleted: retention, whenScaled: retention },
+    };
     return benchStackText(`kwok-${opts["cluster-name"]}`, ns, [app]);
 }
 
@@ -196,6 +216,8 @@ interface Sample {
     namespace: string;
     /** pulumi only: the no-change preview right after the up. */
     previewMs?: number;
+    /** The one-field change after the install (image tag), to the StatefulSet rolled out. */
+    updateMs?: number;
 }
 type Cell = { retention: string; policy: string; replicas: number; methods: Record<string, Sample[]> };
 const cells: Cell[] = [];
@@ -220,7 +242,43 @@ async function measurePulumi(ns: string, cell: Cell): Promise<Sample> {
     t0 = process.hrtime.bigint();
     await s.stack.preview({ configFile: s.configFile, expectNoChanges: true, color: "never" });
     const previewMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    return { ms, load, namespace: ns, previewMs };
+    // The image-tag change, to rolled out: `up`, then `kubectl rollout status`, because the provider's StatefulSet
+    // await (v4.25.0) can return before the controller has seen the change (README "Day-2 operations").
+    const changed = await openStack("dev", {
+        settings,
+        toolchain,
+        kubeconfig,
+        stackFileText: stackText(ns, cell.retention, cell.policy, cell.replicas, UPDATE_TAG),
+    });
+    t0 = process.hrtime.bigint();
+    await changed.stack.up({ configFile: changed.configFile, color: "never" });
+    k(["-n", ns, "rollout", "status", `statefulset/${APP}`, `--timeout=${timeoutS}s`]);
+    const updateMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    return { ms, load, namespace: ns, previewMs, updateMs };
+}
+
+/** `kubectl apply --server-side` of a values file's rendered objects + `rollout status`, in one timed shell. */
+function kubectlApply(ns: string, values: string, name: string): ReturnType<typeof timed> {
+    const rendered = path.join(work, `${ns}-${name}.yaml`);
+    const t = spawnSync(helm, ["template", APP, CHART, "--namespace", ns, "-f", values, "--no-hooks", "--skip-tests"], { encoding: "utf8" });
+    if (t.status !== 0) {
+        throw new Error(`helm template failed: ${t.stderr}`);
+    }
+    fs.writeFileSync(rendered, t.stdout);
+    // One shell so the clock covers both commands and nothing else.
+    return timed(
+        "bash",
+        [
+            "-c",
+            `"$0" apply --server-side --field-manager=bench -n "$1" -f "$2" >/dev/null && "$0" -n "$1" rollout status "statefulset/$3" --timeout="$4s" >/dev/null`,
+            kubectl,
+            ns,
+            rendered,
+            APP,
+            String(timeoutS),
+        ],
+        { env: kenv },
+    );
 }
 
 async function measure(method: string, cell: Cell): Promise<Sample> {
@@ -238,29 +296,10 @@ async function measure(method: string, cell: Cell): Promise<Sample> {
     k(["-n", ns, "create", "secret", "generic", `${APP}-credentials`, `--from-literal=password=bench`]);
     const values = valuesFile(cell.retention, cell.policy, cell.replicas);
     let r;
+    const extra = method === "helm-no-hooks" ? ["--no-hooks"] : [];
     if (method === "kubectl") {
-        const rendered = path.join(work, `${ns}.yaml`);
-        const t = spawnSync(helm, ["template", APP, CHART, "--namespace", ns, "-f", values, "--no-hooks", "--skip-tests"], { encoding: "utf8" });
-        if (t.status !== 0) {
-            throw new Error(`helm template failed: ${t.stderr}`);
-        }
-        fs.writeFileSync(rendered, t.stdout);
-        // One shell so the clock covers both commands and nothing else.
-        r = timed(
-            "bash",
-            [
-                "-c",
-                `"$0" apply --server-side --field-manager=bench -n "$1" -f "$2" >/dev/null && "$0" -n "$1" rollout status "statefulset/$3" --timeout="$4s" >/dev/null`,
-                kubectl,
-                ns,
-                rendered,
-                APP,
-                String(timeoutS),
-            ],
-            { env: kenv },
-        );
+        r = kubectlApply(ns, values, "install");
     } else {
-        const extra = method === "helm-no-hooks" ? ["--no-hooks"] : [];
         r = timed(helm, ["install", APP, CHART, "-n", ns, "-f", values, "--wait", "--timeout", `${timeoutS}s`, ...extra], { env: kenv });
     }
     if (r.status !== 0) {
@@ -270,7 +309,16 @@ async function measure(method: string, cell: Cell): Promise<Sample> {
     if (Number(ready) !== cell.replicas) {
         throw new Error(`${method} in ${ns} returned with ${ready}/${cell.replicas} ready`);
     }
-    return { ms: r.ms, load: r.load, namespace: ns };
+    // The image-tag change, to rolled out.
+    const updated = valuesFile(cell.retention, cell.policy, cell.replicas, UPDATE_TAG);
+    const u =
+        method === "kubectl"
+            ? kubectlApply(ns, updated, "update")
+            : timed(helm, ["upgrade", APP, CHART, "-n", ns, "-f", updated, "--wait", "--timeout", `${timeoutS}s`, ...extra], { env: kenv });
+    if (u.status !== 0) {
+        throw new Error(`${method} update in ${ns} failed (${u.status}): ${u.stderr}`);
+    }
+    return { ms: r.ms, load: r.load, namespace: ns, updateMs: u.ms };
 }
 
 /** Deletes the bench namespaces and waits until their volumes are gone too, then lets the control plane settle. */
@@ -310,7 +358,7 @@ async function run(): Promise<void> {
                     cell.methods[m].push(s);
                     const preview = s.previewMs !== undefined ? `, no-change preview ${s.previewMs.toFixed(0)} ms` : "";
                     log(
-                        `round ${round + 1}/${repeat} ${cell.retention} ${cell.policy} x${cell.replicas} ${m}: ${s.ms.toFixed(0)} ms${preview} (load ${s.load})`,
+                        `round ${round + 1}/${repeat} ${cell.retention} ${cell.policy} x${cell.replicas} ${m}: ${s.ms.toFixed(0)} ms${preview}, image-tag update ${s.updateMs?.toFixed(0)} ms (load ${s.load})`,
                     );
                 }
             }
@@ -329,7 +377,12 @@ async function run(): Promise<void> {
 function summarize(): void {
     // ------------------------------------------------------------------------------------------ summary
     const results = cells.map((c) => {
-        const m = Object.fromEntries(Object.entries(c.methods).map(([k2, xs]) => [k2, { wallMs: stats(xs.map((x) => x.ms)), samples: xs }]));
+        const m = Object.fromEntries(
+            Object.entries(c.methods).map(([k2, xs]) => [
+                k2,
+                { wallMs: stats(xs.map((x) => x.ms)), updateMs: stats(xs.map((x) => x.updateMs ?? 0)), samples: xs },
+            ]),
+        );
         const floor = m.kubectl?.wallMs.median;
         const h = m.helm?.wallMs.median;
         console.log(
@@ -346,6 +399,8 @@ function summarize(): void {
             helmOverFloor: floor && h ? h / floor : undefined,
             pulumiOverFloor: floor && m.pulumi ? m.pulumi.wallMs.median / floor : undefined,
             pulumiOverHelm: h && m.pulumi ? m.pulumi.wallMs.median / h : undefined,
+            pulumiUpdateOverFloor: m.kubectl && m.pulumi ? m.pulumi.updateMs.median / m.kubectl.updateMs.median : undefined,
+            pulumiUpdateOverHelm: m.helm && m.pulumi ? m.pulumi.updateMs.median / m.helm.updateMs.median : undefined,
         };
     });
     const file = writeResult(

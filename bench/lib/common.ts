@@ -237,6 +237,11 @@ export function devVisitsConfig(): Record<string, unknown> {
     return visits;
 }
 
+/** The committed `Pulumi.<stack>.yaml` with `kubernetes:context` pointed at `context` (the bench's own cluster). */
+export function committedStackText(stack: string, context: string): string {
+    return stringify({ config: { ...stackFileConfig(ROOT, stack), "kubernetes:context": context } });
+}
+
 /**
  * A stack file for the real engine (deploy/engine.ts `openStack` `stackFileText`) of `apps` (raw app configs) in
  * namespace `ns`, which the benchmark creates beforehand, on the cluster of kube context `context`, environment dev.
