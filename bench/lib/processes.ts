@@ -111,7 +111,10 @@ export function sampleRss(intervalMs = 100): { stop: () => Usage } {
         const sums: PeakRss = { program: 0, engine: 0, provider: 0, other: 0 };
         for (const p of processTree()) {
             sums[p.role] += p.rssKiB;
-            lastTicks.set(p.pid, { role: p.role, ticks: cpuTicks(p.pid) });
+            // A process's role from the first sample that knew it: a child not yet exec'd still shows this
+            // process's command line ("other"), and an exited one (a zombie until reaped) shows none.
+            const known = lastTicks.get(p.pid)?.role;
+            lastTicks.set(p.pid, { role: known && known !== "other" ? known : p.role, ticks: cpuTicks(p.pid) });
         }
         for (const r of Object.keys(sums) as Role[]) peak[r] = Math.max(peak[r], sums[r]);
     };
