@@ -311,7 +311,7 @@ if (engineR?.status === "measured") {
         ]);
         const floorRatios = pulumiRows.map((r: Any) => r.pulumiOverFloor as number);
         const helmRatios = pulumiRows.map((r: Any) => r.pulumiOverHelm as number);
-        const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}×`;
+        const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}×`;
         const met = Math.max(...floorRatios) <= 1.5 && Math.max(...helmRatios) <= 1.0;
         rows.push([
             "`pulumi up` ≤ 1.5× kubectl floor and ≤ 1.0× helm install --wait",
