@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Shared by scripts/toolchain, scripts/cluster and scripts/pulumi-toolchain (sourced, never run). Set LOG_PREFIX
-# before sourcing. Every function here is pure shell or a Go command; nothing is downloaded but Go modules.
+# Shared by scripts/toolchain, scripts/cluster, scripts/pulumi-toolchain, scripts/real-node and scripts/images
+# (sourced, never run). Set LOG_PREFIX before sourcing. Every function here is pure shell, a Go command or
+# apt-get update; nothing is downloaded but Go modules and Debian package lists.
 
 # log MESSAGE...: one line on stderr, prefixed with the calling script's name.
 log() { printf '[%s] %s\n' "${LOG_PREFIX:-script}" "$*" >&2; }
@@ -34,4 +35,15 @@ module_dir() {
   fi
   rm -rf "$tmp"
   sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$out" | head -n1
+}
+
+# apt_update: `apt-get update`, retried for a minute: scripts/toolchain and scripts/real-node may both need it at
+# once (.ci/run builds side by side), and apt refuses a second run while the first holds its lock.
+apt_update() {
+  local i
+  for i in 1 2 3 4 5 6; do
+    apt-get update -q >&2 && return 0
+    [ "$i" = 6 ] || { log "apt-get update failed (another apt running?); trying again in 10 s"; sleep 10; }
+  done
+  return 1
 }
