@@ -288,6 +288,37 @@ describe("the visits app on a real node (containers really run: one node, local 
         });
     });
 
+    it("a canary whose pod never turns Ready (partition 1, readiness on a port nothing listens on), then the revert: `up` recovers a Parallel StatefulSet with no kubectl, PVC kept", async () => {
+        const claim = pvcUid("data-visits-1");
+        const before = await visitPod("visits", 1);
+        const bad = realNodeStack((v) => {
+            v.updateStrategy = { type: "RollingUpdate", partition: 1 };
+            // Nothing listens on 8081: the probe fails for real. (Any other path of the visits server answers 200.)
+            v.probes.readiness = { type: "tcp", port: 8081, periodSeconds: 2 };
+        });
+        // Partitioned: `up` does not await the rollout (README "Day-2 operations"), so it returns with visits-1 stuck.
+        const dev = await env.open("dev", bad);
+        await timed("up (canary that never turns Ready)", () => up(dev.stack, dev.configFile));
+        const sts = () => getJson(["statefulset", "visits", "-n", NS]);
+        await eventually("visits-1 on the new revision and not Ready", 60, () => {
+            const p = env.cluster.kubectlResult(["get", "pod", "visits-1", "-n", NS, "-o", "json"]);
+            if (p.status !== 0) return false;
+            const pod1 = JSON.parse(p.stdout);
+            return pod1.metadata.labels["controller-revision-hash"] === sts().status.updateRevision && !podReady("visits-1");
+        });
+        await new Promise((r) => setTimeout(r, 5000));
+        assert.ok(!podReady("visits-1"), "the bad revision's pod turned Ready");
+        // The revert: the committed config again, one `up`, nothing else.
+        await timed("up (revert)", () => deploy(realNodeStack()));
+        const s = sts();
+        assert.strictEqual(s.status.readyReplicas, 2);
+        assert.strictEqual(s.status.currentRevision, s.status.updateRevision);
+        assert.strictEqual(pod("visits-1").metadata.labels["controller-revision-hash"], s.status.currentRevision);
+        assert.strictEqual(pvcUid("data-visits-1"), claim);
+        const after = await visitPod("visits", 1);
+        assert.strictEqual(after.n, before.n + 1, "the count continues on the same volume");
+    });
+
     it("helm test of the release passes: its test pod reaches the Service (busybox nc -z)", () => {
         const r = spawnSync(HELM, ["test", HELM_APP, "-n", NS, "--kubeconfig", env.cluster.kubeconfig, "--timeout", "120s"], { encoding: "utf8" });
         assert.strictEqual(r.status, 0, `helm test failed:\n${r.stdout}\n${r.stderr}`);
