@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { engineSettings, ensureToolchain, openStack } from "../deploy/engine";
 import { eventRecorder, Phases, phases } from "./lib/engine-events";
-import { PeakRss, sampleRss, Usage } from "./lib/processes";
+import { PeakRss, sampleUsage, Usage } from "./lib/processes";
 import {
     benchStackText,
     committedStackText,
@@ -73,25 +73,27 @@ interface Sample {
     load: number;
     upPhases: Phases;
     previewPhases: Phases;
-    upPeakMiB: PeakRss;
-    previewPeakMiB: PeakRss;
     upUsage: Usage;
     previewUsage: Usage;
 }
 
-/** Runs `op` with an event recorder and an RSS sampler; its wall time, phases and peak memory. */
-async function measured(
-    op: (onEvent: ReturnType<typeof eventRecorder>["onEvent"]) => Promise<unknown>,
-): Promise<{ ms: number; phases: Phases; peak: PeakRss; usage: Usage }> {
+/** Runs `op` with an event recorder and a process sampler; its wall time, phases, CPU and peak memory. */
+async function measured(op: (onEvent: ReturnType<typeof eventRecorder>["onEvent"]) => Promise<unknown>): Promise<{ ms: number; phases: Phases; usage: Usage }> {
     const rec = eventRecorder();
-    const rss = sampleRss();
+    const sampler = sampleUsage();
     const t0 = process.hrtime.bigint();
     rec.start();
     await op(rec.onEvent);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    const usage = rss.stop();
-    return { ms, phases: phases(rec.events, ms), peak: usage.peakMiB, usage };
+    return { ms, phases: phases(rec.events, ms), usage: sampler.stop() };
 }
+
+/** Log text of an operation's phases, peak memory and CPU. */
+const fmtPhases = (p: Phases) =>
+    `engine start ${p.engineStartMs}, provider ready ${p.providerReadyMs}, first object ${p.firstResourceMs}, last step done ${p.lastOutputsMs} ms`;
+const fmtPeak = (m: PeakRss) => `peak RSS program ${m.program}, engine ${m.engine}, provider ${m.provider} MiB`;
+const fmtCpu = (u: Usage) =>
+    `CPU program ${u.cpuSeconds.program}, engine ${u.cpuSeconds.engine}, provider ${u.cpuSeconds.provider} s, machine ${Math.round(u.machineBusy * 100)}% busy`;
 const samples: Record<number, Sample[]> = Object.fromEntries(counts.map((n) => [n, []]));
 
 async function sample(n: number, round: number): Promise<Sample> {
@@ -117,8 +119,6 @@ async function sample(n: number, round: number): Promise<Sample> {
         load,
         upPhases: u.phases,
         previewPhases: p.phases,
-        upPeakMiB: u.peak,
-        previewPeakMiB: p.peak,
         upUsage: u.usage,
         previewUsage: p.usage,
     };
@@ -165,25 +165,19 @@ async function run(): Promise<void> {
             const x = await stackSample(stack);
             stackSamples.push(x);
             log(
-                `stack ${stack}: up ${x.upMs.toFixed(0)} ms; no-change previews ${x.previewMs.map((m) => m.toFixed(0)).join(", ")} ms (last: engine start ${x.previewPhases.engineStartMs}, provider ready ${x.previewPhases.providerReadyMs}, first object ${x.previewPhases.firstResourceMs}, last step done ${x.previewPhases.lastOutputsMs} ms; CPU program ${x.previewUsage.cpuSeconds.program}, engine ${x.previewUsage.cpuSeconds.engine}, provider ${x.previewUsage.cpuSeconds.provider} s)`,
+                `stack ${stack}: up ${x.upMs.toFixed(0)} ms; no-change previews ${x.previewMs.map((m) => m.toFixed(0)).join(", ")} ms (last: ${fmtPhases(x.previewPhases)}; ${fmtPeak(x.previewUsage.peakMiB)}; ${fmtCpu(x.previewUsage)})`,
             );
         }
         for (let round = 0; round < repeat; round++) {
             for (const n of counts) {
                 const x = await sample(n, round);
                 samples[n].push(x);
-                const ph = (p: Phases) =>
-                    `engine start ${p.engineStartMs}, provider ready ${p.providerReadyMs}, first object ${p.firstResourceMs}, last step done ${p.lastOutputsMs} ms`;
-                const mem = (m: PeakRss) => `program ${m.program}, engine ${m.engine}, provider ${m.provider} MiB`;
-                const cpu = (u: Usage) =>
-                    `CPU program ${u.cpuSeconds.program}, engine ${u.cpuSeconds.engine}, provider ${u.cpuSeconds.provider} s, machine ${Math.round(u.machineBusy * 100)}% busy`;
+                const slowest = x.upPhases.byType
+                    .slice(0, 3)
+                    .map((t) => `${t.type} ×${t.steps} median ${t.medianMs} max ${t.maxMs} ms`)
+                    .join(", ");
                 log(
-                    `round ${round + 1}/${repeat} apps ${n}: up ${x.upMs.toFixed(0)} ms (${x.resources} resources; ${ph(x.upPhases)}; peak RSS ${mem(x.upPeakMiB)}; ${cpu(x.upUsage)}; slowest steps ${x.upPhases.byType
-                        .slice(0, 3)
-                        .map((t) => `${t.type} ×${t.steps} median ${t.medianMs} max ${t.maxMs} ms`)
-                        .join(
-                            ", ",
-                        )}), no-change preview ${x.previewMs.toFixed(0)} ms (${ph(x.previewPhases)}; peak RSS ${mem(x.previewPeakMiB)}; ${cpu(x.previewUsage)})`,
+                    `round ${round + 1}/${repeat} apps ${n}: up ${x.upMs.toFixed(0)} ms (${x.resources} resources; ${fmtPhases(x.upPhases)}; ${fmtPeak(x.upUsage.peakMiB)}; ${fmtCpu(x.upUsage)}; slowest steps ${slowest}), no-change preview ${x.previewMs.toFixed(0)} ms (${fmtPhases(x.previewPhases)}; ${fmtPeak(x.previewUsage.peakMiB)}; ${fmtCpu(x.previewUsage)})`,
                 );
             }
         }
@@ -199,8 +193,8 @@ async function run(): Promise<void> {
             upMs: stats(xs.map((x) => x.upMs)),
             previewMs: stats(xs.map((x) => x.previewMs)),
             rssMiB: Math.max(...xs.map((x) => x.rssMiB)),
-            upPeakMiB: peakOf(xs.map((x) => x.upPeakMiB)),
-            previewPeakMiB: peakOf(xs.map((x) => x.previewPeakMiB)),
+            upPeakMiB: peakOf(xs.map((x) => x.upUsage.peakMiB)),
+            previewPeakMiB: peakOf(xs.map((x) => x.previewUsage.peakMiB)),
             samples: xs,
         };
         console.log(`apps ${String(n).padEnd(3)} up ${fmtStats(r.upMs)}; preview ${fmtStats(r.previewMs)}; RSS ≤ ${r.rssMiB} MiB`);

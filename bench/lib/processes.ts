@@ -1,8 +1,8 @@
 /**
- * Peak memory of the processes behind one engine operation, read from /proc (Linux only): this Node.js process
- * (the Automation API and the inline program), the Pulumi CLI (the engine) and the kubernetes resource plugin (the
- * provider), sampled every `intervalMs` while the operation runs. RSS is what each process has resident (VmRSS, KiB
- * in /proc/<pid>/status, reported in MiB); a sample between two reads can miss a short peak.
+ * Peak memory and CPU time of the processes behind one engine operation, read from /proc (Linux only): this Node.js
+ * process (the Automation API and the inline program), the Pulumi CLI (the engine) and the kubernetes resource plugin
+ * (the provider), sampled every `intervalMs` while the operation runs. RSS is what each process has resident (VmRSS,
+ * KiB in /proc/<pid>/status, reported in MiB); a sample between two reads can miss a short peak.
  */
 import * as fs from "fs";
 
@@ -12,7 +12,7 @@ export type Role = "program" | "engine" | "provider" | "other";
 /** Peak resident memory per role in MiB (the sum over that role's processes at one sample, the largest sample). */
 export type PeakRss = Record<Role, number>;
 
-/** What {@link sampleRss} measured: peak RSS per role (MiB), CPU seconds per role, and the machine's busy share. */
+/** What {@link sampleUsage} measured: peak RSS per role (MiB), CPU seconds per role, and the machine's busy share. */
 export interface Usage {
     readonly peakMiB: PeakRss;
     /** CPU time (user + system, seconds) each role's processes used during the operation (last value seen per process). */
@@ -102,7 +102,7 @@ export function processTree(): { pid: number; role: Role; rssKiB: number }[] {
  * each role used, and how busy the machine was. The provider is a grandchild (the CLI starts it); the program's own
  * growth shows under `program`, whose CPU time counts only from the start (it is this long-lived process).
  */
-export function sampleRss(intervalMs = 100): { stop: () => Usage } {
+export function sampleUsage(intervalMs = 100): { stop: () => Usage } {
     const peak: PeakRss = { program: 0, engine: 0, provider: 0, other: 0 };
     const firstTicks = new Map<number, number>([[process.pid, cpuTicks(process.pid)]]);
     const lastTicks = new Map<number, { role: Role; ticks: number }>();
