@@ -3,6 +3,7 @@ import { recommendedLabels, workloadNames } from "../lib/names";
 import type { AppConfig, StackConfig } from "../config/schema";
 import { AppMonitoring } from "./app-monitoring";
 import { AppSecret } from "./app-secret";
+import { createClaimPatches } from "./claim-patches";
 import { createDataLoadJob } from "./data-load-job";
 import { HelmStatefulApp } from "./helm-stateful-app";
 import { StatefulApp } from "./stateful-app";
@@ -50,8 +51,9 @@ const PATH_TYPES = { native: "stateful-apps:index:StatefulApp", helm: "stateful-
 /**
  * One app, whichever way it is deployed: its Secret ({@link AppSecret}, always native), its workload (a
  * {@link StatefulApp} of native resources, or a {@link HelmStatefulApp} release of the bundled chart, after the
- * Secret), its monitoring ({@link AppMonitoring}, when there is something to create) and its data-load Job (after
- * the workload is ready). Pass the stack's kubernetes provider in `opts.providers`; children inherit it.
+ * Secret), one PersistentVolumeClaimPatch per replica holding its PVC at `storage.size` (after the workload;
+ * components/claim-patches.ts), its monitoring ({@link AppMonitoring}, when there is something to create) and its
+ * data-load Job (after the workload is ready). Pass the stack's kubernetes provider in `opts.providers`; children inherit it.
  *
  * Stacks deployed before this component existed hold the workload, monitoring and Job at the stack's root and the
  * Secret under the workload: each child carries an alias to that URN, so an `up` moves them in the state without
@@ -97,6 +99,7 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
         const pathOpts = { parent: this, dependsOn: [secret], ...atRoot };
         const workload = app.deployWith === "helm" ? new HelmStatefulApp(name, pathArgs, pathOpts) : new StatefulApp(name, pathArgs, pathOpts);
 
+        createClaimPatches(name, app, namespace, { parent: this, dependsOn: [workload] });
         if (monitoring.alertRules || (monitoring.prometheusOperator && app.metrics)) {
             new AppMonitoring(name, { app, monitoring, namespace, operatorCrds: args.operatorCrds }, { parent: this, ...atRoot });
         }

@@ -12,7 +12,7 @@ import type { ClusterArgs } from "../components/cluster";
 import { clusterConnection, LiveNamespace, readNamespace } from "../lib/kube-api";
 import { kubeconfigContexts, KubeconfigFile, KubeconfigSources, kubeconfigSources } from "../lib/kubeconfig";
 import { ConfigProblem, StackConfigError } from "./errors";
-import { checkAgainstLive } from "./live";
+import { checkAgainstLive, classesToRead } from "./live";
 import { parseStackConfig } from "./parse";
 import { referencedSecretKeys, StackConfig } from "./schema";
 
@@ -163,10 +163,12 @@ function parseJson(text: string | undefined): unknown {
 
 /**
  * Reads the live PersistentVolumeClaims and StatefulSets of the stack's namespace from its cluster (the kubeconfig
- * and `kubernetes:context` the provider uses; two GETs, nothing is changed) and stops the program with a
- * {@link StackConfigError} when the config asks for something Kubernetes would refuse, such as an app's
- * `storage.size` below one of its PVCs. Changes that cannot take effect by themselves (storage growth, immutable
- * StatefulSet fields) are logged as warnings, in `preview` too (config/live.ts `checkAgainstLive`). Live PVCs, not the stack's state: they
+ * and `kubernetes:context` the provider uses; two GETs, nothing is changed; plus one GET per StorageClass of the
+ * claims a larger `storage.size` would grow) and stops the program with a {@link StackConfigError} when the config
+ * asks for something Kubernetes would refuse, such as an app's `storage.size` below one of its PVCs, or above a PVC
+ * whose StorageClass does not allow expansion. What `up` will do to the PVCs (storage growth) and changes that cannot
+ * take effect by themselves (immutable StatefulSet fields) are logged as warnings, in `preview` too (config/live.ts
+ * `checkAgainstLive`). Live PVCs, not the stack's state: they
  * outlive the StatefulSet (`kubectl delete --cascade=orphan`, `whenDeleted: Retain`) and the next StatefulSet
  * adopts them by name.
  *
@@ -179,12 +181,12 @@ export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: 
     const context = cluster.context;
     let live: LiveNamespace;
     try {
-        live = await readNamespace(clusterConnection(kubeconfigFiles, context), stack.namespace.name);
+        live = await readNamespace(clusterConnection(kubeconfigFiles, context), stack.namespace.name, (claims) => classesToRead(stack, claims));
     } catch (e) {
         throw stackConfigRunError([
             {
                 key: KUBE_CONTEXT_KEY,
-                message: `names a cluster whose PersistentVolumeClaims and StatefulSets in namespace ${stack.namespace.name} cannot be read (${(e as Error).message}); the program reads them before changing anything, to refuse a storage.size the PVCs cannot shrink to and to warn about immutable fields`,
+                message: `names a cluster whose PersistentVolumeClaims and StatefulSets in namespace ${stack.namespace.name} cannot be read (${(e as Error).message}); the program reads them before changing anything, to refuse a storage.size the PVCs cannot shrink or grow to and to warn about immutable fields`,
                 given: context,
             },
         ]);

@@ -1,8 +1,8 @@
 /**
  * The config against what the stack's namespace holds (lib/kube-api.ts reads it before anything is registered).
  */
-import type { LiveNamespace } from "../lib/kube-api";
-import { workloadNames } from "../lib/names";
+import type { LiveClaim, LiveNamespace } from "../lib/kube-api";
+import { claimNamePattern, workloadNames } from "../lib/names";
 import { parseQuantity } from "../lib/quantity";
 import { ConfigProblem, configKey } from "./errors";
 import type { StackConfig } from "./schema";
@@ -15,6 +15,29 @@ export interface DeployedCheck {
     readonly warnings: string[];
 }
 
+/** An app's live claims (`data-<app>-<ordinal>`) with their sizes in bytes. */
+function claimsOf(app: StackConfig["apps"][number], claims: readonly LiveClaim[]): (LiveClaim & { bytes: number })[] {
+    const own = claimNamePattern(app.name);
+    return claims.filter((c) => own.test(c.name)).map((c) => ({ ...c, bytes: parseQuantity(c.size) ?? 0 }));
+}
+
+/** The live claims that each app's `storage.size` would grow (smaller than it), in app order. */
+function growingClaims(cfg: StackConfig, claims: readonly LiveClaim[]): (LiveClaim & { bytes: number })[][] {
+    return cfg.apps.map((app) => {
+        const now = parseQuantity(app.storage.size);
+        return now === undefined ? [] : claimsOf(app, claims).filter((c) => c.bytes < now);
+    });
+}
+
+/**
+ * The StorageClasses to read before {@link checkAgainstLive}: those of the live claims that a larger `storage.size`
+ * would grow (lib/kube-api.ts `readNamespace`'s `classesFor`). Empty when nothing grows, so that a stack that does
+ * not grow storage needs no permission on StorageClasses.
+ */
+export function classesToRead(cfg: StackConfig, claims: readonly LiveClaim[]): string[] {
+    return [...new Set(growingClaims(cfg, claims).flatMap((cs) => cs.flatMap((c) => (c.storageClass ? [c.storageClass] : []))))];
+}
+
 /**
  * Compares the config with what the stack's namespace holds (`live`: every PVC, name and requested size, and every
  * StatefulSet's immutable fields).
@@ -22,16 +45,19 @@ export interface DeployedCheck {
  * Problems (the run must stop): a `storage.size` below the largest of the app's PVCs (`data-<app>-<ordinal>`). A PVC
  * can never shrink (the API server rejects `spec.resources.requests.storage` below the previous value,
  * https://kubernetes.io/docs/concepts/storage/persistent-volumes/#expanding-persistent-volumes-claims), and a
- * StatefulSet adopts existing PVCs by name, whatever its volumeClaimTemplates say.
+ * StatefulSet adopts existing PVCs by name, whatever its volumeClaimTemplates say. A `storage.size` above a PVC
+ * whose StorageClass does not allow expansion (`allowVolumeExpansion` unset or false in `live.storageClasses`, or no
+ * class): the API server's PersistentVolumeClaimResize admission would refuse the claim patches mid-`up`.
  *
- * Warnings (allowed, but they do not take effect by themselves): a `storage.size` above some PVCs (they keep their
- * size until expanded; the StorageClass must allow it); a `podManagementPolicy` or `storage.size` that differs from
- * the live StatefulSet's, fields the API server refuses to change (kubernetes#68737) and that the program therefore
- * ignores after creation, with the recipe that applies them (README "Safety rules"). Nothing live: nothing to say.
+ * Warnings (allowed; preview says what `up` will do): a `storage.size` above some PVCs (this `up` expands them
+ * through the claim patches, lib/claims.ts); a `podManagementPolicy` or `storage.size` that differs from the live
+ * StatefulSet's, fields the API server refuses to change (kubernetes#68737) and that the program therefore ignores
+ * after creation, with the recipe that applies them (README "Safety rules"). Nothing live: nothing to say.
  */
 export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): DeployedCheck {
     const problems: ConfigProblem[] = [];
     const warnings: string[] = [];
+    const growing = growingClaims(cfg, live.claims);
     cfg.apps.forEach((app, i) => {
         const sizeKey = configKey(["apps", i, "storage", "size"]);
         const now = parseQuantity(app.storage.size);
@@ -48,27 +74,36 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
             }
             if (sts.claimSize !== undefined && now !== undefined && parseQuantity(sts.claimSize) !== now) {
                 warnings.push(
-                    `${sizeKey} is ${app.storage.size}, but the live StatefulSet ${sts.name}'s volumeClaimTemplates ask ${sts.claimSize} (what new ordinals get): ${recipe}`,
+                    `${sizeKey} is ${app.storage.size}, but the live StatefulSet ${sts.name}'s volumeClaimTemplates ask ${sts.claimSize}: new ordinals' PVCs are made at ${sts.claimSize} and then expanded by their patch; the template itself ${recipe.replace(/^it /, "")}`,
                 );
             }
         }
-        const own = new RegExp(`^${workloadNames(app.name).volumeClaim}-${app.name}-\\d+$`);
-        const sized = live.claims.filter((c) => own.test(c.name)).map((c) => ({ ...c, bytes: parseQuantity(c.size) ?? 0 }));
+        const sized = claimsOf(app, live.claims);
         if (sized.length === 0 || now === undefined) {
             return;
         }
         const largest = sized.reduce((a, b) => (b.bytes > a.bytes ? b : a));
-        const smaller = sized.filter((c) => c.bytes < now);
+        const smaller = growing[i];
         if (now < largest.bytes) {
             problems.push({
                 key: sizeKey,
                 message: `is smaller than the live PVC ${largest.name} (${largest.size}); a PersistentVolumeClaim cannot shrink and the StatefulSet re-uses it by name. Keep ${largest.size} or more, or move the data to a new app`,
                 given: app.storage.size,
             });
+            return;
+        }
+        const stuck = smaller.filter((c) => !c.storageClass || !live.storageClasses.some((sc) => sc.name === c.storageClass && sc.allowVolumeExpansion));
+        if (stuck.length > 0) {
+            const why = stuck.map((c) => `${c.name} (${c.size}, ${c.storageClass ? `StorageClass ${c.storageClass}` : "no StorageClass"})`).join(", ");
+            problems.push({
+                key: sizeKey,
+                message: `would grow PVCs that cannot be expanded: ${why}. Kubernetes expands only dynamically provisioned claims whose StorageClass sets allowVolumeExpansion: true (https://kubernetes.io/docs/concepts/storage/persistent-volumes/#expanding-persistent-volumes-claims). Keep ${largest.size}, or allow expansion on the StorageClass if its storage driver can resize volumes`,
+                given: app.storage.size,
+            });
         } else if (smaller.length > 0) {
-            const list = smaller.map((c) => `${c.name} (${c.size})`).join(", ");
+            const list = smaller.map((c) => `${c.name} ${c.size} → ${app.storage.size}`).join(", ");
             warnings.push(
-                `${sizeKey} is ${app.storage.size}, but PVCs ${list} are smaller: they keep their size until expanded (kubectl patch pvc <name> -p '{"spec":{"resources":{"requests":{"storage":"${app.storage.size}"}}}}'; the StorageClass must allow expansion)`,
+                `${sizeKey} is ${app.storage.size}: this up expands PVCs ${list} (a PersistentVolumeClaimPatch per ordinal; the volumes grow when the storage driver has resized them, file systems at the latest when each pod restarts)`,
             );
         }
     });

@@ -204,10 +204,15 @@ export function getJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15
     });
 }
 
-/** A live PersistentVolumeClaim: its name and requested size (`spec.resources.requests.storage`, e.g. `1Gi`). */
+/**
+ * A live PersistentVolumeClaim: its name, requested size (`spec.resources.requests.storage`, e.g. `1Gi`) and
+ * StorageClass (`spec.storageClassName`, filled in by the API server's DefaultStorageClass admission when the claim
+ * named none; absent for a claim bound to a PersistentVolume without a class).
+ */
 export interface LiveClaim {
     readonly name: string;
     readonly size: string;
+    readonly storageClass?: string;
 }
 
 /**
@@ -216,12 +221,13 @@ export interface LiveClaim {
  */
 export async function listClaims(conn: ClusterConnection, namespace: string): Promise<LiveClaim[]> {
     const list = (await getJson(conn, `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims`)) as {
-        items?: { metadata?: { name?: string }; spec?: { resources?: { requests?: { storage?: string } } } }[];
+        items?: { metadata?: { name?: string }; spec?: { storageClassName?: string; resources?: { requests?: { storage?: string } } } }[];
     };
     return (list.items ?? []).flatMap((i) => {
         const name = i.metadata?.name;
         const size = i.spec?.resources?.requests?.storage;
-        return name && size ? [{ name, size }] : [];
+        const storageClass = i.spec?.storageClassName;
+        return name && size ? [{ name, size, ...(storageClass ? { storageClass } : {}) }] : [];
     });
 }
 
@@ -249,14 +255,46 @@ export async function listStatefulSets(conn: ClusterConnection, namespace: strin
     });
 }
 
+/** A live StorageClass: whether claims of it may grow (`allowVolumeExpansion`, false when unset). */
+export interface LiveStorageClass {
+    readonly name: string;
+    readonly allowVolumeExpansion: boolean;
+}
+
+/**
+ * Reads the StorageClasses named `names` (one GET each, side by side; cluster-scoped, so the deploying identity
+ * needs `get` on `storageclasses`). A class that does not exist is left out.
+ */
+export async function readStorageClasses(conn: ClusterConnection, names: readonly string[]): Promise<LiveStorageClass[]> {
+    const read = async (name: string): Promise<LiveStorageClass[]> => {
+        try {
+            const sc = (await getJson(conn, `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(name)}`)) as { allowVolumeExpansion?: boolean };
+            return [{ name, allowVolumeExpansion: sc.allowVolumeExpansion === true }];
+        } catch (e) {
+            if (/: HTTP 404 /.test((e as Error).message)) return [];
+            throw e;
+        }
+    };
+    return (await Promise.all([...new Set(names)].map(read))).flat();
+}
+
 /** What the program reads from the stack's namespace before it registers anything. */
 export interface LiveNamespace {
     readonly claims: LiveClaim[];
     readonly statefulSets: LiveStatefulSet[];
+    /** The StorageClasses of the claims a larger `storage.size` would grow (config/live.ts `classesToRead`); may be empty. */
+    readonly storageClasses: LiveStorageClass[];
 }
 
-/** Lists the namespace's PVCs and StatefulSets (two GETs, side by side). */
-export async function readNamespace(conn: ClusterConnection, namespace: string): Promise<LiveNamespace> {
+/**
+ * Lists the namespace's PVCs and StatefulSets (two GETs, side by side), then reads the StorageClasses that
+ * `classesFor` picks from the claims (none by default).
+ */
+export async function readNamespace(
+    conn: ClusterConnection,
+    namespace: string,
+    classesFor: (claims: readonly LiveClaim[]) => string[] = () => [],
+): Promise<LiveNamespace> {
     const [claims, statefulSets] = await Promise.all([listClaims(conn, namespace), listStatefulSets(conn, namespace)]);
-    return { claims, statefulSets };
+    return { claims, statefulSets, storageClasses: await readStorageClasses(conn, classesFor(claims)) };
 }

@@ -64,6 +64,20 @@ export function workloadNames(app: string): WorkloadNames {
 }
 
 /**
+ * Name of the PersistentVolumeClaim the StatefulSet controller makes for one ordinal from the volumeClaimTemplate:
+ * `<template>-<StatefulSet>-<ordinal>`, e.g. `data-visits-0`
+ * (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#stable-storage).
+ */
+export function claimName(app: string, ordinal: number): string {
+    return `${workloadNames(app).volumeClaim}-${app}-${ordinal}`;
+}
+
+/** Matches the names of every PVC of `app`'s volumeClaimTemplate ({@link claimName}), whatever the ordinal. */
+export function claimNamePattern(app: string): RegExp {
+    return new RegExp(`^${claimName(app, 0).replace(/0$/, "")}\\d+$`);
+}
+
+/**
  * The selector labels: the subset of the recommended labels that never changes over an app's life (a
  * StatefulSet's `spec.selector` is immutable). Services, the PodDisruptionBudget and the NetworkPolicy select on
  * exactly these. Source: https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/

@@ -86,6 +86,15 @@ function onPodSpec(check: (podSpec: any) => string[]): Check {
 /** Kubernetes objects Helm hooks or the program create that are not part of an app (no app labels expected). */
 const UNLABELLED_KINDS = ["CustomResourceDefinition"];
 
+/**
+ * A server-side apply patch resource (`kubernetes:core/v1:PersistentVolumeClaimPatch` and the like): it applies only
+ * the fields it names to an object another manager made (a PVC made by the StatefulSet controller from the
+ * volumeClaimTemplate), so the object's labels are not its to set.
+ */
+function isPatchType(type: string): boolean {
+    return type.startsWith("kubernetes:") && type.endsWith("Patch");
+}
+
 /** Policy config of `image-pinned`. */
 interface ImageConfig {
     environment: string;
@@ -146,7 +155,7 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
     k8sPolicy(
         "recommended-labels",
         "Objects carry app.kubernetes.io/name, instance, managed-by and part-of; pod templates carry name and instance.",
-        (obj) => (UNLABELLED_KINDS.includes(obj.kind ?? "") ? [] : labelViolations(obj)),
+        (obj, args) => (UNLABELLED_KINDS.includes(obj.kind ?? "") || isPatchType(args.type) ? [] : labelViolations(obj)),
         { severity: "low", url: "https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/" },
     ),
     {

@@ -78,21 +78,42 @@ describe("bad-config corpus through index.ts", () => {
         assert.ok(shrink, "the corpus has a shrink fixture");
         const run = await runProgram(shrink.config, {
             stack: "bad",
-            claims: { "data-orders-0": "5Gi", "data-orders-1": "4Gi", "data-orders-archive-0": "50Gi" },
+            claims: { "data-orders-0": "5Gi", "data-orders-1": "5Gi", "data-orders-archive-0": "50Gi" },
         });
         assert.ok(run.registrations.length > 0);
         assert.deepStrictEqual(
             lastRunApiRequests().sort(),
             ["/api/v1/namespaces/shop-dev/persistentvolumeclaims", "/apis/apps/v1/namespaces/shop-dev/statefulsets"],
-            "one list of the namespace's PVCs and one of its StatefulSets, nothing else",
+            "one list of the namespace's PVCs and one of its StatefulSets, nothing else (no StorageClass: nothing grows)",
         );
     });
 
-    it("growing storage is allowed (with a warning) and the new size becomes the deployed size", async () => {
+    it("growing storage where the StorageClass allows expansion: the claim patches ask the new size, the new size becomes the deployed size", async () => {
         const config = stackFileConfig("dev");
-        const run = await runProgram(config, { stack: "dev", claims: { "data-visits-0": "128Mi" } });
+        const run = await runProgram(config, {
+            stack: "dev",
+            claims: { "data-visits-0": "128Mi" },
+            claimClass: "expandable",
+            storageClasses: { expandable: true },
+        });
         const workloads = run.outputs.workloads as Record<string, { storageSize: string }>;
         assert.strictEqual(workloads.visits.storageSize, "256Mi");
+        const patch = run.registrations.find((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaimPatch" && r.name === "visits-claim-0");
+        assert.strictEqual(patch?.inputs.spec.resources.requests.storage, "256Mi");
+        assert.ok(lastRunApiRequests().includes("/apis/storage.k8s.io/v1/storageclasses/expandable"), "the claim's StorageClass is read");
+    });
+
+    it("growing storage where the StorageClass does not allow expansion fails naming the key, the PVC and the class, with nothing registered", async () => {
+        const config = stackFileConfig("dev");
+        await assert.rejects(
+            runProgram(config, { stack: "dev", claims: { "data-visits-0": "128Mi" }, claimClass: "standard", storageClasses: { standard: false } }),
+            (err: unknown) => {
+                const problem = (err as StackConfigError).problems?.find((p) => p.key === "stateful-apps:apps[0].storage.size");
+                assert.ok(problem && /cannot be expanded: data-visits-0 \(128Mi, StorageClass standard\)/.test(problem.message), String(err));
+                return true;
+            },
+        );
+        assert.deepStrictEqual(lastRunRegistrations(), []);
     });
 
     it("an unreachable cluster fails naming kubernetes:context, with nothing registered", async () => {

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { configReference, DOCS_BEGIN, DOCS_END } from "../lib/config-docs";
 import type { LiveStatefulSet } from "../lib/kube-api";
-import { checkAgainstLive } from "../config/live";
+import { checkAgainstLive, classesToRead } from "../config/live";
 import { parseStackConfig } from "../config/parse";
 import { StackConfigError } from "../config/errors";
 import { parseQuantity, quantityProblem } from "../lib/quantity";
@@ -263,7 +263,7 @@ describe("checkAgainstLive: the config against the live namespace", () => {
     const visits = (over: Partial<LiveStatefulSet> = {}): LiveStatefulSet => ({ name: "visits", podManagementPolicy: "Parallel", claimSize: "256Mi", ...over });
 
     it("says nothing when the live StatefulSets and PVCs match the config", () => {
-        assert.deepStrictEqual(checkAgainstLive(cfg(), { claims: [{ name: "data-visits-0", size: "256Mi" }], statefulSets: [visits()] }), {
+        assert.deepStrictEqual(checkAgainstLive(cfg(), { claims: [{ name: "data-visits-0", size: "256Mi" }], statefulSets: [visits()], storageClasses: [] }), {
             problems: [],
             warnings: [],
         });
@@ -276,6 +276,7 @@ describe("checkAgainstLive: the config against the live namespace", () => {
                 visits({ podManagementPolicy: "OrderedReady", claimSize: "128Mi" }),
                 { name: "litecoin", podManagementPolicy: "Parallel", claimSize: "1Gi" },
             ],
+            storageClasses: [],
         });
         assert.deepStrictEqual(problems, []);
         assert.strictEqual(warnings.length, 3, warnings.join("\n"));
@@ -283,7 +284,10 @@ describe("checkAgainstLive: the config against the live namespace", () => {
             warnings[0],
             /apps\[0\]\.podManagementPolicy is Parallel, but the live StatefulSet visits has OrderedReady: .*delete statefulset visits --cascade=orphan.*pulumi up --refresh/,
         );
-        assert.match(warnings[1], /apps\[0\]\.storage\.size is 256Mi, but the live StatefulSet visits's volumeClaimTemplates ask 128Mi/);
+        assert.match(
+            warnings[1],
+            /apps\[0\]\.storage\.size is 256Mi, but the live StatefulSet visits's volumeClaimTemplates ask 128Mi: new ordinals' PVCs are made at 128Mi and then expanded by their patch; the template itself is immutable/,
+        );
         assert.match(warnings[2], /apps\[1\]\.podManagementPolicy is OrderedReady, but the live StatefulSet litecoin has Parallel: .*release leaves it/);
     });
 
@@ -295,11 +299,64 @@ describe("checkAgainstLive: the config against the live namespace", () => {
                 { name: "data-visits-x-0", size: "9Gi" },
             ],
             statefulSets: [],
+            storageClasses: [],
         });
         assert.deepStrictEqual(
             problems.map((p) => [p.key, p.message.slice(0, 47)]),
             [["stateful-apps:apps[0].storage.size", "is smaller than the live PVC data-visits-3 (1Gi"]],
         );
+    });
+
+    describe("a larger storage.size grows the PVCs", () => {
+        const claims = [
+            { name: "data-visits-0", size: "128Mi", storageClass: "expandable" },
+            { name: "data-visits-1", size: "256Mi", storageClass: "expandable" },
+            { name: "data-litecoin-0", size: "512Mi", storageClass: "fixed" },
+        ];
+
+        it("reads only the StorageClasses of the claims that would grow (none when nothing grows)", () => {
+            assert.deepStrictEqual(classesToRead(cfg(), claims), ["expandable", "fixed"]);
+            assert.deepStrictEqual(classesToRead(cfg(), [{ name: "data-visits-0", size: "256Mi", storageClass: "expandable" }]), []);
+        });
+
+        it("says in words which PVCs this up expands, when their StorageClass allows it", () => {
+            const { problems, warnings } = checkAgainstLive(cfg(), {
+                claims: claims.slice(0, 2),
+                statefulSets: [],
+                storageClasses: [{ name: "expandable", allowVolumeExpansion: true }],
+            });
+            assert.deepStrictEqual(problems, []);
+            assert.deepStrictEqual(warnings.length, 1, warnings.join("\n"));
+            assert.match(
+                warnings[0],
+                /^stateful-apps:apps\[0\]\.storage\.size is 256Mi: this up expands PVCs data-visits-0 128Mi → 256Mi \(a PersistentVolumeClaimPatch per ordinal/,
+            );
+        });
+
+        it("refuses growth where the StorageClass does not allow expansion, or where a PVC has no class, naming the key, the PVC and the class", () => {
+            const { problems } = checkAgainstLive(cfg(), {
+                claims: [...claims, { name: "data-datastore-0", size: "128Mi" }],
+                statefulSets: [],
+                storageClasses: [
+                    { name: "expandable", allowVolumeExpansion: true },
+                    { name: "fixed", allowVolumeExpansion: false },
+                ],
+            });
+            assert.deepStrictEqual(
+                problems.map((p) => p.key),
+                ["stateful-apps:apps[1].storage.size", "stateful-apps:apps[2].storage.size"],
+            );
+            assert.match(
+                problems[0].message,
+                /^would grow PVCs that cannot be expanded: data-litecoin-0 \(512Mi, StorageClass fixed\)\. .*allowVolumeExpansion: true/,
+            );
+            assert.match(problems[1].message, /data-datastore-0 \(128Mi, no StorageClass\)/);
+        });
+
+        it("refuses growth where the StorageClass is gone (not read)", () => {
+            const { problems } = checkAgainstLive(cfg(), { claims: claims.slice(0, 1), statefulSets: [], storageClasses: [] });
+            assert.match(problems[0]?.message ?? "", /data-visits-0 \(128Mi, StorageClass expandable\)/);
+        });
     });
 });
 

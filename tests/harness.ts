@@ -136,6 +136,10 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 
 /** The PersistentVolumeClaims the fake API server lists, by name: requested size (set per run). */
 let liveClaims: Record<string, string> = {};
+/** The StorageClass every claim of {@link liveClaims} names (none when undefined). */
+let liveClaimClass: string | undefined;
+/** StorageClass name -> allowVolumeExpansion, for `GET /apis/storage.k8s.io/v1/storageclasses/<name>`. */
+let liveStorageClasses: Record<string, boolean> = {};
 /** The StatefulSets the fake API server lists (set per run). */
 let liveStatefulSets: LiveStatefulSet[] = [];
 /** Paths the fake API server was asked for in the current run. */
@@ -145,8 +149,8 @@ let fakeKubeconfig: Promise<string> | undefined;
 /**
  * A stand-in for the cluster's API server, on loopback, for the program's pre-flight read of the live PVCs
  * (config/index.ts `checkAgainstDeployed`): it answers `GET /api/v1/namespaces/<ns>/persistentvolumeclaims` with
- * {@link liveClaims}, `GET /apis/apps/v1/namespaces/<ns>/statefulsets` with {@link liveStatefulSets}, and 404
- * otherwise. Returns a kubeconfig (a temp file) with the contexts of
+ * {@link liveClaims}, `GET /apis/apps/v1/namespaces/<ns>/statefulsets` with {@link liveStatefulSets},
+ * `GET /apis/storage.k8s.io/v1/storageclasses/<name>` with {@link liveStorageClasses}, and 404 otherwise. Returns a kubeconfig (a temp file) with the contexts of
  * `tests/fixtures/kubeconfig.yaml`, pointing at it. Started once per test process, unref'd so mocha can exit.
  */
 function fakeApiServer(): Promise<string> {
@@ -154,7 +158,10 @@ function fakeApiServer(): Promise<string> {
         const server = http.createServer((req, res) => {
             apiRequests.push(req.url ?? "");
             if (req.method === "GET" && /^\/api\/v1\/namespaces\/[^/]+\/persistentvolumeclaims$/.test(req.url ?? "")) {
-                const items = Object.entries(liveClaims).map(([name, storage]) => ({ metadata: { name }, spec: { resources: { requests: { storage } } } }));
+                const items = Object.entries(liveClaims).map(([name, storage]) => ({
+                    metadata: { name },
+                    spec: { ...(liveClaimClass ? { storageClassName: liveClaimClass } : {}), resources: { requests: { storage } } },
+                }));
                 res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "PersistentVolumeClaimList", apiVersion: "v1", items }));
                 return;
             }
@@ -167,6 +174,17 @@ function fakeApiServer(): Promise<string> {
                     },
                 }));
                 res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "StatefulSetList", apiVersion: "apps/v1", items }));
+                return;
+            }
+            const sc = /^\/apis\/storage\.k8s\.io\/v1\/storageclasses\/([^/]+)$/.exec(req.url ?? "");
+            if (req.method === "GET" && sc && sc[1] in liveStorageClasses) {
+                const body = {
+                    kind: "StorageClass",
+                    apiVersion: "storage.k8s.io/v1",
+                    metadata: { name: sc[1] },
+                    allowVolumeExpansion: liveStorageClasses[sc[1]],
+                };
+                res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
                 return;
             }
             res.writeHead(404).end("{}");
@@ -216,16 +234,27 @@ const mocks: pulumi.runtime.Mocks = {
  * @param config config by full key (`stateful-apps:apps`), values as in a stack file (objects allowed).
  * @param opts.stack the stack name. `opts.secrets`: extra secret config values by full key. `opts.claims`:
  *   the live PersistentVolumeClaims the fake API server lists, name to requested size (default none);
- *   `opts.statefulSets`: the live StatefulSets it lists (default none).
+ *   `opts.statefulSets`: the live StatefulSets it lists (default none). `opts.claimClass`: the StorageClass every
+ *   listed claim names (default none); `opts.storageClasses`: the StorageClasses it answers, name to
+ *   `allowVolumeExpansion` (default none).
  * @throws whatever the program throws (e.g. StackConfigError), before any registration.
  */
 export async function runProgram(
     config: Record<string, unknown>,
-    opts: { stack: string; secrets?: Record<string, string>; claims?: Record<string, string>; statefulSets?: LiveStatefulSet[] } = { stack: "dev" },
+    opts: {
+        stack: string;
+        secrets?: Record<string, string>;
+        claims?: Record<string, string>;
+        claimClass?: string;
+        storageClasses?: Record<string, boolean>;
+        statefulSets?: LiveStatefulSet[];
+    } = { stack: "dev" },
 ): Promise<ProgramRun> {
     patchMockMonitor();
     recording = [];
     liveClaims = opts.claims ?? {};
+    liveClaimClass = opts.claimClass;
+    liveStorageClasses = opts.storageClasses ?? {};
     liveStatefulSets = opts.statefulSets ?? [];
     apiRequests = [];
     const flat: Record<string, string> = {};
