@@ -22,14 +22,15 @@ interface ProgramOutputs {
     /**
      * Per app: how it was deployed, its client Service DNS name, each pod's stable DNS name, its Secret's name
      * (never the value), the PVC size of the deployed volumeClaimTemplates (with `ignoreChanges` it can differ
-     * from `storage.size`) and how `up` waits for its rollout (`awaited`, or why not: a partitioned canary).
+     * from `storage.size`), how `up` waits for its rollout (`awaited`, or why not: a partitioned canary) and whether
+     * its StatefulSet is marked for a recreate that the next `up` carries out (`recreatePending`, lib/recreate.ts).
      */
     workloads: Record<string, WorkloadOutputs>;
 }
 
 export = async (): Promise<ProgramOutputs> => {
     const { stack, cluster, kubeconfigFiles, secret } = loadConfig();
-    await checkAgainstDeployed({ stack, cluster, kubeconfigFiles });
+    const recreatePlans = await checkAgainstDeployed({ stack, cluster, kubeconfigFiles });
 
     const provider = clusterProvider(cluster);
     // Always retainOnDelete: deleting a namespace deletes every PVC in it, so neither `pulumi destroy` nor a rename
@@ -53,6 +54,7 @@ export = async (): Promise<ProgramOutputs> => {
                 clusterDomain: stack.clusterDomain,
                 secretValue: app.secret.source === "config" && app.secret.configKey ? secret(app.secret.configKey) : undefined,
                 protect: stack.protect,
+                recreate: recreatePlans.get(app.name),
                 monitoring: stack.monitoring,
                 operatorCrds,
             },
@@ -65,6 +67,7 @@ export = async (): Promise<ProgramOutputs> => {
             secretName: w.secretName,
             storageSize: w.storageSize,
             rollout: w.rollout,
+            recreatePending: w.recreatePending,
         };
     }
     return { namespaceName: namespace, workloads };

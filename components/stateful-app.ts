@@ -5,6 +5,7 @@ import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloa
 import { configFileData } from "../lib/config-files";
 import { pdbEnabled, pdbSpec } from "../lib/pdb";
 import { clientServiceSpec, headlessServiceSpec, networkPolicySpec } from "../lib/services";
+import { DELETION_PROPAGATION_ANNOTATION, RecreatePlan } from "../lib/recreate";
 import { mtailProgram, optional, scannerWaivers, STATEFULSET_IMMUTABLE_PATHS, statefulSetSpec } from "../lib/workload";
 import type { AppConfig } from "../config/schema";
 import type { AppSecret } from "./app-secret";
@@ -23,6 +24,8 @@ export interface WorkloadPathArgs {
     readonly protect?: boolean;
     /** Annotate pods for annotation-based Prometheus scraping (apps with `metrics`). Default false. */
     readonly scrapeAnnotations?: boolean;
+    /** The StatefulSet recreate phase of this run (lib/recreate.ts); native apps only. Default `none`. */
+    readonly recreate?: RecreatePlan;
 }
 
 /**
@@ -35,7 +38,9 @@ export interface WorkloadPathArgs {
  *
  * Immutable StatefulSet fields (`volumeClaimTemplates`, `podManagementPolicy`) are ignored after creation
  * (`ignoreChanges`): changing them would make Pulumi replace the StatefulSet, and with
- * `pvcRetention.whenDeleted: Delete` that deletes every PVC. See README "Safety rules built in".
+ * `pvcRetention.whenDeleted: Delete` that deletes every PVC. See README "Safety rules built in". With
+ * `allowStatefulSetRecreate`, `args.recreate` applies such a change in two `up`s by an orphaning replacement that
+ * keeps the pods and PVCs (lib/recreate.ts).
  *
  * Pulumi waits for the StatefulSet's rollout within timeouts derived from replicas and probe budgets
  * (lib/awaits.ts `statefulSetTimeouts`), except for a partitioned RollingUpdate (a canary), which it cannot wait
@@ -83,7 +88,12 @@ export class StatefulApp extends pulumi.ComponentResource {
 
         const rollout = rolloutAwait(app);
         const timeouts = statefulSetTimeouts(app);
-        const annotations = { ...scannerWaivers(app), ...(rollout.awaited ? {} : { [SKIP_AWAIT_ANNOTATION]: "true" }) };
+        const phase = args.recreate?.phase ?? "none";
+        const annotations = {
+            ...scannerWaivers(app),
+            ...(rollout.awaited ? {} : { [SKIP_AWAIT_ANNOTATION]: "true" }),
+            ...(phase === "mark" ? { [DELETION_PROPAGATION_ANNOTATION]: "orphan" } : {}),
+        };
         this.statefulSet = new k8s.apps.v1.StatefulSet(
             `${name}-statefulset`,
             {
@@ -100,9 +110,13 @@ export class StatefulApp extends pulumi.ComponentResource {
                 parent: this,
                 // Not the client Service: its endpoints are the StatefulSet's pods (lib/awaits.ts skipServiceAwait).
                 dependsOn: [serviceAccount, envConfigMap, filesConfigMap, ...mtailConfigMap, secret],
-                protect: args.protect,
-                retainOnDelete: args.protect,
-                ignoreChanges: [...STATEFULSET_IMMUTABLE_PATHS],
+                // lib/recreate.ts: `mark` puts the orphan annotation into the state with retainOnDelete off (the engine
+                // reads both from the state when it deletes); `recreate` replaces it (unprotected for this one up: the
+                // engine allows unprotect and replace together). Otherwise the immutable fields are ignored.
+                protect: phase === "recreate" ? false : args.protect,
+                retainOnDelete: phase === "mark" ? false : args.protect,
+                ignoreChanges: phase === "recreate" ? [] : [...STATEFULSET_IMMUTABLE_PATHS],
+                deleteBeforeReplace: true,
                 customTimeouts: { create: `${timeouts.createSeconds}s`, update: `${timeouts.updateSeconds}s` },
             },
         );

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { recommendedLabels, workloadNames } from "../lib/names";
 import type { AppConfig, StackConfig } from "../config/schema";
+import type { RecreatePlan } from "../lib/recreate";
 import { AppMonitoring } from "./app-monitoring";
 import { AppSecret } from "./app-secret";
 import { createClaimPatches } from "./claim-patches";
@@ -23,6 +24,8 @@ export interface StatefulWorkloadArgs {
      * `retainOnDelete`. The PVCs belong to the StatefulSet controller; `app.pvcRetention` governs them. Default false.
      */
     readonly protect?: boolean;
+    /** The StatefulSet recreate phase of this run (lib/recreate.ts; from the pre-flight read). Default `none`. */
+    readonly recreate?: RecreatePlan;
     /** The stack's `monitoring` settings: scrape annotations without the Prometheus Operator, ServiceMonitors and rules. */
     readonly monitoring: StackConfig["monitoring"];
     /** With `monitoring.prometheusOperator`: the reads of the operator's CRDs that monitoring objects wait for. */
@@ -43,6 +46,11 @@ export interface WorkloadOutputs {
     readonly storageSize: pulumi.Output<string>;
     /** How `up` waits for the rollout: `awaited`, Helm's `--wait`, or why not (a partitioned canary). */
     readonly rollout: string;
+    /**
+     * True after an `up` that marked the StatefulSet for a recreate (phase `mark`, lib/recreate.ts): the next `up`
+     * replaces it. `npm run deploy -- <stack> up` runs that `up` by itself when any app's is true.
+     */
+    readonly recreatePending: boolean;
 }
 
 /** Component type tokens of the two deployment paths, as earlier versions created them at the stack's root. */
@@ -66,6 +74,7 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
     public readonly secretName: pulumi.Output<string>;
     public readonly storageSize: pulumi.Output<string>;
     public readonly rollout: string;
+    public readonly recreatePending: boolean;
 
     constructor(name: string, args: StatefulWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("stateful-apps:index:StatefulWorkload", name, {}, opts);
@@ -95,6 +104,7 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
             secret,
             protect: args.protect,
             scrapeAnnotations: !monitoring.prometheusOperator,
+            recreate: args.recreate,
         };
         const pathOpts = { parent: this, dependsOn: [secret], ...atRoot };
         const workload = app.deployWith === "helm" ? new HelmStatefulApp(name, pathArgs, pathOpts) : new StatefulApp(name, pathArgs, pathOpts);
@@ -113,12 +123,14 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
         this.secretName = secret.secretName;
         this.storageSize = workload.storageSize;
         this.rollout = workload.rollout;
+        this.recreatePending = args.recreate?.phase === "mark";
         this.registerOutputs({
             serviceDns: this.serviceDns,
             podDns: this.podDns,
             secretName: this.secretName,
             storageSize: this.storageSize,
             rollout: this.rollout,
+            recreatePending: this.recreatePending,
         });
     }
 }

@@ -11,6 +11,7 @@ import { PROJECT } from "../lib/names";
 import type { ClusterArgs } from "../components/cluster";
 import { clusterConnection, LiveNamespace, readNamespace } from "../lib/kube-api";
 import { kubeconfigContexts, KubeconfigFile, KubeconfigSources, kubeconfigSources } from "../lib/kubeconfig";
+import type { RecreatePlan } from "../lib/recreate";
 import { ConfigProblem, StackConfigError } from "./errors";
 import { checkAgainstLive, classesToRead } from "./live";
 import { parseStackConfig } from "./parse";
@@ -174,10 +175,15 @@ function parseJson(text: string | undefined): unknown {
  *
  * Call it after {@link loadConfig} and before registering any resource.
  *
+ * @returns per app name, the StatefulSet recreate phase for this run (lib/recreate.ts), from the live StatefulSets.
  * @throws a `pulumi.RunError` named StackConfigError naming `stateful-apps:apps[i].storage.size`, or naming
  *   `kubernetes:context` when the cluster cannot be read (unreachable, refused credentials).
  */
-export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: Pick<LoadedConfig, "stack" | "cluster" | "kubeconfigFiles">): Promise<void> {
+export async function checkAgainstDeployed({
+    stack,
+    cluster,
+    kubeconfigFiles,
+}: Pick<LoadedConfig, "stack" | "cluster" | "kubeconfigFiles">): Promise<ReadonlyMap<string, RecreatePlan>> {
     const context = cluster.context;
     let live: LiveNamespace;
     try {
@@ -191,9 +197,10 @@ export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: 
             },
         ]);
     }
-    const { problems, warnings } = checkAgainstLive(stack, live);
+    const { problems, warnings, plans } = checkAgainstLive(stack, live);
     warnings.forEach((w) => pulumi.log.warn(w));
     if (problems.length > 0) {
         throw stackConfigRunError(problems);
     }
+    return plans;
 }

@@ -4,6 +4,7 @@
 import type { LiveClaim, LiveNamespace } from "../lib/kube-api";
 import { claimNamePattern, workloadNames } from "../lib/names";
 import { parseQuantity } from "../lib/quantity";
+import { DELETION_PROPAGATION_ANNOTATION, RecreatePlan, recreatePlan } from "../lib/recreate";
 import { ConfigProblem, configKey } from "./errors";
 import type { StackConfig } from "./schema";
 
@@ -11,8 +12,10 @@ import type { StackConfig } from "./schema";
 export interface DeployedCheck {
     /** Changes Kubernetes would reject; `up` must stop. */
     readonly problems: ConfigProblem[];
-    /** Changes that are allowed but do not take effect by themselves. */
+    /** What `up` will do, and changes that are allowed but do not take effect by themselves. */
     readonly warnings: string[];
+    /** Per app name: the StatefulSet recreate phase (lib/recreate.ts), `none` for apps without a live StatefulSet. */
+    readonly plans: ReadonlyMap<string, RecreatePlan>;
 }
 
 /** An app's live claims (`data-<app>-<ordinal>`) with their sizes in bytes. */
@@ -52,21 +55,33 @@ export function classesToRead(cfg: StackConfig, claims: readonly LiveClaim[]): s
  * Warnings (allowed; preview says what `up` will do): a `storage.size` above some PVCs (this `up` expands them
  * through the claim patches, lib/claims.ts); a `podManagementPolicy` or `storage.size` that differs from the live
  * StatefulSet's, fields the API server refuses to change (kubernetes#68737) and that the program therefore ignores
- * after creation, with the recipe that applies them (README "Safety rules"). Nothing live: nothing to say.
+ * after creation, with the recipe that applies them (README "Day-2 operations"); with `allowStatefulSetRecreate`, what
+ * this `up` does towards the recreate instead (`plans`, lib/recreate.ts). Nothing live: nothing to say.
  */
 export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): DeployedCheck {
     const problems: ConfigProblem[] = [];
     const warnings: string[] = [];
+    const plans = new Map<string, RecreatePlan>();
     const growing = growingClaims(cfg, live.claims);
     cfg.apps.forEach((app, i) => {
         const sizeKey = configKey(["apps", i, "storage", "size"]);
         const now = parseQuantity(app.storage.size);
         const sts = live.statefulSets.find((s) => s.name === workloadNames(app.name).app);
-        if (sts) {
+        const plan = recreatePlan(app, sts);
+        plans.set(app.name, plan);
+        if (sts && plan.phase === "mark") {
+            warnings.push(
+                `${configKey(["apps", i, "allowStatefulSetRecreate"])}: this up marks the StatefulSet ${sts.name} for an orphaning delete (${DELETION_PROPAGATION_ANNOTATION}: orphan) and changes nothing else of it; the next up recreates it for ${plan.changes.join(", ")}, keeping its pods and PVCs (npm run deploy runs that up itself)`,
+            );
+        } else if (sts && plan.phase === "recreate") {
+            warnings.push(
+                `${configKey(["apps", i, "allowStatefulSetRecreate"])}: this up replaces the StatefulSet ${sts.name} for ${plan.changes.join(", ")}: it deletes it with propagationPolicy Orphan (its pods keep running, its PVCs stay) and creates it anew, which adopts the pods (no restart while the pod template is the same) and the PVCs by name`,
+            );
+        } else if (sts) {
             const recipe =
                 app.deployWith === "native"
-                    ? `it is immutable, so the program leaves it as it is; to apply it, run \`kubectl -n ${cfg.namespace.name} delete statefulset ${sts.name} --cascade=orphan\`, then \`pulumi up --refresh\` (pods and PVCs are kept; README "Safety rules")`
-                    : 'it is immutable, so the release leaves it as it is (recreating a release\'s StatefulSet is not automated yet; README "Safety rules")';
+                    ? `it is immutable, so the program leaves it as it is; to apply it, set ${configKey(["apps", i, "allowStatefulSetRecreate"])}: true and run up twice (npm run deploy does both), or run \`kubectl -n ${cfg.namespace.name} delete statefulset ${sts.name} --cascade=orphan\`, then \`pulumi up --refresh\` (pods and PVCs are kept; README "Day-2 operations")`
+                    : 'it is immutable, so the release leaves it as it is (a Helm release\'s StatefulSet cannot be recreated by Pulumi; README "Day-2 operations")';
             if (sts.podManagementPolicy !== app.podManagementPolicy) {
                 warnings.push(
                     `${configKey(["apps", i, "podManagementPolicy"])} is ${app.podManagementPolicy}, but the live StatefulSet ${sts.name} has ${sts.podManagementPolicy}: ${recipe}`,
@@ -107,5 +122,5 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
             );
         }
     });
-    return { problems, warnings };
+    return { problems, warnings, plans };
 }

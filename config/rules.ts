@@ -302,6 +302,15 @@ function jobAndChartRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] 
     if (app.dataLoad && app.replicas === 0) {
         out.push({ path: at("dataLoad"), message: "needs replicas ≥ 1: the Job waits for the app's Service to accept connections" });
     }
+    // The release, not Pulumi, owns a Helm app's StatefulSet: Pulumi cannot delete it with an orphaning propagation.
+    if (app.deployWith === "helm" && app.allowStatefulSetRecreate) {
+        out.push({
+            path: at("allowStatefulSetRecreate"),
+            message:
+                "works for deployWith: native only: a Helm app's StatefulSet belongs to its release, which Pulumi updates as a whole and cannot delete with an orphaning propagation (helm upgrade fails on the immutable fields instead)",
+            given: true,
+        });
+    }
     // The chart's helm-test Pod carries the label app.kubernetes.io/name=<name>-test-connection (≤ 63 characters).
     if (app.deployWith === "helm" && app.name.length > 63 - TEST_POD_SUFFIX.length) {
         out.push({

@@ -144,6 +144,12 @@ const appSchema = z.strictObject({
         })
         .prefault({})
         .describe("volumeClaimTemplates: one PersistentVolumeClaim per replica."),
+    allowStatefulSetRecreate: z
+        .boolean()
+        .default(false)
+        .describe(
+            'Apply a change of a field the API server keeps immutable on the live StatefulSet (`podManagementPolicy`, the volumeClaimTemplates\' `storage.size`) by recreating the StatefulSet over its pods and PVCs: one `up` marks it for an orphaning delete, the next deletes it keeping its pods and PVCs and creates it anew, adopting them (`npm run deploy` runs both). Native apps only. Off: such changes are ignored, with a warning (README "Day-2 operations").',
+        ),
     pvcRetention: z
         .strictObject({
             whenDeleted: z.enum(["Retain", "Delete"]).default("Retain").describe("PVCs when the StatefulSet is deleted."),

@@ -20,6 +20,7 @@ import * as path from "path";
 import * as readline from "readline";
 import { parse } from "yaml";
 import { kubeconfigContexts, kubeconfigSources } from "../lib/kubeconfig";
+import { pendingRecreates } from "../lib/recreate";
 import { ensureToolchain, engineSettings, LOCAL_PASSPHRASE, openStack, ROOT } from "./engine";
 import { LOCAL_SECRET_KEY_PREFIX } from "./local-stack";
 
@@ -176,46 +177,62 @@ async function main(): Promise<number> {
         onOutput: (s: string) => process.stdout.write(s),
     };
 
-    if (toolchain.languageHost) {
-        say("engine: the plain CLI (pulumi-language-nodejs is on PATH)");
-        const flags = [
-            args.op,
-            "--config-file",
-            configFile,
-            ...(args.yes ? ["--yes"] : []),
-            ...(args.diff ? ["--diff"] : []),
-            ...(args.expectNoChanges ? ["--expect-no-changes"] : []),
-        ];
-        const r = spawnSync(toolchain.cli, [...flags, "--stack", args.stack], {
-            cwd: ROOT,
-            stdio: "inherit",
-            env: { ...process.env, ...settings.env, KUBECONFIG: kubeconfig },
-        });
-        if (r.status !== 0) return 1;
-    } else {
-        say("engine: Automation API inline program (no pulumi-language-nodejs here; same engine, same state, same output)");
-        if ((args.op === "up" || args.op === "destroy") && !args.yes) {
-            if (args.op === "up") await stack.preview(common);
-            else await stack.destroy({ ...common, previewOnly: true });
-            if (!(await confirm(`Do you want to perform this ${args.op}?`))) {
-                say(process.stdin.isTTY ? "cancelled" : `no terminal to confirm on: refused; run again with --yes`);
-                return process.stdin.isTTY ? 0 : 1;
+    /** One run of the operation, on the plain CLI or the Automation API: the exit code to stop with, or undefined to go on. */
+    const run = async (): Promise<number | undefined> => {
+        if (toolchain.languageHost) {
+            say("engine: the plain CLI (pulumi-language-nodejs is on PATH)");
+            const flags = [
+                args.op,
+                "--config-file",
+                configFile,
+                ...(args.yes ? ["--yes"] : []),
+                ...(args.diff ? ["--diff"] : []),
+                ...(args.expectNoChanges ? ["--expect-no-changes"] : []),
+            ];
+            const r = spawnSync(toolchain.cli, [...flags, "--stack", args.stack], {
+                cwd: ROOT,
+                stdio: "inherit",
+                env: { ...process.env, ...settings.env, KUBECONFIG: kubeconfig },
+            });
+            if (r.status !== 0) return 1;
+        } else {
+            say("engine: Automation API inline program (no pulumi-language-nodejs here; same engine, same state, same output)");
+            if ((args.op === "up" || args.op === "destroy") && !args.yes) {
+                if (args.op === "up") await stack.preview(common);
+                else await stack.destroy({ ...common, previewOnly: true });
+                if (!(await confirm(`Do you want to perform this ${args.op}?`))) {
+                    say(process.stdin.isTTY ? "cancelled" : `no terminal to confirm on: refused; run again with --yes`);
+                    return process.stdin.isTTY ? 0 : 1;
+                }
+            }
+            switch (args.op) {
+                case "up":
+                    await stack.up({ ...common, expectNoChanges: args.expectNoChanges });
+                    break;
+                case "preview":
+                    await stack.preview({ ...common, expectNoChanges: args.expectNoChanges });
+                    break;
+                case "refresh":
+                    await stack.refresh({ ...common, expectNoChanges: args.expectNoChanges });
+                    break;
+                case "destroy":
+                    await stack.destroy(common);
+                    break;
             }
         }
-        switch (args.op) {
-            case "up":
-                await stack.up({ ...common, expectNoChanges: args.expectNoChanges });
-                break;
-            case "preview":
-                await stack.preview({ ...common, expectNoChanges: args.expectNoChanges });
-                break;
-            case "refresh":
-                await stack.refresh({ ...common, expectNoChanges: args.expectNoChanges });
-                break;
-            case "destroy":
-                await stack.destroy(common);
-                break;
-        }
+        return undefined;
+    };
+    const stop = await run();
+    if (stop !== undefined) return stop;
+    // lib/recreate.ts: an up that marked StatefulSets for a recreate (allowStatefulSetRecreate) needs a second up,
+    // which replaces them keeping their pods and PVCs; this runner does it (with the same confirmation as the first).
+    const pending = args.op === "up" ? pendingRecreates((await stack.outputs()).workloads?.value) : [];
+    if (pending.length > 0) {
+        say(
+            `the StatefulSets of ${pending.join(", ")} are marked for a recreate (allowStatefulSetRecreate): a second up replaces them, keeping their pods and PVCs`,
+        );
+        const again = await run();
+        if (again !== undefined) return again;
     }
 
     if (args.op !== "preview") {

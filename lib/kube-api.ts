@@ -22,6 +22,7 @@ import * as https from "https";
 import * as path from "path";
 import { parse } from "yaml";
 import { KubeconfigFile } from "./kubeconfig";
+import { DELETION_PROPAGATION_ANNOTATION } from "./recreate";
 
 /** How to reach and authenticate to one cluster. */
 export interface ClusterConnection {
@@ -237,21 +238,33 @@ export interface LiveStatefulSet {
     readonly podManagementPolicy: string;
     /** `spec.volumeClaimTemplates[0].spec.resources.requests.storage`, e.g. `1Gi`; undefined without templates. */
     readonly claimSize?: string;
+    /** Annotated `pulumi.com/deletionPropagationPolicy: orphan` (lib/recreate.ts: marked by a first `up`). Default false. */
+    readonly orphanOnDelete?: boolean;
 }
 
 /** The StatefulSets in `namespace` (an empty list when the namespace does not exist). */
 export async function listStatefulSets(conn: ClusterConnection, namespace: string): Promise<LiveStatefulSet[]> {
     const list = (await getJson(conn, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/statefulsets`)) as {
         items?: {
-            metadata?: { name?: string };
+            metadata?: { name?: string; annotations?: Record<string, string> };
             spec?: { podManagementPolicy?: string; volumeClaimTemplates?: { spec?: { resources?: { requests?: { storage?: string } } } }[] };
         }[];
     };
     return (list.items ?? []).flatMap((i) => {
         const name = i.metadata?.name;
         const claimSize = i.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
+        const orphanOnDelete = i.metadata?.annotations?.[DELETION_PROPAGATION_ANNOTATION]?.toLowerCase() === "orphan";
         // The API server defaults podManagementPolicy to OrderedReady.
-        return name ? [{ name, podManagementPolicy: i.spec?.podManagementPolicy ?? "OrderedReady", ...(claimSize ? { claimSize } : {}) }] : [];
+        return name
+            ? [
+                  {
+                      name,
+                      podManagementPolicy: i.spec?.podManagementPolicy ?? "OrderedReady",
+                      ...(claimSize ? { claimSize } : {}),
+                      ...(orphanOnDelete ? { orphanOnDelete } : {}),
+                  },
+              ]
+            : [];
     });
 }
 

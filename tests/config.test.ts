@@ -263,10 +263,13 @@ describe("checkAgainstLive: the config against the live namespace", () => {
     const visits = (over: Partial<LiveStatefulSet> = {}): LiveStatefulSet => ({ name: "visits", podManagementPolicy: "Parallel", claimSize: "256Mi", ...over });
 
     it("says nothing when the live StatefulSets and PVCs match the config", () => {
-        assert.deepStrictEqual(checkAgainstLive(cfg(), { claims: [{ name: "data-visits-0", size: "256Mi" }], statefulSets: [visits()], storageClasses: [] }), {
-            problems: [],
-            warnings: [],
+        const { problems, warnings, plans } = checkAgainstLive(cfg(), {
+            claims: [{ name: "data-visits-0", size: "256Mi" }],
+            statefulSets: [visits()],
+            storageClasses: [],
         });
+        assert.deepStrictEqual({ problems, warnings }, { problems: [], warnings: [] });
+        assert.strictEqual(plans.get("visits")?.phase, "none");
     });
 
     it("warns about an immutable field the config changed, with the recipe for a native app and the limit for a Helm app", () => {
@@ -282,7 +285,7 @@ describe("checkAgainstLive: the config against the live namespace", () => {
         assert.strictEqual(warnings.length, 3, warnings.join("\n"));
         assert.match(
             warnings[0],
-            /apps\[0\]\.podManagementPolicy is Parallel, but the live StatefulSet visits has OrderedReady: .*delete statefulset visits --cascade=orphan.*pulumi up --refresh/,
+            /apps\[0\]\.podManagementPolicy is Parallel, but the live StatefulSet visits has OrderedReady: .*allowStatefulSetRecreate: true.*delete statefulset visits --cascade=orphan.*pulumi up --refresh/,
         );
         assert.match(
             warnings[1],

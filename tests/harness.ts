@@ -13,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import type { LiveStatefulSet } from "../lib/kube-api";
+import { DELETION_PROPAGATION_ANNOTATION } from "../lib/recreate";
 import { stackFileConfig as readStackFile } from "../lib/stack-file";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -167,7 +168,7 @@ function fakeApiServer(): Promise<string> {
             }
             if (req.method === "GET" && /^\/apis\/apps\/v1\/namespaces\/[^/]+\/statefulsets$/.test(req.url ?? "")) {
                 const items = liveStatefulSets.map((s) => ({
-                    metadata: { name: s.name },
+                    metadata: { name: s.name, ...(s.orphanOnDelete ? { annotations: { [DELETION_PROPAGATION_ANNOTATION]: "orphan" } } : {}) },
                     spec: {
                         podManagementPolicy: s.podManagementPolicy,
                         volumeClaimTemplates: s.claimSize ? [{ spec: { resources: { requests: { storage: s.claimSize } } } }] : [],

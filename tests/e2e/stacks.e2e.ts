@@ -412,6 +412,64 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             );
         });
 
+        it("allowStatefulSetRecreate applies immutable changes (podManagementPolicy, the volumeClaimTemplates' size) in two ups: the first marks the StatefulSet, the second replaces it with an orphaning delete; the same pods (not restarted) and PVCs, then preview shows no changes", async () => {
+            // Left by the tests above: visits runs OrderedReady (the orphan recipe) with templates asking 256Mi, its
+            // PVCs at 512Mi (the growth test). The committed config says Parallel.
+            const live = getJson(["statefulset", "visits", "-n", DEV_NS]);
+            assert.strictEqual(live.spec.podManagementPolicy, "OrderedReady");
+            const pvcs = pvcUids(DEV_NS);
+            const podUids = () =>
+                Object.fromEntries(
+                    getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items.map((p: Any) => [p.metadata.name, p.metadata.uid]),
+                );
+            const pods = podUids();
+            const s = await env.open(
+                "dev",
+                stackFileWith("dev", (c) => {
+                    const visits = appIn(c, "visits");
+                    visits.storage.size = "512Mi";
+                    visits.allowStatefulSetRecreate = true;
+                    appIn(c, "litecoin").storage.size = "2Gi";
+                }),
+            );
+            const first = collector();
+            const marked = await timed("dev: up 1 of 2 (marks the StatefulSet)", () =>
+                s.stack.up({ configFile: s.configFile, onOutput: first.onOutput, color: "never" }),
+            );
+            assert.deepStrictEqual(changes(marked.summary), { update: 1 }, "only the StatefulSet's annotation");
+            assert.match(first.text(), /allowStatefulSetRecreate: this up marks the StatefulSet visits for an orphaning delete/);
+            assert.strictEqual((marked.outputs.workloads.value as Any).visits.recreatePending, true);
+            const annotated = getJson(["statefulset", "visits", "-n", DEV_NS]);
+            assert.strictEqual(annotated.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "orphan");
+            assert.strictEqual(annotated.metadata.uid, live.metadata.uid, "the same StatefulSet, only annotated");
+
+            const seen = collector();
+            const preview = await timed("dev: preview of up 2", () => s.stack.preview({ configFile: s.configFile, onOutput: seen.onOutput, color: "never" }));
+            assert.strictEqual(preview.changeSummary.replace, 1, JSON.stringify(preview.changeSummary));
+            assert.match(
+                seen.text(),
+                /this up replaces the StatefulSet visits for podManagementPolicy OrderedReady → Parallel, volumeClaimTemplates storage 256Mi → 512Mi/,
+            );
+
+            const replaced = await timed("dev: up 2 of 2 (the orphaning replace)", () => s.stack.up({ configFile: s.configFile, color: "never" }));
+            assert.deepStrictEqual(changes(replaced.summary), { replace: 1 }, "the StatefulSet, nothing else");
+            const sts = getJson(["statefulset", "visits", "-n", DEV_NS]);
+            assert.notStrictEqual(sts.metadata.uid, live.metadata.uid, "a new StatefulSet");
+            assert.strictEqual(sts.spec.podManagementPolicy, "Parallel");
+            assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "512Mi");
+            assert.strictEqual(sts.metadata.annotations?.["pulumi.com/deletionPropagationPolicy"], undefined, "the new one is not marked");
+            assert.strictEqual((replaced.outputs.workloads.value as Any).visits.storageSize, "512Mi");
+            assert.strictEqual((replaced.outputs.workloads.value as Any).visits.recreatePending, false);
+            assert.deepStrictEqual(podUids(), pods, "the same pods: adopted, not restarted");
+            assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "the same PVCs");
+            for (const p of getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items)
+                assert.strictEqual(p.metadata.ownerReferences?.[0]?.uid, sts.metadata.uid, `${p.metadata.name} is owned by the new StatefulSet`);
+            assertReady(DEV_NS, ["visits", "litecoin", "datastore"]);
+            await succeeds("dev: preview --expect-no-changes after the recreate", (o) =>
+                s.stack.preview({ configFile: s.configFile, expectNoChanges: true, ...o }),
+            );
+        });
+
         it("destroy removes what it made, keeps the Namespace (retainOnDelete) and the PVCs go with whenDeleted: Delete", async () => {
             const s = await env.open("dev");
             const r = await timed("dev: destroy", () => s.stack.destroy({ configFile: s.configFile, color: "never" }));

@@ -1,0 +1,77 @@
+/**
+ * Recreating a native app's StatefulSet over its pods and PVCs, to apply a change of a field the API server keeps
+ * immutable (kubernetes#68737). Pure functions of the app config and what the pre-flight read saw.
+ *
+ * The mechanism is Kubernetes' own (`kubectl delete statefulset --cascade=orphan`, then a new StatefulSet with the
+ * same name and selector adopts the pods and, by name, their PVCs:
+ * https://kubernetes.io/docs/tasks/run-application/delete-stateful-set/), driven by Pulumi: a replacement whose
+ * delete uses `propagationPolicy: Orphan`. pulumi-kubernetes takes that policy from the annotation
+ * {@link DELETION_PROPAGATION_ANNOTATION} of the object *as the state holds it* (provider v4.25 pkg/await/await.go
+ * `Deletion` reads the old inputs; "setting it on the replacement or on the live object is ineffective",
+ * pulumi/pulumi-kubernetes#3011; orphan-on-replace only is the open pulumi/pulumi-kubernetes#3757). So it takes two
+ * `up`s: {@link RecreatePhase} `mark` puts the annotation into the state (an in-place update), `recreate` replaces
+ * the StatefulSet. A permanent annotation would do it in one, but then `pulumi destroy` would leave every pod
+ * running without a controller.
+ */
+import type { AppConfig } from "../config/schema";
+import type { LiveStatefulSet } from "./kube-api";
+import { parseQuantity } from "./quantity";
+
+/** pulumi-kubernetes' annotation that sets the propagation policy of its delete (`orphan`, `background`, `foreground`). */
+export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
+
+/**
+ * Where an app's StatefulSet is on the way to a recreate:
+ * - `none`: nothing to recreate (no live StatefulSet, no immutable change, or `allowStatefulSetRecreate` off);
+ * - `mark`: this `up` annotates the StatefulSet for an orphaning delete and keeps ignoring the immutable fields;
+ * - `recreate`: the live StatefulSet carries the annotation: this `up` replaces it (delete with `Orphan`, then create).
+ */
+export type RecreatePhase = "none" | "mark" | "recreate";
+
+/** What {@link recreatePlan} decided, and the immutable changes it is for (for warnings and outputs). */
+export interface RecreatePlan {
+    readonly phase: RecreatePhase;
+    /** Each change in words, e.g. `podManagementPolicy Parallel → OrderedReady`. Empty for no change. */
+    readonly changes: string[];
+}
+
+/**
+ * The fields the config sets that differ from the live StatefulSet and that the API server refuses to change:
+ * `podManagementPolicy` and the size the volumeClaimTemplates ask (k8s.io/kubernetes pkg/apis/apps/validation
+ * ValidateStatefulSetUpdate: only replicas, template, updateStrategy, persistentVolumeClaimRetentionPolicy,
+ * minReadySeconds and ordinals may change).
+ */
+export function immutableChanges(app: AppConfig, live: LiveStatefulSet): string[] {
+    const changes: string[] = [];
+    if (live.podManagementPolicy !== app.podManagementPolicy) {
+        changes.push(`podManagementPolicy ${live.podManagementPolicy} → ${app.podManagementPolicy}`);
+    }
+    if (live.claimSize !== undefined && parseQuantity(live.claimSize) !== parseQuantity(app.storage.size)) {
+        changes.push(`volumeClaimTemplates storage ${live.claimSize} → ${app.storage.size}`);
+    }
+    return changes;
+}
+
+/**
+ * The recreate phase of `app` given its live StatefulSet (`undefined` when there is none). Only native apps with
+ * `allowStatefulSetRecreate` leave `none`. A StatefulSet marked by an earlier `up` whose change was then reverted is
+ * `none` too: the StatefulSet is registered without the annotation, so that `up` removes it.
+ */
+export function recreatePlan(app: AppConfig, live: LiveStatefulSet | undefined): RecreatePlan {
+    const changes = live ? immutableChanges(app, live) : [];
+    if (!live || changes.length === 0 || !app.allowStatefulSetRecreate || app.deployWith !== "native") {
+        return { phase: "none", changes };
+    }
+    return { phase: live.orphanOnDelete ? "recreate" : "mark", changes };
+}
+
+/**
+ * The apps whose StatefulSet an `up` marked for a recreate, from the stack output `workloads`
+ * (`workloads.<app>.recreatePending`): the next `up` replaces them. Anything else in the output is ignored.
+ */
+export function pendingRecreates(workloads: unknown): string[] {
+    if (typeof workloads !== "object" || workloads === null) return [];
+    return Object.entries(workloads as Record<string, { recreatePending?: unknown }>)
+        .filter(([, w]) => w?.recreatePending === true)
+        .map(([app]) => app);
+}
