@@ -2,7 +2,7 @@
  * The config against what the stack's namespace holds (lib/kube-api.ts reads it before anything is registered).
  */
 import type { LiveClaim, LiveNamespace } from "../lib/kube-api";
-import { claimNamePattern, workloadNames } from "../lib/names";
+import { claimName, claimNamePattern, workloadNames } from "../lib/names";
 import { parseQuantity } from "../lib/quantity";
 import { DELETION_PROPAGATION_ANNOTATION, RecreatePlan, recreatePlan } from "../lib/recreate";
 import { ConfigProblem, configKey } from "./errors";
@@ -30,6 +30,35 @@ function growingClaims(cfg: StackConfig, claims: readonly LiveClaim[]): (LiveCla
         const now = parseQuantity(app.storage.size);
         return now === undefined ? [] : claimsOf(app, claims).filter((c) => c.bytes < now);
     });
+}
+
+/**
+ * A claim's StorageClass and access modes cannot change (core/validation ValidatePersistentVolumeClaimUpdate: the spec
+ * is immutable but for `resources.requests` and `volumeAttributesClassName`), and the claim patches of ordinals below
+ * `replicas` (lib/claims.ts) send both: a config that differs from a live claim would fail them mid-`up`.
+ */
+function claimFieldProblems(app: StackConfig["apps"][number], i: number, claims: readonly LiveClaim[]): ConfigProblem[] {
+    const patched = new Set(Array.from({ length: app.replicas }, (_, ordinal) => claimName(app.name, ordinal)));
+    const problems: ConfigProblem[] = [];
+    const wanted = app.storage.storageClass;
+    const otherClass = claims.find((c) => patched.has(c.name) && wanted !== undefined && c.storageClass !== wanted);
+    if (otherClass) {
+        problems.push({
+            key: configKey(["apps", i, "storage", "storageClass"]),
+            message: `differs from the live PVC ${otherClass.name}'s StorageClass (${otherClass.storageClass ?? "none"}); a PersistentVolumeClaim's class cannot change. Keep ${otherClass.storageClass ?? "it unset"}, or move the data to a new app`,
+            given: wanted,
+        });
+    }
+    const modes = [...app.storage.accessModes].sort().join(",");
+    const otherModes = claims.find((c) => patched.has(c.name) && c.accessModes !== undefined && [...c.accessModes].sort().join(",") !== modes);
+    if (otherModes) {
+        problems.push({
+            key: configKey(["apps", i, "storage", "accessModes"]),
+            message: `differ from the live PVC ${otherModes.name}'s (${otherModes.accessModes?.join(", ")}); a PersistentVolumeClaim's access modes cannot change. Keep them, or move the data to a new app`,
+            given: app.storage.accessModes,
+        });
+    }
+    return problems;
 }
 
 /**
@@ -94,6 +123,7 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
             }
         }
         const sized = claimsOf(app, live.claims);
+        problems.push(...claimFieldProblems(app, i, sized));
         if (sized.length === 0 || now === undefined) {
             return;
         }

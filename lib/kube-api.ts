@@ -214,6 +214,8 @@ export interface LiveClaim {
     readonly name: string;
     readonly size: string;
     readonly storageClass?: string;
+    /** `spec.accessModes`, e.g. `["ReadWriteOnce"]`; undefined when the list did not say. */
+    readonly accessModes?: string[];
 }
 
 /**
@@ -222,13 +224,17 @@ export interface LiveClaim {
  */
 export async function listClaims(conn: ClusterConnection, namespace: string): Promise<LiveClaim[]> {
     const list = (await getJson(conn, `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims`)) as {
-        items?: { metadata?: { name?: string }; spec?: { storageClassName?: string; resources?: { requests?: { storage?: string } } } }[];
+        items?: {
+            metadata?: { name?: string };
+            spec?: { storageClassName?: string; accessModes?: string[]; resources?: { requests?: { storage?: string } } };
+        }[];
     };
     return (list.items ?? []).flatMap((i) => {
         const name = i.metadata?.name;
         const size = i.spec?.resources?.requests?.storage;
         const storageClass = i.spec?.storageClassName;
-        return name && size ? [{ name, size, ...(storageClass ? { storageClass } : {}) }] : [];
+        const accessModes = i.spec?.accessModes;
+        return name && size ? [{ name, size, ...(storageClass ? { storageClass } : {}), ...(accessModes ? { accessModes } : {}) }] : [];
     });
 }
 

@@ -356,6 +356,30 @@ describe("checkAgainstLive: the config against the live namespace", () => {
             assert.match(problems[1].message, /data-datastore-0 \(128Mi, no StorageClass\)/);
         });
 
+        it("refuses a StorageClass or access modes that differ from a live claim the patches would send them to, naming the key", () => {
+            const c = structuredClone(cfg()) as Any;
+            c.apps[0].storage.storageClass = "fast";
+            c.apps[0].storage.accessModes = ["ReadWriteOncePod"];
+            const { problems } = checkAgainstLive(c, {
+                claims: [{ name: "data-visits-0", size: "256Mi", storageClass: "standard", accessModes: ["ReadWriteOnce"] }],
+                statefulSets: [],
+                storageClasses: [],
+            });
+            assert.deepStrictEqual(
+                problems.map((p) => [p.key, p.message.slice(0, 60)]),
+                [
+                    ["stateful-apps:apps[0].storage.storageClass", "differs from the live PVC data-visits-0's StorageClass (stan"],
+                    ["stateful-apps:apps[0].storage.accessModes", "differ from the live PVC data-visits-0's (ReadWriteOnce); a "],
+                ],
+            );
+            const unset = checkAgainstLive(cfg(), {
+                claims: [{ name: "data-visits-0", size: "256Mi", storageClass: "standard", accessModes: ["ReadWriteOnce"] }],
+                statefulSets: [],
+                storageClasses: [],
+            });
+            assert.deepStrictEqual(unset.problems, [], "no class in config: the claim keeps the one the cluster gave it");
+        });
+
         it("refuses growth where the StorageClass is gone (not read)", () => {
             const { problems } = checkAgainstLive(cfg(), { claims: claims.slice(0, 1), statefulSets: [], storageClasses: [] });
             assert.match(problems[0]?.message ?? "", /data-visits-0 \(128Mi, StorageClass expandable\)/);
