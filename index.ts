@@ -14,6 +14,9 @@ import { requirePrometheusOperatorCrds } from "./components/prometheus-operator"
 import { StatefulWorkload, WorkloadOutputs } from "./components/stateful-workload";
 import { namespaceMetadata } from "./lib/namespace";
 import { checkAgainstDeployed, loadConfig } from "./config";
+import { configKey } from "./config/errors";
+import { clusterConnection } from "./lib/kube-api";
+import { recoverStuckRollout } from "./lib/rollout-recovery";
 
 /** Stack outputs. */
 interface ProgramOutputs {
@@ -45,7 +48,9 @@ export = async (): Promise<ProgramOutputs> => {
     const operatorCrds = stack.monitoring.prometheusOperator ? requirePrometheusOperatorCrds({ provider }) : [];
 
     const workloads: Record<string, WorkloadOutputs> = {};
-    for (const app of stack.apps) {
+    // Only in `up`, never in `preview`: the stuck-rollout watcher deletes live pods (lib/rollout-recovery.ts).
+    const connection = pulumi.runtime.isDryRun() ? undefined : clusterConnection(kubeconfigFiles, cluster.context);
+    for (const [i, app] of stack.apps.entries()) {
         const w = new StatefulWorkload(
             app.name,
             {
@@ -60,6 +65,12 @@ export = async (): Promise<ProgramOutputs> => {
             },
             { providers: [provider] },
         );
+        if (connection && app.recoverStuckRollout) {
+            const settled = new Promise((resolve) => w.workloadSettled.apply(resolve));
+            recoverStuckRollout(connection, stack.namespace.name, app, settled, (m) =>
+                pulumi.log.warn(`${configKey(["apps", i, "recoverStuckRollout"])}: ${m}`, w),
+            );
+        }
         workloads[app.name] = {
             deployWith: w.deployWith,
             serviceDns: w.serviceDns,

@@ -75,6 +75,11 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
     public readonly storageSize: pulumi.Output<string>;
     public readonly rollout: string;
     public readonly recreatePending: boolean;
+    /**
+     * Resolves when the engine is done with the app's StatefulSet (native) or release (Helm), awaits included: the
+     * stuck-rollout watcher (lib/rollout-recovery.ts) runs until then. Not a stack output.
+     */
+    public readonly workloadSettled: pulumi.Output<unknown>;
 
     constructor(name: string, args: StatefulWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("stateful-apps:index:StatefulWorkload", name, {}, opts);
@@ -124,6 +129,7 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
         this.storageSize = workload.storageSize;
         this.rollout = workload.rollout;
         this.recreatePending = args.recreate?.phase === "mark";
+        this.workloadSettled = workload instanceof HelmStatefulApp ? workload.release.status : workload.statefulSet.status;
         this.registerOutputs({
             serviceDns: this.serviceDns,
             podDns: this.podDns,

@@ -144,6 +144,12 @@ const appSchema = z.strictObject({
         })
         .prefault({})
         .describe("volumeClaimTemplates: one PersistentVolumeClaim per replica."),
+    recoverStuckRollout: z
+        .boolean()
+        .default(true)
+        .describe(
+            'While `up` waits for an OrderedReady StatefulSet (native or Helm), delete its pods that are not on the update revision and not Ready for longer than their startup and readiness probes allow, so that reverting a bad template recovers the rollout (the controller waits for such a pod forever, kubernetes#67250; README "Day-2 operations"). Needs `list` and `delete` on pods.',
+        ),
     allowStatefulSetRecreate: z
         .boolean()
         .default(false)

@@ -169,11 +169,25 @@ function runExecPlugin(exec: Record<string, unknown>, server: string, dir: strin
  * @throws an Error with the URL and the HTTP status or network error when the request fails.
  */
 export function getJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<unknown> {
+    return requestJson(conn, "GET", apiPath, timeoutMs);
+}
+
+/**
+ * DELETEs an object by its API path (e.g. `/api/v1/namespaces/apps/pods/visits-1`) with the API server's default
+ * propagation, and returns the parsed JSON body (the object as it is being deleted, or a Status).
+ *
+ * @throws an Error with the URL and the HTTP status or network error when the request fails (404 included).
+ */
+export function deleteJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<unknown> {
+    return requestJson(conn, "DELETE", apiPath, timeoutMs);
+}
+
+function requestJson(conn: ClusterConnection, method: "GET" | "DELETE", apiPath: string, timeoutMs: number): Promise<unknown> {
     // Keep a path prefix of the server (a proxy such as Rancher's `https://host/k8s/clusters/c-abc`).
     const url = new URL(`${conn.server.pathname.replace(/\/$/, "")}${apiPath}`, conn.server);
     const lib = url.protocol === "http:" ? http : https;
     const options: https.RequestOptions = {
-        method: "GET",
+        method,
         headers: { Accept: "application/json", ...(conn.token ? { Authorization: `Bearer ${conn.token}` } : {}) },
         ca: conn.ca,
         cert: conn.cert,
@@ -189,18 +203,18 @@ export function getJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15
             res.on("end", () => {
                 const body = Buffer.concat(chunks).toString("utf8");
                 if ((res.statusCode ?? 0) >= 300) {
-                    reject(new Error(`GET ${url.href}: HTTP ${res.statusCode} ${body.slice(0, 300)}`));
+                    reject(new Error(`${method} ${url.href}: HTTP ${res.statusCode} ${body.slice(0, 300)}`));
                     return;
                 }
                 try {
                     resolve(JSON.parse(body));
                 } catch {
-                    reject(new Error(`GET ${url.href}: the answer is not JSON`));
+                    reject(new Error(`${method} ${url.href}: the answer is not JSON`));
                 }
             });
         });
         req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-        req.on("error", (e) => reject(new Error(`GET ${url.href}: ${e.message}`)));
+        req.on("error", (e) => reject(new Error(`${method} ${url.href}: ${e.message}`)));
         req.end();
     });
 }

@@ -1,0 +1,141 @@
+/**
+ * The stuck-rollout watcher's choice of pods (lib/rollout-recovery.ts), as pure functions, and the watcher itself
+ * against a loopback stand-in for the API server. What this proves: which pods it deletes and which it leaves, and
+ * that it stops when `up` is done with the StatefulSet. That a revert then really recovers an OrderedReady rollout
+ * is the real-node e2e (tests/e2e/real-node.e2e.ts: probes fail for real there, never on kwok).
+ */
+import * as assert from "assert";
+import * as http from "http";
+import { parseStackConfig } from "../config/parse";
+import { clusterConnection } from "../lib/kube-api";
+import { livePod, LivePod, recoverStuckRollout, stuckAfterSeconds, stuckPods } from "../lib/rollout-recovery";
+import { stackFileConfig } from "./harness";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+function devApp(i: number) {
+    const raw: Record<string, Any> = {};
+    for (const [k, v] of Object.entries(stackFileConfig("dev"))) if (k.startsWith("stateful-apps:")) raw[k.replace(/^stateful-apps:/, "")] = v;
+    return parseStackConfig(raw, () => false).apps[i];
+}
+
+const NOW = Date.parse("2026-12-03T12:00:00Z");
+const pod = (over: Partial<LivePod>): LivePod => ({
+    name: "visits-1",
+    uid: "u1",
+    revision: "bad",
+    ready: false,
+    readySinceMs: NOW - 60_000,
+    terminating: false,
+    ...over,
+});
+
+describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
+    it("a pod is stuck after its startup and readiness budgets (initialDelay + failureThreshold × period of each)", () => {
+        const visits = devApp(0);
+        const r = visits.probes.readiness;
+        assert.strictEqual(stuckAfterSeconds(visits), r.initialDelaySeconds + r.failureThreshold * r.periodSeconds + 0);
+        const datastore = devApp(2);
+        const s = datastore.probes.startup!;
+        assert.ok(s, "the dev datastore has a startup probe");
+        assert.strictEqual(
+            stuckAfterSeconds(datastore),
+            s.initialDelaySeconds +
+                s.failureThreshold * s.periodSeconds +
+                datastore.probes.readiness.initialDelaySeconds +
+                datastore.probes.readiness.failureThreshold * datastore.probes.readiness.periodSeconds,
+        );
+    });
+
+    it("deletes only pods of an OrderedReady StatefulSet that are off the update revision, not Ready past the budget, not terminating", () => {
+        const sts = { podManagementPolicy: "OrderedReady", updateRevision: "good" };
+        const pods = [
+            pod({ name: "stuck" }),
+            pod({ name: "updated-and-starting", revision: "good" }),
+            pod({ name: "old-but-ready", revision: "old", ready: true }),
+            pod({ name: "just-unready", readySinceMs: NOW - 5_000 }),
+            pod({ name: "terminating", terminating: true }),
+            pod({ name: "no-revision-label", revision: undefined }),
+        ];
+        assert.deepStrictEqual(
+            stuckPods(sts, pods, NOW, 30).map((p) => p.name),
+            ["stuck"],
+        );
+        assert.deepStrictEqual(stuckPods({ ...sts, podManagementPolicy: "Parallel" }, pods, NOW, 30), [], "Parallel replaces such pods by itself");
+        assert.deepStrictEqual(stuckPods({ podManagementPolicy: "OrderedReady" }, pods, NOW, 30), [], "no update revision reported yet");
+    });
+
+    it("reads a pod from the API's JSON: revision label, Ready condition and its last change, deletionTimestamp", () => {
+        const p = livePod({
+            metadata: { name: "visits-1", uid: "u", labels: { "controller-revision-hash": "visits-abc" }, deletionTimestamp: "2026-12-03T12:00:00Z" },
+            status: { startTime: "2026-12-03T11:00:00Z", conditions: [{ type: "Ready", status: "False", lastTransitionTime: "2026-12-03T11:30:00Z" }] },
+        });
+        assert.deepStrictEqual(p, {
+            name: "visits-1",
+            uid: "u",
+            revision: "visits-abc",
+            ready: false,
+            readySinceMs: Date.parse("2026-12-03T11:30:00Z"),
+            terminating: true,
+        });
+    });
+
+    it("the watcher deletes a stuck pod once, reports it, and stops looking when the StatefulSet's step is done", async function () {
+        this.timeout(20_000);
+        const requests: string[] = [];
+        const stuck = {
+            metadata: { name: "visits-1", uid: "p1", labels: { "controller-revision-hash": "bad" }, ownerReferences: [{ uid: "s1" }] },
+            status: { conditions: [{ type: "Ready", status: "False", lastTransitionTime: "2026-01-01T00:00:00Z" }] },
+        };
+        const other = { ...stuck, metadata: { ...stuck.metadata, name: "other-1", uid: "p2", ownerReferences: [{ uid: "another-set" }] } };
+        const server = http.createServer((req, res) => {
+            requests.push(`${req.method} ${req.url}`);
+            const json = (body: unknown): void => void res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+            if (req.url === "/apis/apps/v1/namespaces/ns/statefulsets/visits")
+                return json({
+                    metadata: { uid: "s1" },
+                    spec: { podManagementPolicy: "OrderedReady", selector: { matchLabels: { "app.kubernetes.io/name": "visits" } } },
+                    status: { updateRevision: "good" },
+                });
+            if (req.url?.startsWith("/api/v1/namespaces/ns/pods?labelSelector=")) return json({ items: [stuck, other] });
+            if (req.method === "DELETE") return json({ kind: "Status" });
+            return void res.writeHead(404).end("{}");
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const port = (server.address() as { port: number }).port;
+            const conn = clusterConnection(
+                [
+                    {
+                        dir: "/",
+                        text: `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n`,
+                    },
+                ],
+                "x",
+            );
+            let finish!: () => void;
+            const until = new Promise<void>((r) => (finish = r));
+            const logged: string[] = [];
+            recoverStuckRollout(conn, "ns", devApp(0), until, (m) => logged.push(m));
+            await new Promise((r) => setTimeout(r, 5_500));
+            finish();
+            await new Promise((r) => setTimeout(r, 50));
+            const seen = requests.length;
+            await new Promise((r) => setTimeout(r, 2_500));
+            assert.deepStrictEqual(
+                requests.filter((r) => r.startsWith("DELETE")),
+                ["DELETE /api/v1/namespaces/ns/pods/visits-1"],
+                "the stuck pod of this StatefulSet, once; not the other StatefulSet's pod",
+            );
+            assert.strictEqual(logged.length, 1);
+            assert.match(
+                logged[0],
+                /^deleted pod visits-1 of the OrderedReady StatefulSet visits: not Ready for over \d+ s on revision bad while the StatefulSet updates to good/,
+            );
+            assert.strictEqual(requests.length, seen, "no look after the step is done");
+        } finally {
+            server.close();
+        }
+    });
+});
