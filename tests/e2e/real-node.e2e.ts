@@ -21,6 +21,7 @@ import * as os from "os";
 import * as path from "path";
 import { ROOT } from "../../deploy/engine";
 import { PROJECT } from "../../lib/names";
+import { parse, stringify } from "yaml";
 import { HELM } from "../helm";
 import { Any, appIn, EngineEnv, eventually, stackFileWith, succeeds, timed, up } from "./harness";
 
@@ -317,6 +318,65 @@ describe("the visits app on a real node (containers really run: one node, local 
         assert.strictEqual(pvcUid("data-visits-1"), claim);
         const after = await visitPod("visits", 1);
         assert.strictEqual(after.n, before.n + 1, "the count continues on the same volume");
+    });
+
+    it("an OrderedReady StatefulSet stuck on a canary pod that never turns Ready: the revert's `up` deletes that pod (recoverStuckRollout) and finishes, PVC kept, count continues", async () => {
+        // A third app, OrderedReady, only for this test: the controller waits for its stuck pod forever
+        // (kubernetes#67250), so without the program's recovery the revert's `up` would wait into its timeout.
+        const withOrdered = (mutate: (ordered: Any) => void = () => undefined) => {
+            const doc = parse(realNodeStack());
+            const apps = doc.config[`${PROJECT}:apps`] as Any[];
+            const ordered = JSON.parse(JSON.stringify(apps[0]));
+            ordered.name = "ordered";
+            ordered.podManagementPolicy = "OrderedReady";
+            ordered.replicas = 2;
+            delete ordered.dataLoad;
+            mutate(ordered);
+            apps.push(ordered);
+            return stringify(doc, { lineWidth: 0 });
+        };
+        const rolledOut = () => kubectl(["rollout", "status", "statefulset/ordered", "-n", NS, "--timeout=180s"]);
+        await timed("up (adds the OrderedReady app)", () => deploy(withOrdered()));
+        rolledOut();
+        const claim = pvcUid("data-ordered-1");
+        const before = await visitPod("ordered", 1);
+        const sts = () => getJson(["statefulset", "ordered", "-n", NS]);
+        const good = sts().status.updateRevision;
+
+        const bad = await env.open(
+            "dev",
+            withOrdered((o) => {
+                o.updateStrategy = { type: "RollingUpdate", partition: 1 };
+                o.probes.readiness = { type: "tcp", port: 8081, periodSeconds: 2 };
+            }),
+        );
+        await timed("up (a canary of ordered that never turns Ready)", () => up(bad.stack, bad.configFile));
+        await eventually("ordered-1 on the bad revision and not Ready", 60, () => {
+            const p = env.cluster.kubectlResult(["get", "pod", "ordered-1", "-n", NS, "-o", "json"]);
+            return p.status === 0 && JSON.parse(p.stdout).metadata.labels["controller-revision-hash"] !== good && !podReady("ordered-1");
+        });
+
+        // The revert: the config before the canary, one `up`, nothing else.
+        const revert = await env.open("dev", withOrdered());
+        const out: string[] = [];
+        await timed("up (revert; the program deletes the stuck pod)", () =>
+            revert.stack.up({ configFile: revert.configFile, onOutput: (t) => out.push(t), color: "never" }),
+        );
+        rolledOut();
+        assert.match(out.join(""), /recoverStuckRollout: deleted pod ordered-1 of the OrderedReady StatefulSet ordered: not Ready for over \d+ s on revision/);
+        const s = sts();
+        assert.strictEqual(s.status.readyReplicas, 2);
+        assert.strictEqual(s.status.updateRevision, good, "the revert went back to the first revision");
+        assert.strictEqual(s.status.currentRevision, good);
+        assert.strictEqual(pod("ordered-1").metadata.labels["controller-revision-hash"], good);
+        assert.strictEqual(pvcUid("data-ordered-1"), claim, "the same PVC");
+        const after = await visitPod("ordered", 1);
+        assert.strictEqual(after.n, before.n + 1, "the count continues on the same volume");
+        await succeeds("preview --expect-no-changes after the recovery", (o) =>
+            revert.stack.preview({ configFile: revert.configFile, expectNoChanges: true, ...o }),
+        );
+
+        await timed("up (removes the OrderedReady app again)", () => deploy(realNodeStack()));
     });
 
     it("helm test of the release passes: its test pod reaches the Service (busybox nc -z)", () => {
