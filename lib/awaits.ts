@@ -54,12 +54,21 @@ export function statefulSetTimeouts(app: AppConfig): { createSeconds: number; up
 export function rolloutAwait(app: AppConfig): { awaited: true } | { awaited: false; reason: string } {
     if (app.updateStrategy.type === "RollingUpdate" && app.updateStrategy.partition > 0) {
         const p = app.updateStrategy.partition;
+        const pods = (from: number, to: number) => podRange(app.name, from, to);
         return {
             awaited: false,
-            reason: `partitioned at ${p}: ordinals ≥ ${p} get the new revision, ordinals < ${p} keep the current one; not awaited (kubectl rollout status cannot finish either) until partition is 0`,
+            reason: `partitioned at ${p}: ordinals ≥ ${p} get the new revision (${pods(p, app.replicas)}), ordinals < ${p} keep the current one (${pods(0, Math.min(p, app.replicas))}); not awaited (kubectl rollout status cannot finish either) until partition is 0`,
         };
     }
     return { awaited: true };
+}
+
+/** The pods of ordinals `from … to - 1` by name (`visits-1, visits-2`), the middle elided past four; `none` when empty. */
+function podRange(app: string, from: number, to: number): string {
+    const n = to - from;
+    if (n <= 0) return "none";
+    const name = (i: number) => `${app}-${i}`;
+    return n <= 4 ? Array.from({ length: n }, (_, k) => name(from + k)).join(", ") : `${name(from)}, ${name(from + 1)}, …, ${name(to - 1)}`;
 }
 
 /**

@@ -55,7 +55,12 @@ describe("lib/awaits: StatefulSet await timeouts and canaries", () => {
         const canary = { ...visits, updateStrategy: { type: "RollingUpdate", partition: 1 } } as AppConfig;
         const r = rolloutAwait(canary);
         assert.strictEqual(r.awaited, false);
-        assert.match(!r.awaited ? r.reason : "", /partitioned at 1: ordinals ≥ 1 get the new revision/);
+        assert.match(
+            !r.awaited ? r.reason : "",
+            /partitioned at 1: ordinals ≥ 1 get the new revision \(\S+-1.*\), ordinals < 1 keep the current one \(\S+-0\)/,
+        );
         assert.deepStrictEqual(rolloutAwait({ ...visits, updateStrategy: { type: "OnDelete" } } as AppConfig), { awaited: true });
+        const wide = rolloutAwait({ ...visits, replicas: 9, updateStrategy: { type: "RollingUpdate", partition: 2 } } as AppConfig);
+        assert.match(!wide.awaited ? wide.reason : "", /\(visits-2, visits-3, …, visits-8\), ordinals < 2 keep the current one \(visits-0, visits-1\)/);
     });
 });
