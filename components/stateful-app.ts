@@ -5,7 +5,7 @@ import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloa
 import { configFileData } from "../lib/config-files";
 import { pdbEnabled, pdbSpec } from "../lib/pdb";
 import { clientServiceSpec, headlessServiceSpec, networkPolicySpec } from "../lib/services";
-import { DELETION_PROPAGATION_ANNOTATION, RecreatePlan } from "../lib/recreate";
+import { appForPhase, DELETION_PROPAGATION_ANNOTATION, RecreatePlan } from "../lib/recreate";
 import { mtailProgram, optional, scannerWaivers, STATEFULSET_IMMUTABLE_PATHS, statefulSetSpec } from "../lib/workload";
 import type { AppConfig } from "../config/schema";
 import type { AppSecret } from "./app-secret";
@@ -98,7 +98,7 @@ export class StatefulApp extends pulumi.ComponentResource {
             `${name}-statefulset`,
             {
                 metadata: { ...meta(names.app), ...optional("annotations", Object.keys(annotations).length > 0 ? annotations : undefined) },
-                spec: statefulSetSpec(app, {
+                spec: statefulSetSpec(appForPhase(app, phase), {
                     names,
                     serviceName: headless.metadata.name,
                     secretChecksum: secret.checksum,
@@ -110,9 +110,11 @@ export class StatefulApp extends pulumi.ComponentResource {
                 parent: this,
                 // Not the client Service: its endpoints are the StatefulSet's pods (lib/awaits.ts skipServiceAwait).
                 dependsOn: [serviceAccount, envConfigMap, filesConfigMap, ...mtailConfigMap, secret],
-                // lib/recreate.ts: `mark` puts the orphan annotation into the state with retainOnDelete off (the engine
-                // reads both from the state when it deletes); `recreate` replaces it (unprotected for this one up: the
-                // engine allows unprotect and replace together). Otherwise the immutable fields are ignored.
+                // lib/recreate.ts: `mark` puts the orphan annotation (and whenDeleted: Retain, above) into the state with
+                // retainOnDelete off (the engine reads both from the state when it deletes); `recreate` replaces it
+                // (unprotected for this one up: the engine allows unprotect and replace together). Otherwise the
+                // immutable fields are ignored. deleteBeforeReplace: the provider says so too for a named object
+                // (provider.go Diff); stated here because a replacement must never create before it deletes.
                 protect: phase === "recreate" ? false : args.protect,
                 retainOnDelete: phase === "mark" ? false : args.protect,
                 ignoreChanges: phase === "recreate" ? [] : [...STATEFULSET_IMMUTABLE_PATHS],

@@ -192,7 +192,7 @@ export async function checkAgainstDeployed({
         throw stackConfigRunError([
             {
                 key: KUBE_CONTEXT_KEY,
-                message: `names a cluster whose PersistentVolumeClaims and StatefulSets in namespace ${stack.namespace.name} cannot be read (${(e as Error).message}); the program reads them before changing anything, to refuse a storage.size the PVCs cannot shrink or grow to and to warn about immutable fields`,
+                message: `names a cluster whose PersistentVolumeClaims and StatefulSets in namespace ${stack.namespace.name} (or the StorageClasses of claims that would grow) cannot be read (${(e as Error).message}); the program reads them before changing anything, to refuse a storage.size the PVCs cannot shrink or grow to and to warn about immutable fields`,
                 given: context,
             },
         ]);

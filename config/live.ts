@@ -2,6 +2,7 @@
  * The config against what the stack's namespace holds (lib/kube-api.ts reads it before anything is registered).
  */
 import type { LiveClaim, LiveNamespace } from "../lib/kube-api";
+import { claimOrdinals } from "../lib/claims";
 import { claimName, claimNamePattern, workloadNames } from "../lib/names";
 import { parseQuantity } from "../lib/quantity";
 import { DELETION_PROPAGATION_ANNOTATION, RecreatePlan, recreatePlan } from "../lib/recreate";
@@ -38,7 +39,7 @@ function growingClaims(cfg: StackConfig, claims: readonly LiveClaim[]): (LiveCla
  * `replicas` (lib/claims.ts) send both: a config that differs from a live claim would fail them mid-`up`.
  */
 function claimFieldProblems(app: StackConfig["apps"][number], i: number, claims: readonly LiveClaim[]): ConfigProblem[] {
-    const patched = new Set(Array.from({ length: app.replicas }, (_, ordinal) => claimName(app.name, ordinal)));
+    const patched = new Set(claimOrdinals(app).map((ordinal) => claimName(app.name, ordinal)));
     const problems: ConfigProblem[] = [];
     const wanted = app.storage.storageClass;
     const otherClass = claims.find((c) => patched.has(c.name) && wanted !== undefined && c.storageClass !== wanted);
@@ -49,8 +50,9 @@ function claimFieldProblems(app: StackConfig["apps"][number], i: number, claims:
             given: wanted,
         });
     }
-    const modes = [...app.storage.accessModes].sort().join(",");
-    const otherModes = claims.find((c) => patched.has(c.name) && c.accessModes !== undefined && [...c.accessModes].sort().join(",") !== modes);
+    // In order: the claim patch sends the list as configured, and the API server compares the spec as it is.
+    const modes = app.storage.accessModes.join(",");
+    const otherModes = claims.find((c) => patched.has(c.name) && c.accessModes !== undefined && c.accessModes.join(",") !== modes);
     if (otherModes) {
         problems.push({
             key: configKey(["apps", i, "storage", "accessModes"]),
@@ -100,7 +102,7 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
         plans.set(app.name, plan);
         if (sts && plan.phase === "mark") {
             warnings.push(
-                `${configKey(["apps", i, "allowStatefulSetRecreate"])}: this up marks the StatefulSet ${sts.name} for an orphaning delete (${DELETION_PROPAGATION_ANNOTATION}: orphan) and changes nothing else of it; the next up recreates it for ${plan.changes.join(", ")}, keeping its pods and PVCs (npm run deploy runs that up itself)`,
+                `${configKey(["apps", i, "allowStatefulSetRecreate"])}: this up marks the StatefulSet ${sts.name} for an orphaning delete (${DELETION_PROPAGATION_ANNOTATION}: orphan, and PVC retention whenDeleted: Retain until it is recreated) and changes nothing else of it; the next up recreates it for ${plan.changes.join(", ")}, keeping its pods and PVCs (npm run deploy runs that up itself)`,
             );
         } else if (sts && plan.phase === "recreate") {
             warnings.push(
@@ -146,9 +148,18 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
                 given: app.storage.size,
             });
         } else if (smaller.length > 0) {
-            const list = smaller.map((c) => `${c.name} ${c.size} → ${app.storage.size}`).join(", ");
+            const patched = new Set(claimOrdinals(app).map((o) => claimName(app.name, o)));
+            const now = smaller.filter((c) => patched.has(c.name));
+            const later = smaller.filter((c) => !patched.has(c.name));
+            const list = now.map((c) => `${c.name} ${c.size} → ${app.storage.size}`).join(", ");
             warnings.push(
-                `${sizeKey} is ${app.storage.size}: this up expands PVCs ${list} (a PersistentVolumeClaimPatch per ordinal; the volumes grow when the storage driver has resized them, file systems at the latest when each pod restarts)`,
+                `${sizeKey} is ${app.storage.size}: ` +
+                    (now.length > 0
+                        ? `this up expands PVCs ${list} through their claim patches (the volumes grow when the storage driver has resized them, file systems at the latest when each pod restarts; a claim made again since its patch last applied, e.g. deleted and remade from the template, needs \`up --refresh\`)`
+                        : "no PVC of a running ordinal is smaller") +
+                    (later.length > 0
+                        ? `; PVCs ${later.map((c) => `${c.name} (${c.size})`).join(", ")} of ordinals above replicas grow when the app scales up to them`
+                        : ""),
             );
         }
     });

@@ -174,21 +174,27 @@ export function getJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15
 
 /**
  * DELETEs an object by its API path (e.g. `/api/v1/namespaces/apps/pods/visits-1`) with the API server's default
- * propagation, and returns the parsed JSON body (the object as it is being deleted, or a Status).
+ * propagation, only if it is still the object with `uid` (a DeleteOptions precondition: a pod made again under the
+ * same name in the meantime is left alone, HTTP 409), and returns the parsed JSON body.
  *
- * @throws an Error with the URL and the HTTP status or network error when the request fails (404 included).
+ * @throws an Error with the URL and the HTTP status or network error when the request fails (404 and 409 included).
  */
-export function deleteJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<unknown> {
-    return requestJson(conn, "DELETE", apiPath, timeoutMs);
+export function deleteJson(conn: ClusterConnection, apiPath: string, uid: string, timeoutMs = 15_000): Promise<unknown> {
+    return requestJson(conn, "DELETE", apiPath, timeoutMs, { kind: "DeleteOptions", apiVersion: "v1", preconditions: { uid } });
 }
 
-function requestJson(conn: ClusterConnection, method: "GET" | "DELETE", apiPath: string, timeoutMs: number): Promise<unknown> {
+function requestJson(conn: ClusterConnection, method: "GET" | "DELETE", apiPath: string, timeoutMs: number, requestBody?: unknown): Promise<unknown> {
+    const payload = requestBody === undefined ? undefined : JSON.stringify(requestBody);
     // Keep a path prefix of the server (a proxy such as Rancher's `https://host/k8s/clusters/c-abc`).
     const url = new URL(`${conn.server.pathname.replace(/\/$/, "")}${apiPath}`, conn.server);
     const lib = url.protocol === "http:" ? http : https;
     const options: https.RequestOptions = {
         method,
-        headers: { Accept: "application/json", ...(conn.token ? { Authorization: `Bearer ${conn.token}` } : {}) },
+        headers: {
+            Accept: "application/json",
+            ...(payload ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } : {}),
+            ...(conn.token ? { Authorization: `Bearer ${conn.token}` } : {}),
+        },
         ca: conn.ca,
         cert: conn.cert,
         key: conn.key,
@@ -215,7 +221,7 @@ function requestJson(conn: ClusterConnection, method: "GET" | "DELETE", apiPath:
         });
         req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
         req.on("error", (e) => reject(new Error(`${method} ${url.href}: ${e.message}`)));
-        req.end();
+        req.end(payload);
     });
 }
 
@@ -260,6 +266,8 @@ export interface LiveStatefulSet {
     readonly claimSize?: string;
     /** Annotated `pulumi.com/deletionPropagationPolicy: orphan` (lib/recreate.ts: marked by a first `up`). Default false. */
     readonly orphanOnDelete?: boolean;
+    /** `spec.persistentVolumeClaimRetentionPolicy.whenDeleted` (`Retain`, the API server's default, or `Delete`). */
+    readonly whenDeleted?: string;
 }
 
 /** The StatefulSets in `namespace` (an empty list when the namespace does not exist). */
@@ -267,7 +275,11 @@ export async function listStatefulSets(conn: ClusterConnection, namespace: strin
     const list = (await getJson(conn, `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/statefulsets`)) as {
         items?: {
             metadata?: { name?: string; annotations?: Record<string, string> };
-            spec?: { podManagementPolicy?: string; volumeClaimTemplates?: { spec?: { resources?: { requests?: { storage?: string } } } }[] };
+            spec?: {
+                podManagementPolicy?: string;
+                persistentVolumeClaimRetentionPolicy?: { whenDeleted?: string };
+                volumeClaimTemplates?: { spec?: { resources?: { requests?: { storage?: string } } } }[];
+            };
         }[];
     };
     return (list.items ?? []).flatMap((i) => {
@@ -280,6 +292,7 @@ export async function listStatefulSets(conn: ClusterConnection, namespace: strin
                   {
                       name,
                       podManagementPolicy: i.spec?.podManagementPolicy ?? "OrderedReady",
+                      whenDeleted: i.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? "Retain",
                       ...(claimSize ? { claimSize } : {}),
                       ...(orphanOnDelete ? { orphanOnDelete } : {}),
                   },

@@ -74,7 +74,7 @@ export function claimName(app: string, ordinal: number): string {
 
 /** Matches the names of every PVC of `app`'s volumeClaimTemplate ({@link claimName}), whatever the ordinal. */
 export function claimNamePattern(app: string): RegExp {
-    return new RegExp(`^${claimName(app, 0).replace(/0$/, "")}\\d+$`);
+    return new RegExp(`^${workloadNames(app).volumeClaim}-${app}-\\d+$`);
 }
 
 /**

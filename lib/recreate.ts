@@ -12,6 +12,13 @@
  * `up`s: {@link RecreatePhase} `mark` puts the annotation into the state (an in-place update), `recreate` replaces
  * the StatefulSet. A permanent annotation would do it in one, but then `pulumi destroy` would leave every pod
  * running without a controller.
+ *
+ * The phase is read from the live StatefulSet, the delete's policy from the state: they could disagree (an annotation
+ * set by hand; an `up` killed after the mark's apply but before its checkpoint), and the provider's fallback is a
+ * Foreground delete. So the mark also sets `persistentVolumeClaimRetentionPolicy.whenDeleted: Retain` (mutable), and
+ * only a StatefulSet that carries both is recreated: even that Foreground delete then keeps every PVC (it would stop
+ * the pods, which the new StatefulSet starts again on the same claims). The recreated StatefulSet has the configured
+ * policy again.
  */
 import type { AppConfig } from "../config/schema";
 import type { LiveStatefulSet } from "./kube-api";
@@ -54,15 +61,24 @@ export function immutableChanges(app: AppConfig, live: LiveStatefulSet): string[
 
 /**
  * The recreate phase of `app` given its live StatefulSet (`undefined` when there is none). Only native apps with
- * `allowStatefulSetRecreate` leave `none`. A StatefulSet marked by an earlier `up` whose change was then reverted is
- * `none` too: the StatefulSet is registered without the annotation, so that `up` removes it.
+ * `allowStatefulSetRecreate` leave `none`; `recreate` needs both marks on the live StatefulSet (the orphan annotation
+ * and `whenDeleted: Retain`), otherwise the phase is `mark` (again). A StatefulSet marked by an earlier `up` whose
+ * change was then reverted is `none`: it is registered without the marks, so that `up` removes them.
  */
 export function recreatePlan(app: AppConfig, live: LiveStatefulSet | undefined): RecreatePlan {
     const changes = live ? immutableChanges(app, live) : [];
     if (!live || changes.length === 0 || !app.allowStatefulSetRecreate || app.deployWith !== "native") {
         return { phase: "none", changes };
     }
-    return { phase: live.orphanOnDelete ? "recreate" : "mark", changes };
+    return { phase: live.orphanOnDelete && (live.whenDeleted ?? "Retain") === "Retain" ? "recreate" : "mark", changes };
+}
+
+/**
+ * The app as the StatefulSet of phase `phase` is built from: for `mark`, with `pvcRetention.whenDeleted: Retain`
+ * (see the module comment); otherwise `app` itself.
+ */
+export function appForPhase(app: AppConfig, phase: RecreatePhase): AppConfig {
+    return phase === "mark" ? { ...app, pvcRetention: { ...app.pvcRetention, whenDeleted: "Retain" } } : app;
 }
 
 /**

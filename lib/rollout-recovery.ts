@@ -10,15 +10,19 @@
  * (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#forced-rollback). A Parallel StatefulSet
  * replaces such a pod by itself.
  *
- * What the program does: while `up` waits for an app's OrderedReady StatefulSet (or its Helm release), it deletes
- * the pods of that StatefulSet that are (1) not on its update revision, (2) not Ready for longer than their startup
- * and readiness probes allow ({@link stuckAfterSeconds}) and (3) not already terminating. Why it is safe: such a pod
- * serves nothing (not Ready, so no Service endpoint and no PodDisruptionBudget budget to spend), the controller would
- * delete it for the update anyway as soon as it turned Ready, and deleting a pod keeps its PVC: the controller makes
- * it again, on the update revision, with the same name and claim. Nothing happens in `preview`, and nothing while the
- * pods are Ready or on the update revision, so an `up` that does not change the template touches no pod.
+ * What the program does: while `up` waits for an app's OrderedReady RollingUpdate StatefulSet (or its Helm release),
+ * it deletes the pods of that StatefulSet that are (1) at or above the partition and not on its update revision,
+ * (2) not Ready for longer than one pod may take to become available ({@link stuckAfterSeconds}, the same budget the
+ * await timeouts use) and (3) not already terminating. Why it is safe: such a pod serves nothing (not Ready, so no
+ * Service endpoint and no PodDisruptionBudget budget to spend), the controller would delete it for the update anyway
+ * as soon as it turned Ready, and deleting a pod keeps its PVC: the controller makes it again, on the update
+ * revision, with the same name and claim. Each delete carries the pod's UID as a precondition, so a pod made again in
+ * the meantime is never hit. Nothing happens in `preview`, under `OnDelete` (the user replaces pods there), below the
+ * partition, or while the pods are Ready or on the update revision, so an `up` that does not change the template
+ * touches no pod.
  */
 import type { AppConfig } from "../config/schema";
+import { podAvailableSeconds, statefulSetTimeouts } from "./awaits";
 import { ClusterConnection, deleteJson, getJson } from "./kube-api";
 import { workloadNames } from "./names";
 
@@ -41,36 +45,52 @@ export interface LivePod {
     readonly terminating: boolean;
 }
 
-/**
- * Seconds a pod may be not Ready before it counts as stuck: the startup probe's whole budget (when there is one)
- * plus the readiness probe's (`initialDelaySeconds + failureThreshold × periodSeconds`), i.e. the time after which the
- * kubelet has judged it at least once with every probe.
- */
-export function stuckAfterSeconds(app: AppConfig): number {
-    const { startup, readiness } = app.probes;
-    const startupBudget = startup ? startup.initialDelaySeconds + startup.failureThreshold * startup.periodSeconds : 0;
-    return startupBudget + readiness.initialDelaySeconds + readiness.failureThreshold * readiness.periodSeconds;
+/** What {@link stuckPods} needs of the live StatefulSet. */
+export interface LiveRollout {
+    readonly name: string;
+    readonly podManagementPolicy: string;
+    /** `spec.updateStrategy.type`: `RollingUpdate` (the API server's default) or `OnDelete`. */
+    readonly updateStrategy: string;
+    /** `spec.updateStrategy.rollingUpdate.partition` (0 when unset). */
+    readonly partition: number;
+    /** `status.updateRevision`, once the controller reported one. */
+    readonly updateRevision?: string;
 }
 
 /**
- * The pods to delete (see the module comment): not on `updateRevision`, not Ready for more than `afterSeconds` at
- * `nowMs`, not terminating. Empty unless the StatefulSet is OrderedReady and reports an update revision.
+ * Seconds a pod may be not Ready before it counts as stuck: the time one new pod of the app may take to become
+ * available (lib/awaits.ts `podAvailableSeconds`: scheduling and start allowance, the startup probe's whole budget,
+ * the first readiness probe, minReadySeconds), which the await timeouts are made of too.
  */
-export function stuckPods(
-    sts: { podManagementPolicy: string; updateRevision?: string },
-    pods: readonly LivePod[],
-    nowMs: number,
-    afterSeconds: number,
-): LivePod[] {
-    if (sts.podManagementPolicy !== "OrderedReady" || !sts.updateRevision) return [];
+export function stuckAfterSeconds(app: AppConfig): number {
+    return podAvailableSeconds(app);
+}
+
+/**
+ * The pods to delete (see the module comment): of an OrderedReady RollingUpdate StatefulSet, at or above its
+ * partition, not on `updateRevision`, not Ready for more than `afterSeconds` at `nowMs`, not terminating.
+ */
+export function stuckPods(sts: LiveRollout, pods: readonly LivePod[], nowMs: number, afterSeconds: number): LivePod[] {
+    if (sts.podManagementPolicy !== "OrderedReady" || sts.updateStrategy !== "RollingUpdate" || !sts.updateRevision) return [];
+    const ordinal = (p: LivePod) => (p.name.startsWith(`${sts.name}-`) ? Number(p.name.slice(sts.name.length + 1)) : NaN);
     return pods.filter(
         (p) =>
+            ordinal(p) >= sts.partition &&
             p.revision !== undefined &&
             p.revision !== sts.updateRevision &&
             !p.ready &&
             !p.terminating &&
             nowMs - (p.readySinceMs ?? nowMs) >= afterSeconds * 1000,
     );
+}
+
+/**
+ * How long the watcher looks at most, in seconds: as long as `up` may wait for the app (the StatefulSet's update
+ * timeout, lib/awaits.ts; Helm's `--wait` timeout for a Helm app). A step that failed or never settles stops it too.
+ */
+export function watchSeconds(app: AppConfig): number {
+    const { createSeconds, updateSeconds } = statefulSetTimeouts(app);
+    return app.deployWith === "helm" ? app.helm.timeoutSeconds : Math.max(createSeconds, updateSeconds);
 }
 
 /** A pod of the API's JSON as {@link LivePod}. */
@@ -90,9 +110,10 @@ export function livePod(p: any): LivePod {
 
 /**
  * Watches `app`'s StatefulSet in `namespace` every {@link RECOVERY_POLL_SECONDS} until `until` settles (the
- * StatefulSet's or release's step is done), deleting its {@link stuckPods} once each and reporting each deletion
- * through `log`. Its timers are unref'd: it never keeps the program alive. Errors of single looks are ignored (the
- * next look tries again); nothing is thrown.
+ * StatefulSet's or release's step is done) or {@link watchSeconds} pass, deleting its {@link stuckPods} once each
+ * and reporting each deletion through `log`. Its timers are unref'd: it never keeps the program alive. A look that
+ * fails (no permission, an expired token) is reported through `log` once per distinct error and tried again at the
+ * next look; nothing is thrown.
  *
  * Needs `get` on the StatefulSet and `list` and `delete` on pods in the namespace.
  */
@@ -100,6 +121,8 @@ export function recoverStuckRollout(conn: ClusterConnection, namespace: string, 
     const name = workloadNames(app.name).app;
     const ns = encodeURIComponent(namespace);
     const deleted = new Set<string>();
+    const reported = new Set<string>();
+    const deadline = Date.now() + watchSeconds(app) * 1000;
     let done = false;
     until.then(
         () => (done = true),
@@ -115,26 +138,31 @@ export function recoverStuckRollout(conn: ClusterConnection, namespace: string, 
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
         const list = (await getJson(conn, `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`)) as { items?: any[] };
         const owned = (list.items ?? []).filter((p) => (p.metadata?.ownerReferences ?? []).some((o: { uid?: string }) => o.uid === sts.metadata?.uid));
-        const updateRevision = sts.status?.updateRevision;
-        const stuck = stuckPods(
-            { podManagementPolicy: sts.spec?.podManagementPolicy ?? "OrderedReady", updateRevision },
-            owned.map(livePod),
-            Date.now(),
-            stuckAfterSeconds(app),
-        );
-        for (const pod of stuck.filter((p) => !deleted.has(p.uid))) {
+        const rollout: LiveRollout = {
+            name,
+            podManagementPolicy: sts.spec?.podManagementPolicy ?? "OrderedReady",
+            updateStrategy: sts.spec?.updateStrategy?.type ?? "RollingUpdate",
+            partition: sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0,
+            updateRevision: sts.status?.updateRevision,
+        };
+        for (const pod of stuckPods(rollout, owned.map(livePod), Date.now(), stuckAfterSeconds(app)).filter((p) => !deleted.has(p.uid))) {
             if (done) return;
             deleted.add(pod.uid);
-            await deleteJson(conn, `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod.name)}`);
+            await deleteJson(conn, `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod.name)}`, pod.uid);
             log(
-                `deleted pod ${pod.name} of the OrderedReady StatefulSet ${name}: not Ready for over ${stuckAfterSeconds(app)} s on revision ${pod.revision} while the StatefulSet updates to ${updateRevision}; the controller waits for such a pod forever (kubernetes#67250) and now makes it again on the update revision, with the same PVC (README "Day-2 operations")`,
+                `deleted pod ${pod.name} of the OrderedReady StatefulSet ${name}: not Ready for over ${stuckAfterSeconds(app)} s on revision ${pod.revision} while the StatefulSet updates to ${rollout.updateRevision}; the controller waits for such a pod forever (kubernetes#67250) and now makes it again on the update revision, with the same PVC (README "Day-2 operations")`,
             );
         }
     };
     const tick = (): void => {
-        if (done) return;
+        if (done || Date.now() > deadline) return;
         look()
-            .catch(() => undefined)
+            .catch((e: Error) => {
+                if (!reported.has(e.message)) {
+                    reported.add(e.message);
+                    log(`cannot look after the rollout of StatefulSet ${name} (tried again every ${RECOVERY_POLL_SECONDS} s): ${e.message}`);
+                }
+            })
             .finally(() => {
                 if (!done) setTimeout(tick, RECOVERY_POLL_SECONDS * 1000).unref();
             });

@@ -34,12 +34,17 @@ type Any = any;
 const cluster = new LocalCluster("stateful-apps-e2e");
 const kubectl = (args: string[], input?: string) => cluster.kubectl(args, input);
 
-/** The Kubernetes objects the program registers for a stack (not releases, not operator CRs). */
-async function programObjects(stack: string): Promise<Any[]> {
+/**
+ * The Kubernetes objects the program registers for a stack (not releases, not operator CRs), and apart from them its
+ * server-side apply patches (the claim patches: they apply to PVCs the StatefulSet controller makes).
+ */
+async function programObjects(stack: string): Promise<{ objects: Any[]; patches: Any[] }> {
     const program = await runProgram(stackFileConfig(stack), { stack });
-    return program.registrations
-        .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/") && !r.type.startsWith("kubernetes:monitoring.coreos.com/"))
-        .map((r) => r.inputs);
+    const k8s = program.registrations.filter(
+        (r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/") && !r.type.startsWith("kubernetes:monitoring.coreos.com/"),
+    );
+    const isPatch = (r: { type: string }) => r.type.endsWith("Patch");
+    return { objects: k8s.filter((r) => !isPatch(r)).map((r) => r.inputs), patches: k8s.filter(isPatch).map((r) => ({ type: r.type, inputs: r.inputs })) };
 }
 
 const list = (items: Any[]) => JSON.stringify({ apiVersion: "v1", kind: "List", items });
@@ -64,11 +69,12 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
     for (const stack of ["dev", "prod"]) {
         describe(`${stack} stack`, () => {
             let objects: Any[] = [];
+            let patches: Any[] = [];
             let namespace = "";
 
             before(async function () {
                 this.timeout(60 * 1000);
-                objects = await programObjects(stack);
+                ({ objects, patches } = await programObjects(stack));
                 namespace = stackConfig(stack).namespace.name;
             });
 
@@ -98,6 +104,27 @@ describe("the program's objects on a real API server (opt-in: STATEFUL_APPS_CLUS
                 for (const c of pvcs) {
                     assert.strictEqual(c.status.phase, "Bound", `${c.metadata.name} is ${c.status.phase}`);
                 }
+            });
+
+            it("the claim patches of the native apps apply to the PVCs the controller made, changing no spec", function () {
+                this.timeout(60 * 1000);
+                const native = new Set(objects.filter((o) => o.kind === "StatefulSet").map((o) => o.metadata.name));
+                const mine = patches.filter((p) => native.has(p.inputs.metadata.name.replace(/^data-(.*)-\d+$/, "$1")));
+                assert.ok(mine.length >= 2, JSON.stringify(patches.map((p) => p.inputs.metadata.name)));
+                const spec = (name: string) => JSON.parse(kubectl(["get", "pvc", name, "-n", namespace, "-o", "json"])).spec;
+                const before = mine.map((p) => spec(p.inputs.metadata.name));
+                const asPvc = mine.map((p) => ({
+                    apiVersion: "v1",
+                    kind: "PersistentVolumeClaim",
+                    ...p.inputs,
+                    metadata: { ...p.inputs.metadata, namespace },
+                }));
+                // As the provider applies a patch with pulumi.com/patchForce: server-side, taking the fields it names.
+                kubectl(["apply", "--server-side", "--force-conflicts", "--field-manager=e2e-claim-patch", "-f", "-"], list(asPvc));
+                assert.deepStrictEqual(
+                    mine.map((p) => spec(p.inputs.metadata.name)),
+                    before,
+                );
             });
 
             it("the pods carry the mtail native sidecar where configured, and spread as configured", () => {

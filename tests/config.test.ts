@@ -332,7 +332,19 @@ describe("checkAgainstLive: the config against the live namespace", () => {
             assert.deepStrictEqual(warnings.length, 1, warnings.join("\n"));
             assert.match(
                 warnings[0],
-                /^stateful-apps:apps\[0\]\.storage\.size is 256Mi: this up expands PVCs data-visits-0 128Mi → 256Mi \(a PersistentVolumeClaimPatch per ordinal/,
+                /^stateful-apps:apps\[0\]\.storage\.size is 256Mi: this up expands PVCs data-visits-0 128Mi → 256Mi through their claim patches/,
+            );
+        });
+
+        it("names PVCs of ordinals above replicas apart: they grow when the app scales up to them", () => {
+            const { warnings } = checkAgainstLive(cfg(), {
+                claims: [{ name: "data-visits-5", size: "128Mi", storageClass: "expandable" }],
+                statefulSets: [],
+                storageClasses: [{ name: "expandable", allowVolumeExpansion: true }],
+            });
+            assert.match(
+                warnings[0],
+                /is 256Mi: no PVC of a running ordinal is smaller; PVCs data-visits-5 \(128Mi\) of ordinals above replicas grow when the app scales up to them$/,
             );
         });
 

@@ -43,6 +43,12 @@ describe("recreating a StatefulSet for an immutable change (allowStatefulSetRecr
             assert.strictEqual(recreatePlan(visits(false), changed).phase, "none");
             assert.strictEqual(recreatePlan(visits(true), changed).phase, "mark");
             assert.strictEqual(recreatePlan(visits(true), { ...changed, orphanOnDelete: true }).phase, "recreate");
+            assert.strictEqual(recreatePlan(visits(true), { ...changed, orphanOnDelete: true, whenDeleted: "Retain" }).phase, "recreate");
+            assert.strictEqual(
+                recreatePlan(visits(true), { ...changed, orphanOnDelete: true, whenDeleted: "Delete" }).phase,
+                "mark",
+                "an annotation without the mark's whenDeleted: Retain (set by hand?) is marked again through Pulumi first",
+            );
             assert.strictEqual(recreatePlan(visits(true), liveVisits({ orphanOnDelete: true })).phase, "none", "a reverted change: the mark goes again");
         });
 
@@ -110,6 +116,7 @@ describe("recreating a StatefulSet for an immutable change (allowStatefulSetRecr
         it("mark: the orphan annotation, retainOnDelete off (a protected stack's too), the immutable fields still ignored, recreatePending", async () => {
             const { sts, outputs } = await statefulSet(liveVisits({ podManagementPolicy: "OrderedReady" }), true);
             assert.strictEqual(sts.inputs.metadata.annotations[DELETION_PROPAGATION_ANNOTATION], "orphan");
+            assert.strictEqual(sts.inputs.spec.persistentVolumeClaimRetentionPolicy.whenDeleted, "Retain", "so that even a Foreground delete keeps the PVCs");
             assert.strictEqual(sts.retainOnDelete, false);
             assert.strictEqual(sts.protect, true);
             assert.deepStrictEqual([...sts.ignoreChanges].sort(), ["spec.podManagementPolicy", "spec.volumeClaimTemplates"]);
@@ -120,6 +127,7 @@ describe("recreating a StatefulSet for an immutable change (allowStatefulSetRecr
             const { sts, outputs } = await statefulSet(liveVisits({ podManagementPolicy: "OrderedReady", orphanOnDelete: true }), true);
             assert.strictEqual(sts.inputs.metadata.annotations?.[DELETION_PROPAGATION_ANNOTATION], undefined);
             assert.deepStrictEqual(sts.ignoreChanges, []);
+            assert.strictEqual(sts.inputs.spec.persistentVolumeClaimRetentionPolicy.whenDeleted, "Delete", "the configured policy again (dev)");
             assert.strictEqual(sts.protect, false);
             assert.strictEqual(sts.retainOnDelete, true, "the new StatefulSet as the stack protects it");
             assert.strictEqual(outputs.visits.recreatePending, false);

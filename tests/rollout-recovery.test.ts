@@ -8,7 +8,8 @@ import * as assert from "assert";
 import * as http from "http";
 import { parseStackConfig } from "../config/parse";
 import { clusterConnection } from "../lib/kube-api";
-import { livePod, LivePod, recoverStuckRollout, stuckAfterSeconds, stuckPods } from "../lib/rollout-recovery";
+import { podAvailableSeconds, statefulSetTimeouts } from "../lib/awaits";
+import { livePod, LivePod, LiveRollout, recoverStuckRollout, stuckAfterSeconds, stuckPods, watchSeconds } from "../lib/rollout-recovery";
 import { stackFileConfig } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,38 +33,34 @@ const pod = (over: Partial<LivePod>): LivePod => ({
 });
 
 describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
-    it("a pod is stuck after its startup and readiness budgets (initialDelay + failureThreshold × period of each)", () => {
-        const visits = devApp(0);
-        const r = visits.probes.readiness;
-        assert.strictEqual(stuckAfterSeconds(visits), r.initialDelaySeconds + r.failureThreshold * r.periodSeconds + 0);
-        const datastore = devApp(2);
-        const s = datastore.probes.startup!;
-        assert.ok(s, "the dev datastore has a startup probe");
-        assert.strictEqual(
-            stuckAfterSeconds(datastore),
-            s.initialDelaySeconds +
-                s.failureThreshold * s.periodSeconds +
-                datastore.probes.readiness.initialDelaySeconds +
-                datastore.probes.readiness.failureThreshold * datastore.probes.readiness.periodSeconds,
-        );
+    it("a pod is stuck once it has been not Ready longer than one pod may take to become available (the await timeouts' budget)", () => {
+        for (const i of [0, 2]) assert.strictEqual(stuckAfterSeconds(devApp(i)), podAvailableSeconds(devApp(i)));
+        assert.ok(stuckAfterSeconds(devApp(0)) >= 120, "never less than the scheduling and start allowance");
     });
 
-    it("deletes only pods of an OrderedReady StatefulSet that are off the update revision, not Ready past the budget, not terminating", () => {
-        const sts = { podManagementPolicy: "OrderedReady", updateRevision: "good" };
+    it("deletes only pods of an OrderedReady RollingUpdate StatefulSet at or above the partition, off the update revision, not Ready past the budget, not terminating", () => {
+        const sts: LiveRollout = { name: "visits", podManagementPolicy: "OrderedReady", updateStrategy: "RollingUpdate", partition: 1, updateRevision: "good" };
         const pods = [
-            pod({ name: "stuck" }),
-            pod({ name: "updated-and-starting", revision: "good" }),
-            pod({ name: "old-but-ready", revision: "old", ready: true }),
-            pod({ name: "just-unready", readySinceMs: NOW - 5_000 }),
-            pod({ name: "terminating", terminating: true }),
-            pod({ name: "no-revision-label", revision: undefined }),
+            pod({ name: "visits-2" }),
+            pod({ name: "visits-0", uid: "below-partition" }),
+            pod({ name: "visits-3", revision: "good" }),
+            pod({ name: "visits-4", revision: "old", ready: true }),
+            pod({ name: "visits-5", readySinceMs: NOW - 5_000 }),
+            pod({ name: "visits-6", terminating: true }),
+            pod({ name: "visits-7", revision: undefined }),
         ];
         assert.deepStrictEqual(
             stuckPods(sts, pods, NOW, 30).map((p) => p.name),
-            ["stuck"],
+            ["visits-2"],
         );
         assert.deepStrictEqual(stuckPods({ ...sts, podManagementPolicy: "Parallel" }, pods, NOW, 30), [], "Parallel replaces such pods by itself");
-        assert.deepStrictEqual(stuckPods({ podManagementPolicy: "OrderedReady" }, pods, NOW, 30), [], "no update revision reported yet");
+        assert.deepStrictEqual(stuckPods({ ...sts, updateStrategy: "OnDelete" }, pods, NOW, 30), [], "OnDelete: the user replaces pods");
+        assert.deepStrictEqual(stuckPods({ ...sts, updateRevision: undefined }, pods, NOW, 30), [], "no update revision reported yet");
+    });
+
+    it("watches as long as up may wait for the app: the StatefulSet's timeouts, or Helm's --wait timeout", () => {
+        assert.strictEqual(watchSeconds(devApp(0)), Math.max(statefulSetTimeouts(devApp(0)).createSeconds, statefulSetTimeouts(devApp(0)).updateSeconds));
+        assert.strictEqual(watchSeconds(devApp(1)), devApp(1).helm.timeoutSeconds, "litecoin is a Helm release");
     });
 
     it("reads a pod from the API's JSON: revision label, Ready condition and its last change, deletionTimestamp", () => {
@@ -89,8 +86,10 @@ describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
             status: { conditions: [{ type: "Ready", status: "False", lastTransitionTime: "2026-01-01T00:00:00Z" }] },
         };
         const other = { ...stuck, metadata: { ...stuck.metadata, name: "other-1", uid: "p2", ownerReferences: [{ uid: "another-set" }] } };
+        const bodies: string[] = [];
         const server = http.createServer((req, res) => {
             requests.push(`${req.method} ${req.url}`);
+            req.on("data", (c: Buffer) => bodies.push(c.toString("utf8")));
             const json = (body: unknown): void => void res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
             if (req.url === "/apis/apps/v1/namespaces/ns/statefulsets/visits")
                 return json({
@@ -127,6 +126,11 @@ describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
                 requests.filter((r) => r.startsWith("DELETE")),
                 ["DELETE /api/v1/namespaces/ns/pods/visits-1"],
                 "the stuck pod of this StatefulSet, once; not the other StatefulSet's pod",
+            );
+            assert.deepStrictEqual(
+                JSON.parse(bodies.join("")),
+                { kind: "DeleteOptions", apiVersion: "v1", preconditions: { uid: "p1" } },
+                "only if still the same pod",
             );
             assert.strictEqual(logged.length, 1);
             assert.match(

@@ -441,6 +441,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assert.strictEqual((marked.outputs.workloads.value as Any).visits.recreatePending, true);
             const annotated = getJson(["statefulset", "visits", "-n", DEV_NS]);
             assert.strictEqual(annotated.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "orphan");
+            assert.strictEqual(annotated.spec.persistentVolumeClaimRetentionPolicy.whenDeleted, "Retain", "PVCs safe from any delete until the recreate");
             assert.strictEqual(annotated.metadata.uid, live.metadata.uid, "the same StatefulSet, only annotated");
 
             const seen = collector();
@@ -458,6 +459,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assert.strictEqual(sts.spec.podManagementPolicy, "Parallel");
             assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "512Mi");
             assert.strictEqual(sts.metadata.annotations?.["pulumi.com/deletionPropagationPolicy"], undefined, "the new one is not marked");
+            assert.strictEqual(sts.spec.persistentVolumeClaimRetentionPolicy.whenDeleted, "Delete", "the configured retention again");
             assert.strictEqual((replaced.outputs.workloads.value as Any).visits.storageSize, "512Mi");
             assert.strictEqual((replaced.outputs.workloads.value as Any).visits.recreatePending, false);
             assert.deepStrictEqual(podUids(), pods, "the same pods: adopted, not restarted");
