@@ -615,7 +615,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
                 }),
             );
             // The claim patches (lib/claims.ts) arrived after some bases: their creation asks each PVC for the size it has,
-            // which changes no PVC (checked below).
+            // which changes no PVC's spec (checked below; the patches add their pulumi.com/* annotations).
             const stateOnly = (s: { op: string; type: string }) =>
                 s.op === "same" ||
                 (s.op === "create" && s.type.startsWith(`${PROJECT}:index:`)) ||
