@@ -9,6 +9,16 @@ import { PROJECT } from "../lib/names";
 /** Prefix of the config keys that hold the runner's stand-in for a generated secret: `<prefix><app>`. */
 export const LOCAL_SECRET_KEY_PREFIX = "localGeneratedSecret-";
 
+/**
+ * The config key of an app's stand-in for its generated secret at rotation `rotation` (`apps[].secret.rotation`):
+ * `localGeneratedSecret-<app>`, and `localGeneratedSecret-<app>-r<rotation>` once rotated. A raised rotation names a
+ * key that holds no value yet, so the runner generates a new one and drops the old key, as `random.RandomPassword`'s
+ * `keepers` replace the password (components/app-secret.ts); any other change to `secret` keeps the key and the value.
+ */
+export function standInKey(app: string, rotation: number): string {
+    return rotation > 0 ? `${LOCAL_SECRET_KEY_PREFIX}${app}-r${rotation}` : `${LOCAL_SECRET_KEY_PREFIX}${app}`;
+}
+
 /** What {@link composeLocalStackFile} produced. */
 export interface LocalStackFile {
     /** The file's YAML text. */
@@ -40,8 +50,9 @@ interface StackYaml {
  *   When the committed file has its own secrets provider settings (its secrets were encrypted with them), those
  *   win, and a previous value encrypted under other settings is dropped (it could not be decrypted).
  * @param opts.replaceGeneratedSecrets switch every app with `secret.source: generated` (the default source) to
- *   `source: config` with key `localGeneratedSecret-<app>`: used when the random provider is absent, because
- *   `random.RandomPassword` needs it. The committed file is never changed.
+ *   `source: config` with key {@link standInKey} (`localGeneratedSecret-<app>`, with `-r<rotation>` once rotated):
+ *   used when the random provider is absent, because `random.RandomPassword` needs it. The committed file is never
+ *   changed.
  * @throws Error when the committed file has no `config` map or its `apps` is not a list.
  */
 export function composeLocalStackFile(committed: string, previous: string | undefined, opts: { replaceGeneratedSecrets: boolean }): LocalStackFile {
@@ -58,6 +69,7 @@ export function composeLocalStackFile(committed: string, previous: string | unde
 
     const switchedApps: string[] = [];
     const missingSecrets: string[] = [];
+    const standInKeys = new Set<string>();
     if (opts.replaceGeneratedSecrets) {
         const apps = config[`${PROJECT}:apps`];
         if (apps !== undefined && !Array.isArray(apps)) {
@@ -68,9 +80,11 @@ export function composeLocalStackFile(committed: string, previous: string | unde
             if ((secret.source ?? "generated") !== "generated" || typeof app.name !== "string") {
                 continue;
             }
-            const key = `${LOCAL_SECRET_KEY_PREFIX}${app.name}`;
+            const rotation = typeof secret.rotation === "number" ? secret.rotation : 0;
+            const key = standInKey(app.name, rotation);
             app.secret = { ...secret, source: "config", configKey: key };
             switchedApps.push(app.name);
+            standInKeys.add(`${PROJECT}:${key}`);
             const full = `${PROJECT}:${key}`;
             if (!isSecure(config[full]) && !(keepOld && isSecure(oldConfig[full]))) {
                 missingSecrets.push(key);
@@ -86,9 +100,9 @@ export function composeLocalStackFile(committed: string, previous: string | unde
         }
     }
     if (keepOld) {
-        // The stand-in of an app no longer in the stack goes: the program refuses config keys nothing names.
-        const standIn = (k: string) =>
-            k.startsWith(`${PROJECT}:${LOCAL_SECRET_KEY_PREFIX}`) && !switchedApps.includes(k.slice(`${PROJECT}:${LOCAL_SECRET_KEY_PREFIX}`.length));
+        // A stand-in no app names any more goes (an app removed, a secret rotated): the program refuses config keys
+        // nothing names, and a rotated-away value must leave the machine too.
+        const standIn = (k: string) => k.startsWith(`${PROJECT}:${LOCAL_SECRET_KEY_PREFIX}`) && !standInKeys.has(k);
         for (const [k, v] of Object.entries(oldConfig)) {
             if (isSecure(v) && config[k] === undefined && !standIn(k)) {
                 config[k] = v;

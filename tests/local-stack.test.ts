@@ -6,8 +6,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
-import { composeLocalStackFile, LOCAL_SECRET_KEY_PREFIX, withSecretsOf } from "../deploy/local-stack";
+import { parse, stringify } from "yaml";
+import { composeLocalStackFile, LOCAL_SECRET_KEY_PREFIX, standInKey, withSecretsOf } from "../deploy/local-stack";
 import { ROOT } from "./harness";
 
 const committed = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
@@ -65,6 +65,22 @@ describe("deploy/local-stack: the runner's local stack file", () => {
         const doc = parse(composeLocalStackFile(committed, previous, { replaceGeneratedSecrets: true }).text);
         assert.deepStrictEqual(doc.config[`stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits`], { secure: "v1:cipher" });
         assert.strictEqual(doc.config[`stateful-apps:${LOCAL_SECRET_KEY_PREFIX}removed`], undefined);
+    });
+
+    it("a raised secret.rotation names a new stand-in key (a new value to generate) and drops the old one; rotation 0 keeps the plain key", () => {
+        assert.strictEqual(standInKey("visits", 0), `${LOCAL_SECRET_KEY_PREFIX}visits`);
+        assert.strictEqual(standInKey("visits", 2), `${LOCAL_SECRET_KEY_PREFIX}visits-r2`);
+        const doc0 = parse(committed);
+        const app0 = doc0.config["stateful-apps:apps"].find((a: { name: string }) => a.name === "visits");
+        app0.secret = { ...app0.secret, rotation: 2 };
+        const rotated = stringify(doc0);
+        const previous = ["encryptionsalt: v1:abc", "config:", `  stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits: { secure: v1:cipher }`].join("\n");
+        const local = composeLocalStackFile(rotated, previous, { replaceGeneratedSecrets: true });
+        const doc = parse(local.text);
+        assert.strictEqual(doc.config[`stateful-apps:${LOCAL_SECRET_KEY_PREFIX}visits`], undefined, "the rotated-away value is dropped");
+        assert.ok(local.missingSecrets.includes(`${LOCAL_SECRET_KEY_PREFIX}visits-r2`), "a new value to generate");
+        const visits = doc.config["stateful-apps:apps"].find((a: { name: string }) => a.name === "visits");
+        assert.strictEqual(visits.secret.configKey, `${LOCAL_SECRET_KEY_PREFIX}visits-r2`);
     });
 
     it("keeps secrets set in the local file by hand (`pulumi config set --secret --config-file`)", () => {

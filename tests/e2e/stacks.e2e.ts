@@ -314,6 +314,35 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assert.ok(!state.includes(fresh) && !state.includes(old), "neither password in the state in plaintext");
         });
 
+        it("raising visits' secret.rotation (here the runner's stand-in for the generated password: the random provider cannot be built here) gives a new value: the Secret changes, pods roll, PVCs kept; the old stand-in leaves the local stack file", async () => {
+            const [old] = secretValues(DEV_NS, ["visits"]);
+            const pvcs = pvcUids(DEV_NS);
+            const rev = getJson(["statefulset", "visits", "-n", DEV_NS]).status.currentRevision;
+            const s = await env.open(
+                "dev",
+                stackFileWith("dev", (c) => (appIn(c, "visits").secret = { ...appIn(c, "visits").secret, rotation: 1 })),
+            );
+            const local = fs.readFileSync(s.configFile, "utf8");
+            assert.ok(local.includes(`${PROJECT}:localGeneratedSecret-visits-r1:`), "a stand-in for rotation 1");
+            assert.ok(!local.includes(`${PROJECT}:localGeneratedSecret-visits:`), "the rotated-away stand-in is gone");
+            const changed = await timed("dev: up with secret.rotation 1", () => up(s.stack, s.configFile));
+            assert.deepStrictEqual(changed, { update: 2 }, "the Secret and the StatefulSet (checksum/secret)");
+            const [fresh] = secretValues(DEV_NS, ["visits"]);
+            assert.notStrictEqual(fresh, old, "a new password");
+            assert.strictEqual(fresh.length, 32);
+            const sts = getJson(["statefulset", "visits", "-n", DEV_NS]);
+            assert.notStrictEqual(sts.status.updateRevision, rev, "a new pod template revision");
+            assert.deepStrictEqual(pvcUids(DEV_NS), pvcs, "no PVC replaced");
+            await succeeds("dev: preview --expect-no-changes after the rotation", (o) =>
+                s.stack.preview({ configFile: s.configFile, expectNoChanges: true, ...o }),
+            );
+            // The committed config again (rotation 0: the runner's main stack file still holds that stand-in), so that the
+            // tests below start from the committed state.
+            const committed = await env.open("dev");
+            await timed("dev: up of the committed config", () => up(committed.stack, committed.configFile));
+            assert.deepStrictEqual(secretValues(DEV_NS, ["visits"]), [old]);
+        });
+
         const badConfigs: Array<{ name: string; mutate: (c: Record<string, Any>) => void; key: string }> = [
             { name: "a storage shrink (256Mi -> 128Mi)", mutate: (c) => (appIn(c, "visits").storage.size = "128Mi"), key: `${PROJECT}:apps[0].storage.size` },
             {
