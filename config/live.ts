@@ -151,7 +151,7 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
             const patched = new Set(claimOrdinals(app).map((o) => claimName(app.name, o)));
             const now = smaller.filter((c) => patched.has(c.name));
             const later = smaller.filter((c) => !patched.has(c.name));
-            const list = now.map((c) => `${c.name} ${c.size} → ${app.storage.size}`).join(", ");
+            const list = now.map((c) => `${c.name} from ${c.size} to ${app.storage.size}`).join(", ");
             warnings.push(
                 `${sizeKey} is ${app.storage.size}: ` +
                     (now.length > 0

@@ -38,7 +38,7 @@ export type RecreatePhase = "none" | "mark" | "recreate";
 /** What {@link recreatePlan} decided, and the immutable changes it is for (for warnings and outputs). */
 export interface RecreatePlan {
     readonly phase: RecreatePhase;
-    /** Each change in words, e.g. `podManagementPolicy Parallel → OrderedReady`. Empty for no change. */
+    /** Each change in words, e.g. `podManagementPolicy from Parallel to OrderedReady`. Empty for no change. */
     readonly changes: string[];
 }
 
@@ -51,10 +51,10 @@ export interface RecreatePlan {
 export function immutableChanges(app: AppConfig, live: LiveStatefulSet): string[] {
     const changes: string[] = [];
     if (live.podManagementPolicy !== app.podManagementPolicy) {
-        changes.push(`podManagementPolicy ${live.podManagementPolicy} → ${app.podManagementPolicy}`);
+        changes.push(`podManagementPolicy from ${live.podManagementPolicy} to ${app.podManagementPolicy}`);
     }
     if (live.claimSize !== undefined && parseQuantity(live.claimSize) !== parseQuantity(app.storage.size)) {
-        changes.push(`volumeClaimTemplates storage ${live.claimSize} → ${app.storage.size}`);
+        changes.push(`volumeClaimTemplates storage from ${live.claimSize} to ${app.storage.size}`);
     }
     return changes;
 }

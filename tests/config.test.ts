@@ -332,7 +332,7 @@ describe("checkAgainstLive: the config against the live namespace", () => {
             assert.deepStrictEqual(warnings.length, 1, warnings.join("\n"));
             assert.match(
                 warnings[0],
-                /^stateful-apps:apps\[0\]\.storage\.size is 256Mi: this up expands PVCs data-visits-0 128Mi → 256Mi through their claim patches/,
+                /^stateful-apps:apps\[0\]\.storage\.size is 256Mi: this up expands PVCs data-visits-0 from 128Mi to 256Mi through their claim patches/,
             );
         });
 

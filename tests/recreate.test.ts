@@ -30,8 +30,8 @@ describe("recreating a StatefulSet for an immutable change (allowStatefulSetRecr
 
         it("names each immutable change: podManagementPolicy and the volumeClaimTemplates' size (by quantity, not by spelling)", () => {
             assert.deepStrictEqual(immutableChanges(visits(true), liveVisits({ podManagementPolicy: "OrderedReady", claimSize: "128Mi" })), [
-                "podManagementPolicy OrderedReady → Parallel",
-                "volumeClaimTemplates storage 128Mi → 256Mi",
+                "podManagementPolicy from OrderedReady to Parallel",
+                "volumeClaimTemplates storage from 128Mi to 256Mi",
             ]);
             assert.deepStrictEqual(immutableChanges(visits(true), liveVisits({ claimSize: "268435456" })), []);
         });
@@ -67,13 +67,13 @@ describe("recreating a StatefulSet for an immutable change (allowStatefulSetRecr
             assert.deepStrictEqual(mark.warnings.length, 1, mark.warnings.join("\n"));
             assert.match(
                 mark.warnings[0],
-                /^stateful-apps:apps\[0\]\.allowStatefulSetRecreate: this up marks the StatefulSet visits for an orphaning delete .* the next up recreates it for podManagementPolicy OrderedReady → Parallel, keeping its pods and PVCs/,
+                /^stateful-apps:apps\[0\]\.allowStatefulSetRecreate: this up marks the StatefulSet visits for an orphaning delete .* the next up recreates it for podManagementPolicy from OrderedReady to Parallel, keeping its pods and PVCs/,
             );
             const recreate = checkAgainstLive(cfg, { ...live, statefulSets: [liveVisits({ podManagementPolicy: "OrderedReady", orphanOnDelete: true })] });
             assert.strictEqual(recreate.plans.get("visits")?.phase, "recreate");
             assert.match(
                 recreate.warnings[0],
-                /this up replaces the StatefulSet visits for podManagementPolicy OrderedReady → Parallel: it deletes it with propagationPolicy Orphan/,
+                /this up replaces the StatefulSet visits for podManagementPolicy from OrderedReady to Parallel: it deletes it with propagationPolicy Orphan/,
             );
         });
 
