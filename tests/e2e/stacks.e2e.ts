@@ -437,10 +437,16 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             );
 
             // Back down: the patch of ordinal 2 leaves the state (retainOnDelete), its claim keeps its size (whenScaled: Retain).
-            await timed("dev: up back to two visits replicas", () => up(s.stack, s.configFile));
+            // Opened again: every open of this suite writes the same override file.
+            const two = await env.open("dev", stackFileWith("dev", grown));
+            assert.deepStrictEqual(
+                await timed("dev: up back to two visits replicas", () => up(two.stack, two.configFile)),
+                { update: 1, delete: 1 },
+                "the StatefulSet; ordinal 2's patch leaves the state",
+            );
             assert.strictEqual(size("data-visits-2"), "512Mi");
             await succeeds("dev: preview --expect-no-changes after the scale-down", (o) =>
-                s.stack.preview({ configFile: s.configFile, expectNoChanges: true, ...o }),
+                two.stack.preview({ configFile: two.configFile, expectNoChanges: true, ...o }),
             );
         });
 
