@@ -10,6 +10,17 @@ import { mtailProgram, optional, scannerWaivers, STATEFULSET_IMMUTABLE_PATHS, st
 import type { AppConfig } from "../config/schema";
 import type { AppSecret } from "./app-secret";
 
+/**
+ * An input the engine treats as unknown, for the `recreate` phase's preview only (lib/recreate.ts). The provider
+ * previews the replacement's create as a server-side dry-run apply, which lands on the StatefulSet that still exists
+ * and is refused ("Forbidden: updates to statefulset spec for fields other than …"); its own retry with another name
+ * only matches "field is immutable" (pulumi-kubernetes v4.25 await.go `Creation`). With an unknown input it skips the
+ * dry run (provider.go `Create`: `hasComputedValue`), and the preview shows the replacement. `up` sends the real value.
+ */
+function unknownInput(): pulumi.Output<string> {
+    return pulumi.output(pulumi.unknown as unknown as string);
+}
+
 /** Arguments of either deployment path ({@link StatefulApp}, and HelmStatefulApp), given by StatefulWorkload. */
 export interface WorkloadPathArgs {
     /** The app, validated and defaulted by `config/` (README "Configuration reference"). */
@@ -100,7 +111,7 @@ export class StatefulApp extends pulumi.ComponentResource {
                 metadata: { ...meta(names.app), ...optional("annotations", Object.keys(annotations).length > 0 ? annotations : undefined) },
                 spec: statefulSetSpec(appForPhase(app, phase), {
                     names,
-                    serviceName: headless.metadata.name,
+                    serviceName: phase === "recreate" && pulumi.runtime.isDryRun() ? unknownInput() : headless.metadata.name,
                     secretChecksum: secret.checksum,
                     managedBy: "pulumi",
                     scrapeAnnotations: args.scrapeAnnotations ?? false,
