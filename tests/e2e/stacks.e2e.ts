@@ -505,6 +505,18 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             for (const p of getJson(["pods", "-n", DEV_NS, "-l", "app.kubernetes.io/name=visits"]).items)
                 assert.strictEqual(p.metadata.ownerReferences?.[0]?.uid, sts.metadata.uid, `${p.metadata.name} is owned by the new StatefulSet`);
             assertReady(DEV_NS, ["visits", "litecoin", "datastore"]);
+            // whenDeleted: Delete again: the controller puts the owner reference back on the claims of the ordinals it
+            // runs. The claim kept from the scale-down (data-visits-2) stays unowned, as after any orphaning delete
+            // (README "Safety rules"): no later delete of the StatefulSet removes it, so this test does.
+            await eventually("the running ordinals' PVCs to be owned by the new StatefulSet", 60, () =>
+                ["data-visits-0", "data-visits-1"].every((n) =>
+                    getJson(["pvc", n, "-n", DEV_NS]).metadata.ownerReferences?.some((o: Any) => o.uid === sts.metadata.uid),
+                ),
+            );
+            for (const c of getJson(["pvc", "-n", DEV_NS]).items.filter((c: Any) => /^data-visits-([2-9]|\d\d+)$/.test(c.metadata.name))) {
+                assert.ok(!c.metadata.ownerReferences?.some((o: Any) => o.kind === "StatefulSet"), `${c.metadata.name} (no pod) is not re-owned`);
+                kubectl(["delete", "pvc", c.metadata.name, "-n", DEV_NS, "--wait=false"]);
+            }
             await succeeds("dev: preview --expect-no-changes after the recreate", (o) =>
                 s.stack.preview({ configFile: s.configFile, expectNoChanges: true, ...o }),
             );
