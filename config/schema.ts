@@ -148,7 +148,7 @@ const appSchema = z.strictObject({
         .boolean()
         .default(true)
         .describe(
-            'While `up` waits for an OrderedReady RollingUpdate StatefulSet (native or Helm), delete its pods at or above the partition that are not on the update revision and not Ready for longer than one pod may take to become available (the await timeouts\' per-pod budget), so that reverting a bad template recovers the rollout (the controller waits for such a pod forever, kubernetes#67250; README "Day-2 operations"). Needs `get` on the StatefulSet, `list` and `delete` on pods.',
+            "While `up` waits for an OrderedReady RollingUpdate StatefulSet (native or Helm), delete its pods at or above the partition that are not on the update revision and not Ready past their probes' budgets with the containers running (else past the await timeouts' per-pod budget), so that reverting a bad template recovers the rollout (the controller waits for such a pod forever, kubernetes#67250; README \"Day-2 operations\"). Needs `get` on the StatefulSet, `list` and `delete` on pods.",
         ),
     allowStatefulSetRecreate: z
         .boolean()

@@ -16,13 +16,19 @@ export const POD_START_ALLOWANCE_SECONDS = 120;
 /** The annotation that turns pulumi-kubernetes' await off for one object (`"true"`). */
 export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
 
+/** The startup probe's whole budget in seconds (`initialDelaySeconds + failureThreshold × periodSeconds`); 0 without one. */
+export function startupBudgetSeconds(app: AppConfig): number {
+    const s = app.probes.startup;
+    return s ? s.initialDelaySeconds + s.failureThreshold * s.periodSeconds : 0;
+}
+
 /**
  * Worst-case seconds for one new pod of `app` to count as available: {@link POD_START_ALLOWANCE_SECONDS}, the
  * startup probe's whole budget (`initialDelaySeconds + failureThreshold × periodSeconds`) when there is one, the
  * first readiness probe (`initialDelaySeconds + periodSeconds`), then `minReadySeconds`.
  */
 export function podAvailableSeconds(app: AppConfig): number {
-    const startup = app.probes.startup ? app.probes.startup.initialDelaySeconds + app.probes.startup.failureThreshold * app.probes.startup.periodSeconds : 0;
+    const startup = startupBudgetSeconds(app);
     const readiness = app.probes.readiness.initialDelaySeconds + app.probes.readiness.periodSeconds;
     return POD_START_ALLOWANCE_SECONDS + startup + readiness + app.minReadySeconds;
 }

@@ -12,8 +12,9 @@
  *
  * What the program does: while `up` waits for an app's OrderedReady RollingUpdate StatefulSet (or its Helm release),
  * it deletes the pods of that StatefulSet that are (1) at or above the partition and not on its update revision,
- * (2) not Ready for longer than one pod may take to become available ({@link stuckAfterSeconds}, the same budget the
- * await timeouts use) and (3) not already terminating. Why it is safe: such a pod serves nothing (not Ready, so no
+ * (2) not Ready for longer than {@link stuckBudget} allows (its containers running past the startup probe's budget and
+ * the readiness probe's failure window; a pod whose containers do not run, past the whole per-pod budget the await
+ * timeouts use) and (3) not already terminating. Why it is safe: such a pod serves nothing (not Ready, so no
  * Service endpoint and no PodDisruptionBudget budget to spend), the controller would delete it for the update anyway
  * as soon as it turned Ready, and deleting a pod keeps its PVC: the controller makes it again, on the update
  * revision, with the same name and claim. Each delete carries the pod's UID as a precondition, so a pod made again in
@@ -22,7 +23,7 @@
  * touches no pod.
  */
 import type { AppConfig } from "../config/schema";
-import { podAvailableSeconds, statefulSetTimeouts } from "./awaits";
+import { podAvailableSeconds, startupBudgetSeconds, statefulSetTimeouts } from "./awaits";
 import { ClusterConnection, deleteJson, getJson } from "./kube-api";
 import { workloadNames } from "./names";
 
@@ -41,6 +42,8 @@ export interface LivePod {
     readonly ready: boolean;
     /** When the Ready condition last changed (or the pod started), in milliseconds since the epoch. */
     readonly readySinceMs?: number;
+    /** When the last of its containers started running, in milliseconds since the epoch; undefined while any is not running. */
+    readonly runningSinceMs?: number;
     /** The pod has a `deletionTimestamp`. */
     readonly terminating: boolean;
 }
@@ -57,30 +60,42 @@ export interface LiveRollout {
     readonly updateRevision?: string;
 }
 
+/** How long, in seconds, a pod may be not Ready before {@link stuckPods} counts it as stuck. */
+export interface StuckBudget {
+    /** With all its containers running: the startup probe's whole budget, then the readiness probe's failure window. */
+    readonly runningSeconds: number;
+    /** Otherwise (not scheduled, pulling, crash-looping): the whole per-pod budget of the await timeouts. */
+    readonly otherwiseSeconds: number;
+}
+
 /**
- * Seconds a pod may be not Ready before it counts as stuck: the time one new pod of the app may take to become
- * available (lib/awaits.ts `podAvailableSeconds`: scheduling and start allowance, the startup probe's whole budget,
- * the first readiness probe, minReadySeconds), which the await timeouts are made of too.
+ * {@link StuckBudget} of `app`: running, `startupBudgetSeconds + readiness.initialDelaySeconds +
+ * readiness.failureThreshold × readiness.periodSeconds` (by then the kubelet has judged it with every probe);
+ * otherwise `podAvailableSeconds` (lib/awaits.ts: start allowance, probes, minReadySeconds).
  */
-export function stuckAfterSeconds(app: AppConfig): number {
-    return podAvailableSeconds(app);
+export function stuckBudget(app: AppConfig): StuckBudget {
+    const r = app.probes.readiness;
+    return {
+        runningSeconds: startupBudgetSeconds(app) + r.initialDelaySeconds + r.failureThreshold * r.periodSeconds,
+        otherwiseSeconds: podAvailableSeconds(app),
+    };
 }
 
 /**
  * The pods to delete (see the module comment): of an OrderedReady RollingUpdate StatefulSet, at or above its
- * partition, not on `updateRevision`, not Ready for more than `afterSeconds` at `nowMs`, not terminating.
+ * partition, not on `updateRevision`, not terminating, and not Ready for longer than `budget` allows at `nowMs`:
+ * counted from the later of the Ready condition's last change and the containers' start when they run.
  */
-export function stuckPods(sts: LiveRollout, pods: readonly LivePod[], nowMs: number, afterSeconds: number): LivePod[] {
+export function stuckPods(sts: LiveRollout, pods: readonly LivePod[], nowMs: number, budget: StuckBudget): LivePod[] {
     if (sts.podManagementPolicy !== "OrderedReady" || sts.updateStrategy !== "RollingUpdate" || !sts.updateRevision) return [];
     const ordinal = (p: LivePod) => (p.name.startsWith(`${sts.name}-`) ? Number(p.name.slice(sts.name.length + 1)) : NaN);
+    const unreadyLongEnough = (p: LivePod) =>
+        p.runningSinceMs !== undefined
+            ? nowMs - Math.max(p.runningSinceMs, p.readySinceMs ?? 0) >= budget.runningSeconds * 1000
+            : nowMs - (p.readySinceMs ?? nowMs) >= budget.otherwiseSeconds * 1000;
     return pods.filter(
         (p) =>
-            ordinal(p) >= sts.partition &&
-            p.revision !== undefined &&
-            p.revision !== sts.updateRevision &&
-            !p.ready &&
-            !p.terminating &&
-            nowMs - (p.readySinceMs ?? nowMs) >= afterSeconds * 1000,
+            ordinal(p) >= sts.partition && p.revision !== undefined && p.revision !== sts.updateRevision && !p.ready && !p.terminating && unreadyLongEnough(p),
     );
 }
 
@@ -98,12 +113,16 @@ export function watchSeconds(app: AppConfig): number {
 export function livePod(p: any): LivePod {
     const ready = (p.status?.conditions ?? []).find((c: { type?: string }) => c.type === "Ready");
     const since = ready?.lastTransitionTime ?? p.status?.startTime;
+    const statuses = (p.status?.containerStatuses ?? []) as { state?: { running?: { startedAt?: string } } }[];
+    const started = statuses.map((c) => c.state?.running?.startedAt);
+    const running = statuses.length > 0 && started.every((t) => t !== undefined) ? Math.max(...started.map((t) => Date.parse(t!))) : undefined;
     return {
         name: p.metadata?.name ?? "",
         uid: p.metadata?.uid ?? "",
         revision: p.metadata?.labels?.[REVISION_LABEL],
         ready: ready?.status === "True",
         ...(since ? { readySinceMs: Date.parse(since) } : {}),
+        ...(running !== undefined ? { runningSinceMs: running } : {}),
         terminating: Boolean(p.metadata?.deletionTimestamp),
     };
 }
@@ -145,12 +164,13 @@ export function recoverStuckRollout(conn: ClusterConnection, namespace: string, 
             partition: sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0,
             updateRevision: sts.status?.updateRevision,
         };
-        for (const pod of stuckPods(rollout, owned.map(livePod), Date.now(), stuckAfterSeconds(app)).filter((p) => !deleted.has(p.uid))) {
+        const budget = stuckBudget(app);
+        for (const pod of stuckPods(rollout, owned.map(livePod), Date.now(), budget).filter((p) => !deleted.has(p.uid))) {
             if (done) return;
             deleted.add(pod.uid);
             await deleteJson(conn, `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod.name)}`, pod.uid);
             log(
-                `deleted pod ${pod.name} of the OrderedReady StatefulSet ${name}: not Ready for over ${stuckAfterSeconds(app)} s on revision ${pod.revision} while the StatefulSet updates to ${rollout.updateRevision}; the controller waits for such a pod forever (kubernetes#67250) and now makes it again on the update revision, with the same PVC (README "Day-2 operations")`,
+                `deleted pod ${pod.name} of the OrderedReady StatefulSet ${name}: not Ready for over ${pod.runningSinceMs !== undefined ? `${budget.runningSeconds} s with its containers running` : `${budget.otherwiseSeconds} s`} on revision ${pod.revision} while the StatefulSet updates to ${rollout.updateRevision}; the controller waits for such a pod forever (kubernetes#67250) and now makes it again on the update revision, with the same PVC (README "Day-2 operations")`,
             );
         }
     };

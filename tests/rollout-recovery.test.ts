@@ -8,8 +8,8 @@ import * as assert from "assert";
 import * as http from "http";
 import { parseStackConfig } from "../config/parse";
 import { clusterConnection } from "../lib/kube-api";
-import { podAvailableSeconds, statefulSetTimeouts } from "../lib/awaits";
-import { livePod, LivePod, LiveRollout, recoverStuckRollout, stuckAfterSeconds, stuckPods, watchSeconds } from "../lib/rollout-recovery";
+import { podAvailableSeconds, startupBudgetSeconds, statefulSetTimeouts } from "../lib/awaits";
+import { livePod, LivePod, LiveRollout, recoverStuckRollout, stuckBudget, stuckPods, watchSeconds } from "../lib/rollout-recovery";
 import { stackFileConfig } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -33,29 +33,41 @@ const pod = (over: Partial<LivePod>): LivePod => ({
 });
 
 describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
-    it("a pod is stuck once it has been not Ready longer than one pod may take to become available (the await timeouts' budget)", () => {
-        for (const i of [0, 2]) assert.strictEqual(stuckAfterSeconds(devApp(i)), podAvailableSeconds(devApp(i)));
-        assert.ok(stuckAfterSeconds(devApp(0)) >= 120, "never less than the scheduling and start allowance");
+    it("a pod is stuck after its probes' budgets with its containers running, else after the await timeouts' per-pod budget", () => {
+        for (const i of [0, 2]) {
+            const app = devApp(i);
+            const r = app.probes.readiness;
+            assert.deepStrictEqual(stuckBudget(app), {
+                runningSeconds: startupBudgetSeconds(app) + r.initialDelaySeconds + r.failureThreshold * r.periodSeconds,
+                otherwiseSeconds: podAvailableSeconds(app),
+            });
+        }
+        assert.ok(stuckBudget(devApp(2)).runningSeconds >= 300, "the datastore's startup probe (30 × 10 s) counts");
     });
 
     it("deletes only pods of an OrderedReady RollingUpdate StatefulSet at or above the partition, off the update revision, not Ready past the budget, not terminating", () => {
         const sts: LiveRollout = { name: "visits", podManagementPolicy: "OrderedReady", updateStrategy: "RollingUpdate", partition: 1, updateRevision: "good" };
+        const budget = { runningSeconds: 15, otherwiseSeconds: 125 };
         const pods = [
-            pod({ name: "visits-2" }),
-            pod({ name: "visits-0", uid: "below-partition" }),
-            pod({ name: "visits-3", revision: "good" }),
+            pod({ name: "visits-2", runningSinceMs: NOW - 20_000 }),
+            pod({ name: "visits-0", uid: "below-partition", runningSinceMs: NOW - 20_000 }),
+            pod({ name: "visits-3", revision: "good", runningSinceMs: NOW - 20_000 }),
             pod({ name: "visits-4", revision: "old", ready: true }),
-            pod({ name: "visits-5", readySinceMs: NOW - 5_000 }),
-            pod({ name: "visits-6", terminating: true }),
-            pod({ name: "visits-7", revision: undefined }),
+            pod({ name: "visits-5", runningSinceMs: NOW - 10_000 }),
+            pod({ name: "visits-6", terminating: true, runningSinceMs: NOW - 20_000 }),
+            pod({ name: "visits-7", revision: undefined, runningSinceMs: NOW - 20_000 }),
+            pod({ name: "visits-8", readySinceMs: NOW - 10_000, runningSinceMs: NOW - 600_000 }),
+            pod({ name: "visits-9", readySinceMs: NOW - 60_000 }),
+            pod({ name: "visits-10", readySinceMs: NOW - 130_000 }),
         ];
         assert.deepStrictEqual(
-            stuckPods(sts, pods, NOW, 30).map((p) => p.name),
-            ["visits-2"],
+            stuckPods(sts, pods, NOW, budget).map((p) => p.name),
+            ["visits-2", "visits-10"],
+            "running 20 s unready; not running and unready 130 s (not: running 10 s, or unready only 10 s of a long run, or not running for 60 s)",
         );
-        assert.deepStrictEqual(stuckPods({ ...sts, podManagementPolicy: "Parallel" }, pods, NOW, 30), [], "Parallel replaces such pods by itself");
-        assert.deepStrictEqual(stuckPods({ ...sts, updateStrategy: "OnDelete" }, pods, NOW, 30), [], "OnDelete: the user replaces pods");
-        assert.deepStrictEqual(stuckPods({ ...sts, updateRevision: undefined }, pods, NOW, 30), [], "no update revision reported yet");
+        assert.deepStrictEqual(stuckPods({ ...sts, podManagementPolicy: "Parallel" }, pods, NOW, budget), [], "Parallel replaces such pods by itself");
+        assert.deepStrictEqual(stuckPods({ ...sts, updateStrategy: "OnDelete" }, pods, NOW, budget), [], "OnDelete: the user replaces pods");
+        assert.deepStrictEqual(stuckPods({ ...sts, updateRevision: undefined }, pods, NOW, budget), [], "no update revision reported yet");
     });
 
     it("watches as long as up may wait for the app: the StatefulSet's timeouts, or Helm's --wait timeout", () => {
@@ -63,10 +75,17 @@ describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
         assert.strictEqual(watchSeconds(devApp(1)), devApp(1).helm.timeoutSeconds, "litecoin is a Helm release");
     });
 
-    it("reads a pod from the API's JSON: revision label, Ready condition and its last change, deletionTimestamp", () => {
+    it("reads a pod from the API's JSON: revision label, Ready condition and its last change, its containers' start, deletionTimestamp", () => {
         const p = livePod({
             metadata: { name: "visits-1", uid: "u", labels: { "controller-revision-hash": "visits-abc" }, deletionTimestamp: "2026-12-03T12:00:00Z" },
-            status: { startTime: "2026-12-03T11:00:00Z", conditions: [{ type: "Ready", status: "False", lastTransitionTime: "2026-12-03T11:30:00Z" }] },
+            status: {
+                startTime: "2026-12-03T11:00:00Z",
+                conditions: [{ type: "Ready", status: "False", lastTransitionTime: "2026-12-03T11:30:00Z" }],
+                containerStatuses: [
+                    { state: { running: { startedAt: "2026-12-03T11:01:00Z" } } },
+                    { state: { running: { startedAt: "2026-12-03T11:02:00Z" } } },
+                ],
+            },
         });
         assert.deepStrictEqual(p, {
             name: "visits-1",
@@ -74,8 +93,11 @@ describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
             revision: "visits-abc",
             ready: false,
             readySinceMs: Date.parse("2026-12-03T11:30:00Z"),
+            runningSinceMs: Date.parse("2026-12-03T11:02:00Z"),
             terminating: true,
         });
+        const waiting = livePod({ metadata: { name: "visits-1" }, status: { containerStatuses: [{ state: { running: {} } }, { state: { waiting: {} } }] } });
+        assert.strictEqual(waiting.runningSinceMs, undefined, "a container not running: no running time");
     });
 
     it("the watcher deletes a stuck pod once, reports it, and stops looking when the StatefulSet's step is done", async function () {

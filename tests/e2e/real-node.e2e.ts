@@ -363,7 +363,10 @@ describe("the visits app on a real node (containers really run: one node, local 
             revert.stack.up({ configFile: revert.configFile, onOutput: (t) => out.push(t), color: "never" }),
         );
         rolledOut();
-        assert.match(out.join(""), /recoverStuckRollout: deleted pod ordered-1 of the OrderedReady StatefulSet ordered: not Ready for over \d+ s on revision/);
+        assert.match(
+            out.join(""),
+            /recoverStuckRollout: deleted pod ordered-1 of the OrderedReady StatefulSet ordered: not Ready for over \d+ s with its containers running on revision/,
+        );
         const s = sts();
         assert.strictEqual(s.status.readyReplicas, 2);
         assert.strictEqual(s.status.updateRevision, good, "the revert went back to the first revision");
