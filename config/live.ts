@@ -2,10 +2,10 @@
  * The config against what the stack's namespace holds (lib/kube-api.ts reads it before anything is registered).
  */
 import type { LiveClaim, LiveNamespace } from "../lib/kube-api";
-import { claimOrdinals } from "../lib/claims";
-import { claimName, claimNamePattern, workloadNames } from "../lib/names";
+import { patchedClaimNames } from "../lib/claims";
+import { claimNamePattern, workloadNames } from "../lib/names";
 import { parseQuantity } from "../lib/quantity";
-import { DELETION_PROPAGATION_ANNOTATION, RecreatePlan, recreatePlan } from "../lib/recreate";
+import { DELETION_PROPAGATION_ANNOTATION, immutableFieldChanges, RecreatePlan, recreatePlan } from "../lib/recreate";
 import { ConfigProblem, configKey } from "./errors";
 import type { StackConfig } from "./schema";
 
@@ -39,7 +39,7 @@ function growingClaims(cfg: StackConfig, claims: readonly LiveClaim[]): (LiveCla
  * `replicas` (lib/claims.ts) send both: a config that differs from a live claim would fail them mid-`up`.
  */
 function claimFieldProblems(app: StackConfig["apps"][number], i: number, claims: readonly LiveClaim[]): ConfigProblem[] {
-    const patched = new Set(claimOrdinals(app).map((ordinal) => claimName(app.name, ordinal)));
+    const patched = patchedClaimNames(app);
     const problems: ConfigProblem[] = [];
     const wanted = app.storage.storageClass;
     const otherClass = claims.find((c) => patched.has(c.name) && wanted !== undefined && c.storageClass !== wanted);
@@ -113,14 +113,11 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
                 app.deployWith === "native"
                     ? `it is immutable, so the program leaves it as it is; to apply it, set ${configKey(["apps", i, "allowStatefulSetRecreate"])}: true and run up twice (npm run deploy does both), or run \`kubectl -n ${cfg.namespace.name} delete statefulset ${sts.name} --cascade=orphan\`, then \`pulumi up --refresh\` (pods and PVCs are kept; README "Day-2 operations")`
                     : 'it is immutable, so the release leaves it as it is (a Helm release\'s StatefulSet cannot be recreated by Pulumi; README "Day-2 operations")';
-            if (sts.podManagementPolicy !== app.podManagementPolicy) {
+            for (const c of immutableFieldChanges(app, sts)) {
                 warnings.push(
-                    `${configKey(["apps", i, "podManagementPolicy"])} is ${app.podManagementPolicy}, but the live StatefulSet ${sts.name} has ${sts.podManagementPolicy}: ${recipe}`,
-                );
-            }
-            if (sts.claimSize !== undefined && now !== undefined && parseQuantity(sts.claimSize) !== now) {
-                warnings.push(
-                    `${sizeKey} is ${app.storage.size}, but the live StatefulSet ${sts.name}'s volumeClaimTemplates ask ${sts.claimSize}: new ordinals' PVCs are made at ${sts.claimSize} and then expanded by their patch; the template itself ${recipe.replace(/^it /, "")}`,
+                    c.field === "podManagementPolicy"
+                        ? `${configKey(["apps", i, "podManagementPolicy"])} is ${c.wanted}, but the live StatefulSet ${sts.name} has ${c.live}: ${recipe}`
+                        : `${sizeKey} is ${c.wanted}, but the live StatefulSet ${sts.name}'s volumeClaimTemplates ask ${c.live}: new ordinals' PVCs are made at ${c.live} and then expanded by their patch; the template itself ${recipe.replace(/^it /, "")}`,
                 );
             }
         }
@@ -148,13 +145,13 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
                 given: app.storage.size,
             });
         } else if (smaller.length > 0) {
-            const patched = new Set(claimOrdinals(app).map((o) => claimName(app.name, o)));
-            const now = smaller.filter((c) => patched.has(c.name));
+            const patched = patchedClaimNames(app);
+            const running = smaller.filter((c) => patched.has(c.name));
             const later = smaller.filter((c) => !patched.has(c.name));
-            const list = now.map((c) => `${c.name} from ${c.size} to ${app.storage.size}`).join(", ");
+            const list = running.map((c) => `${c.name} from ${c.size} to ${app.storage.size}`).join(", ");
             warnings.push(
                 `${sizeKey} is ${app.storage.size}: ` +
-                    (now.length > 0
+                    (running.length > 0
                         ? `this up expands PVCs ${list} through their claim patches (the volumes grow when the storage driver has resized them, file systems at the latest when each pod restarts; a claim made again since its patch last applied, e.g. deleted and remade from the template, needs \`up --refresh\`)`
                         : "no PVC of a running ordinal is smaller") +
                     (later.length > 0

@@ -26,6 +26,11 @@ export function claimOrdinals(app: AppConfig): number[] {
     return Array.from({ length: app.replicas }, (_, i) => i);
 }
 
+/** The names of the claims that have a patch ({@link claimOrdinals}): `data-<app>-0 … data-<app>-<replicas - 1>`. */
+export function patchedClaimNames(app: AppConfig): Set<string> {
+    return new Set(claimOrdinals(app).map((ordinal) => claimName(app.name, ordinal)));
+}
+
 /**
  * The patch of ordinal `ordinal`'s claim (`data-<app>-<ordinal>`): `spec.resources.requests.storage` at
  * `storage.size`, with the access modes, StorageClass and labels of the volumeClaimTemplate (lib/workload.ts

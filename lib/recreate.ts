@@ -42,21 +42,39 @@ export interface RecreatePlan {
     readonly changes: string[];
 }
 
+/** One field the config sets that differs from the live StatefulSet and that the API server refuses to change. */
+export interface ImmutableFieldChange {
+    readonly field: "podManagementPolicy" | "storage.size";
+    /** What the live StatefulSet has (its `podManagementPolicy`, or the size its volumeClaimTemplates ask). */
+    readonly live: string;
+    /** What the config says. */
+    readonly wanted: string;
+}
+
 /**
  * The fields the config sets that differ from the live StatefulSet and that the API server refuses to change:
- * `podManagementPolicy` and the size the volumeClaimTemplates ask (k8s.io/kubernetes pkg/apis/apps/validation
- * ValidateStatefulSetUpdate: only replicas, template, updateStrategy, persistentVolumeClaimRetentionPolicy,
- * minReadySeconds and ordinals may change).
+ * `podManagementPolicy` and the size the volumeClaimTemplates ask, compared as quantities (k8s.io/kubernetes
+ * pkg/apis/apps/validation ValidateStatefulSetUpdate: only replicas, template, updateStrategy,
+ * persistentVolumeClaimRetentionPolicy, minReadySeconds and ordinals may change). config/live.ts words its warnings
+ * from these; {@link immutableChanges} is the same list in words.
  */
-export function immutableChanges(app: AppConfig, live: LiveStatefulSet): string[] {
-    const changes: string[] = [];
+export function immutableFieldChanges(app: AppConfig, live: LiveStatefulSet): ImmutableFieldChange[] {
+    const changes: ImmutableFieldChange[] = [];
     if (live.podManagementPolicy !== app.podManagementPolicy) {
-        changes.push(`podManagementPolicy from ${live.podManagementPolicy} to ${app.podManagementPolicy}`);
+        changes.push({ field: "podManagementPolicy", live: live.podManagementPolicy, wanted: app.podManagementPolicy });
     }
-    if (live.claimSize !== undefined && parseQuantity(live.claimSize) !== parseQuantity(app.storage.size)) {
-        changes.push(`volumeClaimTemplates storage from ${live.claimSize} to ${app.storage.size}`);
+    const size = parseQuantity(app.storage.size);
+    if (live.claimSize !== undefined && size !== undefined && parseQuantity(live.claimSize) !== size) {
+        changes.push({ field: "storage.size", live: live.claimSize, wanted: app.storage.size });
     }
     return changes;
+}
+
+/** {@link immutableFieldChanges} in words, e.g. `podManagementPolicy from Parallel to OrderedReady`. */
+export function immutableChanges(app: AppConfig, live: LiveStatefulSet): string[] {
+    return immutableFieldChanges(app, live).map((c) =>
+        c.field === "podManagementPolicy" ? `podManagementPolicy from ${c.live} to ${c.wanted}` : `volumeClaimTemplates storage from ${c.live} to ${c.wanted}`,
+    );
 }
 
 /**
