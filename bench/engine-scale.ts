@@ -90,7 +90,7 @@ async function measured(op: (onEvent: ReturnType<typeof eventRecorder>["onEvent"
 
 /** Log text of an operation's phases, peak memory and CPU. */
 const fmtPhases = (p: Phases) =>
-    `engine start ${p.engineStartMs}, provider ready ${p.providerReadyMs}, first object ${p.firstResourceMs}, last step done ${p.lastOutputsMs} ms`;
+    `engine start ${p.engineStartMs}, provider ready ${p.providerReadyMs}, first object ${p.firstResourceMs}, last step done ${p.lastOutputsMs}, summary ${p.summaryMs} ms`;
 const fmtPeak = (m: PeakRss) => `peak RSS program ${m.program}, engine ${m.engine}, provider ${m.provider} MiB`;
 const fmtCpu = (u: Usage) =>
     `CPU program ${u.cpuSeconds.program}, engine ${u.cpuSeconds.engine}, provider ${u.cpuSeconds.provider} s, machine ${Math.round(u.machineBusy * 100)}% busy`;

@@ -120,9 +120,73 @@ def plot_rollout(data, qps):
     print(f"plot: wrote {out}", file=sys.stderr)
 
 
+def plot_dev_stack(data):
+    if data.get("status") != "measured":
+        print("plot: dev-stack not measured; skipped", file=sys.stderr)
+        return
+    methods = data["params"]["methods"]
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    pulumi = [s for s in data["samples"] if s["method"] == "pulumi"]
+    for i, m in enumerate(methods):
+        st = data["upMs"][m]
+        if m == "pulumi" and pulumi:
+            # The up split into its phases (medians over the samples), stacked left to right.
+            def med(k):
+                xs = sorted(s["upPhases"][k] for s in pulumi)
+                return xs[(len(xs) - 1) // 2] / 1000
+            edges = [0, med("engineStartMs"), med("firstResourceMs"), med("lastOutputsMs"), med("summaryMs"), st["median"] / 1000]
+            labels = ["CLI start", "program + provider start", "steps (creates and awaits)", "CLI exit", "Automation API reads"]
+            colors = ["tab:purple", "tab:pink", "tab:blue", "tab:olive", "tab:gray"]
+            for a, b, lab, c in zip(edges, edges[1:], labels, colors):
+                ax.barh(i, max(b - a, 0), left=a, color=c, label=lab)
+        else:
+            ax.barh(i, st["median"] / 1000, color="tab:orange" if m == "helm" else "tab:green")
+        ax.errorbar(st["median"] / 1000, i, xerr=[[(st["median"] - st["min"]) / 1000], [(st["max"] - st["median"]) / 1000]], color="black", capsize=3)
+        ax.text(st["max"] / 1000 + 0.2, i, f"{st['median'] / 1000:.1f}s", va="center", fontsize=8)
+    floor = data["upMs"].get("kubectl")
+    if floor:
+        ax.axvline(1.5 * floor["median"] / 1000, color="tab:green", linestyle="--", linewidth=1, label="target: 1.5x the floor")
+    ax.set_yticks(range(len(methods)), methods)
+    ax.set_xlabel("seconds from an empty namespace to all Ready and the data-load Job complete (median, min-max)")
+    ax.set_title(f"The whole {data['params']['stack']} stack on the kwok cluster: kubectl floor, helm install --wait, pulumi up", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    out = os.path.join(DOCS, "bench-dev-stack.png")
+    fig.savefig(out, dpi=110)
+    print(f"plot: wrote {out}", file=sys.stderr)
+
+
+def plot_engine_scale(data):
+    if data.get("status") != "measured":
+        print("plot: engine-scale not measured; skipped", file=sys.stderr)
+        return
+    rows = data["results"]
+    apps = [r["apps"] for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for key, label in (("upMs", "pulumi up to Ready"), ("previewMs", "no-change pulumi preview")):
+        meds = [r[key]["median"] / 1000 for r in rows]
+        ax.errorbar(apps, meds, yerr=[[(r[key]["median"] - r[key]["min"]) / 1000 for r in rows], [(r[key]["max"] - r[key]["median"]) / 1000 for r in rows]],
+                    marker="o", capsize=3, label=label)
+        if len(rows) >= 2:
+            # The line through the two smallest counts: where the measured cost leaves it, growth is not linear.
+            (a, ta), (b, tb) = (apps[0], meds[0]), (apps[1], meds[1])
+            slope = (tb - ta) / (b - a)
+            ax.plot(apps, [ta + slope * (n - a) for n in apps], linestyle=":", color="gray", linewidth=1)
+    ax.set_xlabel("apps in the stack (copies of dev's visits, 1 replica each)")
+    ax.set_ylabel("seconds (median, min-max)")
+    ax.set_xticks(apps)
+    ax.set_title("The real engine vs number of apps (dotted: linear through the first two counts)", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = os.path.join(DOCS, "bench-engine-scale.png")
+    fig.savefig(out, dpi=110)
+    print(f"plot: wrote {out}", file=sys.stderr)
+
+
 def main():
     os.makedirs(DOCS, exist_ok=True)
-    for name, fn in (("eval", plot_eval), ("scale", plot_scale)):
+    for name, fn in (("eval", plot_eval), ("scale", plot_scale), ("dev-stack", plot_dev_stack), ("engine-scale", plot_engine_scale)):
         data = load(name)
         if data:
             fn(data)

@@ -13,7 +13,8 @@ const USAGE = `
 Usage: npx ts-node --transpile-only bench/report.ts [--doc FILE]
 
 Rewrites the generated tables of docs/BENCHMARKS.md (targets, environment, eval, eval-phases, eval-profile, scale,
-rollout) from bench/results/{eval,scale,rollout}.json. A section whose result file is missing says so.
+rollout, rollout-experiments, engine-scale, dev-stack) from bench/results/{eval,scale,rollout,engine-scale,dev-stack}.json
+and bench/results/rollout-*.json. A section whose result file is missing says so.
 `;
 const opts = parseArgs(USAGE, { doc: { default: path.join(ROOT, "docs", "BENCHMARKS.md"), help: "The document to update." } });
 
@@ -25,6 +26,7 @@ const evalR = read("eval");
 const scaleR = read("scale");
 const rolloutR = read("rollout");
 const engineR = read("engine-scale");
+const devStackR = read("dev-stack");
 const experiments: [string, Any][] = fs.existsSync(RESULTS_DIR)
     ? fs
           .readdirSync(RESULTS_DIR)
@@ -54,6 +56,8 @@ const rolloutParams = (r: Any) => `kube-controller-manager --kube-api-qps ${r.pa
         ["eval", evalR],
         ["scale", scaleR],
         ["rollout", rolloutR],
+        ["engine-scale", engineR],
+        ["dev-stack", devStackR],
     ] as [string, Any][]) {
         if (!r) {
             rows.push([name, "not run", "", "", "", ""]);
@@ -231,7 +235,8 @@ if (engineR?.status === "measured") {
         )
         .join("; ");
     const last = (r: Any) => r.samples[r.samples.length - 1];
-    const split = (p: Any) => (p ? `${p.engineStartMs} / ${p.providerReadyMs} / ${p.firstResourceMs} / ${p.lastOutputsMs} / ${p.totalMs}` : "–");
+    const split = (p: Any) =>
+        p ? `${p.engineStartMs} / ${p.providerReadyMs} / ${p.firstResourceMs} / ${p.lastOutputsMs} / ${p.summaryMs ?? "–"} / ${p.totalMs}` : "–";
     const mem = (m: Any) => (m ? `${m.program} / ${m.engine} / ${m.provider}` : "–");
     const slowest = (p: Any) =>
         p
@@ -260,7 +265,7 @@ if (engineR?.status === "measured") {
                   "stack",
                   "`up` from empty",
                   "no-change `preview`",
-                  "prelude / provider / first object / last step / total (ms)",
+                  "prelude / provider / first object / last step / summary / total (ms)",
                   "CPU program / engine / provider (s); machine busy",
                   "peak RSS program / engine / provider (MiB)",
               ],
@@ -269,12 +274,12 @@ if (engineR?.status === "measured") {
         : "";
     sections["engine-scale"] =
         `${table(["apps", "resources created", "`pulumi up` to Ready", "no-change `pulumi preview`", "RSS of the benchmark process after the sample (it runs the program; grows over the run)"], rows)}\n\n${engineR.params.repeat} sample(s) per count; wall time median (min–max); growth: ${growth}.\n\n` +
-        `Where the time goes and peak memory (the last sample of each count; ms from the operation's start: the CLI's prelude event / the provider's step done / the first Kubernetes object registered / the last step done / the call returned; peak RSS in MiB of the program's process / the engine (pulumi) / the provider; CPU seconds each used during the operation and how busy both cores were; the two slowest Kubernetes step types, ms from step start to outputs). The inline program runs in the benchmark's process, so program work delays the events after it.\n\n` +
+        `Where the time goes and peak memory (the last sample of each count; ms from the operation's start: the CLI's prelude event / the provider's step done / the first Kubernetes object registered / the last step done / the engine's summary event / the call returned (after the summary: the CLI's exit and, for \`up\`, the Automation API's \`stack output\` ×2 and \`stack history\`); peak RSS in MiB of the program's process / the engine (pulumi) / the provider; CPU seconds each used during the operation and how busy both cores were; the two slowest Kubernetes step types, ms from step start to outputs). The inline program runs in the benchmark's process, so program work delays the events after it.\n\n` +
         table(
             [
                 "apps",
                 "operation",
-                "prelude / provider / first object / last step / total (ms)",
+                "prelude / provider / first object / last step / summary / total (ms)",
                 "peak RSS program / engine / provider (MiB)",
                 "CPU program / engine / provider (s); machine busy (2 cores)",
                 "slowest steps",
@@ -284,6 +289,49 @@ if (engineR?.status === "measured") {
         stacksTable;
 } else {
     sections["engine-scale"] = missing("engine-scale");
+}
+
+// ------------------------------------------------------------------------------------------ dev-stack
+const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+if (devStackR?.status === "measured") {
+    const methods: string[] = devStackR.params.methods;
+    const floor = devStackR.upMs.kubectl?.median;
+    const helmMs = devStackR.upMs.helm?.median;
+    const rows = methods.map((m) => {
+        const x = devStackR.upMs[m];
+        return [
+            `\`${m}\``,
+            cell(x),
+            floor ? `${(x.median / floor).toFixed(2)}×` : "",
+            helmMs ? `${(x.median / helmMs).toFixed(2)}×` : "",
+            loadRange(devStackR.samples.filter((y: Any) => y.method === m)),
+        ];
+    });
+    const pulumiSamples = devStackR.samples.filter((y: Any) => y.method === "pulumi");
+    let split = "";
+    if (pulumiSamples.length) {
+        const ph = (k: string, op = "upPhases") => medianOf(pulumiSamples.map((y: Any) => y[op][k]));
+        const steps = (op: string) => {
+            const types = [...new Set<string>(pulumiSamples.flatMap((y: Any) => y[op].byType.map((t: Any) => t.type)))];
+            return types
+                .map((t) => ({ t, max: medianOf(pulumiSamples.map((y: Any) => y[op].byType.find((b: Any) => b.type === t)?.maxMs ?? 0)) }))
+                .sort((a, b) => b.max - a.max)
+                .slice(0, 4)
+                .map((x) => `${x.t.replace(/^kubernetes:/, "")} ${x.max}`)
+                .join(", ");
+        };
+        split =
+            `\n\nWhere \`pulumi up\` spends it (median over the samples, ms from the call): the CLI's prelude event ${ph("engineStartMs")}, ` +
+            `the provider configured ${ph("providerReadyMs")}, the first Kubernetes object ${ph("firstResourceMs")}, the last step done ${ph("lastOutputsMs")}, ` +
+            `the engine's summary ${ph("summaryMs")}, the call returned ${ph("totalMs")}. Slowest step per type (start to outputs, ms): ${steps("upPhases")}. ` +
+            `No-change \`preview\` right after: ${cell(devStackR.previewMs)} (summary at ${ph("summaryMs", "previewPhases")} ms of ${ph("totalMs", "previewPhases")}).`;
+    }
+    sections["dev-stack"] =
+        `${table(["method", "empty namespace to all Ready + data-load Job complete", "÷ kubectl floor", "÷ helm", "1-min load before samples"], rows)}\n\n` +
+        `Stack \`${devStackR.params.stack}\`; ${devStackR.params.repeat} recorded rounds after ${devStackR.params.warmup} warm-up round(s), methods interleaved (order rotating), a fresh namespace per sample; ${devStackR.params.nodes} kwok nodes; helm ${devStackR.helmVersion}.` +
+        split;
+} else {
+    sections["dev-stack"] = missing("dev-stack");
 }
 
 // ------------------------------------------------------------------------------------------ targets
@@ -332,6 +380,15 @@ if (engineR?.status === "measured") {
     } else {
         rows.push(["no-change preview ≤ 3 s", "not measured (run bench/rollout.ts with the pulumi method)", "unknown"]);
         rows.push(["`pulumi up` ≤ 1.5× kubectl floor and ≤ 1.0× helm install --wait", "not measured", "unknown"]);
+    }
+    if (devStackR?.status === "measured" && devStackR.pulumiOverFloor && devStackR.pulumiOverHelm) {
+        rows.push([
+            `\`pulumi up\` of the ${devStackR.params.stack} stack from empty ≤ 1.5× kubectl floor and ≤ 1.0× helm install --wait (side by side)`,
+            `${devStackR.pulumiOverFloor.toFixed(2)}× the floor, ${devStackR.pulumiOverHelm.toFixed(2)}× helm`,
+            devStackR.pulumiOverFloor <= 1.5 && devStackR.pulumiOverHelm <= 1.0 ? "met" : "**missed**",
+        ]);
+    } else {
+        rows.push(["`pulumi up` of the dev stack from empty ≤ 1.5× kubectl floor and ≤ 1.0× helm", "not measured (bench/dev-stack.ts)", "unknown"]);
     }
     const devStack = engineR?.status === "measured" ? (engineR.stacks ?? []).find((x: Any) => x.stack === "dev") : undefined;
     rows.push(

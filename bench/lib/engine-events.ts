@@ -37,6 +37,9 @@ export interface TypeCost {
  * - `providerReadyMs`: the kubernetes provider's step finished (its plugin started and configured);
  * - `firstResourceMs`: the program's first Kubernetes object reached the engine;
  * - `lastOutputsMs`: the last step finished (creates, updates and their awaits);
+ * - `summaryMs`: the engine's summary event (the operation is over; what follows is the CLI saving its last
+ *   checkpoint and exiting, and for `up` the Automation API's own reads after it: `pulumi stack output` twice and
+ *   `pulumi stack history`, three more CLI processes that a `pulumi up` on the command line does not run);
  * - `byType`: each Kubernetes resource type's steps, slowest first (where `up`'s time goes).
  */
 export interface Phases {
@@ -44,6 +47,7 @@ export interface Phases {
     readonly providerReadyMs: number;
     readonly firstResourceMs: number;
     readonly lastOutputsMs: number;
+    readonly summaryMs: number;
     readonly totalMs: number;
     readonly byType: TypeCost[];
 }
@@ -76,6 +80,7 @@ export function phases(events: Stamped[], totalMs: number): Phases {
         providerReadyMs: Math.round(providerReadyMs),
         firstResourceMs: Math.round(first((e) => (e.resourcePreEvent?.metadata.type ?? "").startsWith("kubernetes:"))),
         lastOutputsMs: Math.round(lastOutputsMs),
+        summaryMs: Math.round(first((e) => e.summaryEvent !== undefined)),
         totalMs: Math.round(totalMs),
         byType,
     };
