@@ -195,6 +195,11 @@ interface Sample {
     load: number;
     /** pulumi: the no-change preview right after the up, and the phases of both. */
     previewMs?: number;
+    /**
+     * pulumi: what the Automation API's `up` runs after the CLI's `up` exited, timed again apart (after the preview):
+     * `stack output` twice (masked and plaintext) and `stack history`, three CLI processes.
+     */
+    apiReadsMs?: number;
     upPhases?: Phases;
     previewPhases?: Phases;
 }
@@ -262,7 +267,20 @@ async function measurePulumi(ns: string): Promise<Sample> {
     previewRec.start();
     await s.stack.preview({ configFile: s.configFile, expectNoChanges: true, color: "never", onEvent: previewRec.onEvent });
     const previewMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    return { method: "pulumi", namespace: ns, ms, load, previewMs, upPhases: phases(upRec.events, ms), previewPhases: phases(previewRec.events, previewMs) };
+    t0 = process.hrtime.bigint();
+    await s.stack.outputs();
+    await s.stack.history(1);
+    const apiReadsMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    return {
+        method: "pulumi",
+        namespace: ns,
+        ms,
+        load,
+        previewMs,
+        apiReadsMs,
+        upPhases: phases(upRec.events, ms),
+        previewPhases: phases(previewRec.events, previewMs),
+    };
 }
 
 /** What every method must have reached when it returns: each StatefulSet Ready and rolled out, each Job complete. */
@@ -350,6 +368,7 @@ async function run(): Promise<void> {
             helmVersion: execFileSync(helm, ["version", "--short"], { encoding: "utf8" }).trim(),
             upMs,
             previewMs: by.pulumi ? stats(by.pulumi.map((s) => s.previewMs ?? 0)) : undefined,
+            apiReadsMs: by.pulumi ? stats(by.pulumi.map((s) => s.apiReadsMs ?? 0)) : undefined,
             pulumiOverFloor: floor && pulumiMs ? pulumiMs / floor : undefined,
             pulumiOverHelm: helmMs && pulumiMs ? pulumiMs / helmMs : undefined,
             helmOverFloor: floor && helmMs ? helmMs / floor : undefined,

@@ -323,7 +323,7 @@ if (devStackR?.status === "measured") {
         split =
             `\n\nWhere \`pulumi up\` spends it (median over the samples, ms from the call): the CLI's prelude event ${ph("engineStartMs")}, ` +
             `the provider configured ${ph("providerReadyMs")}, the first Kubernetes object ${ph("firstResourceMs")}, the last step done ${ph("lastOutputsMs")}, ` +
-            `the engine's summary ${ph("summaryMs")}, the call returned ${ph("totalMs")}. Slowest step per type (start to outputs, ms): ${steps("upPhases")}. ` +
+            `the engine's summary ${ph("summaryMs")}, the call returned ${ph("totalMs")}; the Automation API's reads after the CLI's \`up\` (\`stack output\` ×2, \`stack history\`), timed again apart: ${devStackR.apiReadsMs ? cell(devStackR.apiReadsMs) : "not measured"}. Slowest step per type (start to outputs, ms): ${steps("upPhases")}. ` +
             `No-change \`preview\` right after: ${cell(devStackR.previewMs)} (summary at ${ph("summaryMs", "previewPhases")} ms of ${ph("totalMs", "previewPhases")}).`;
     }
     sections["dev-stack"] =
