@@ -36,6 +36,10 @@ the stack's figure is the sum). Samples of all variants are interleaved round by
 them alike; warm-up rounds are discarded. Prints median and min/max and the ratio to helm template, then
 profiles the variants named by --profile (node --cpu-prof, and first-load time per package).
 
+Before the rounds, one evaluation per variant and stack records every resource registration (inputs, parent,
+provider, dependencies, options) and the stack outputs: all variants must give the same, or the run fails (the
+differing records are kept). Every evaluation also checks that ts-node ran the transpiler its variant names.
+
 Variants:
 ${Object.values(VARIANTS)
     .map((v) => `  ${v.name.padEnd(12)} ${v.label}\n  ${"".padEnd(12)} Pulumi.yaml: ${v.pulumiYaml}`)
@@ -48,8 +52,8 @@ const opts = parseArgs(USAGE, {
     repeat: { default: "5", help: "Measured rounds (samples per variant and stack)." },
     warmup: { default: "1", help: "Rounds run first and discarded." },
     stacks: { default: "dev,prod", help: "Stacks (Pulumi.<stack>.yaml)." },
-    variants: { default: "typecheck,transpile,nodeargs,js,js-lazy-sdk", help: "Variants, comma-separated." },
-    profile: { default: "typecheck,nodeargs,js", help: "Variants to profile once (dev stack); empty for none." },
+    variants: { default: "typecheck,transpile,nodeargs-tsc,nodeargs,js,js-lazy-sdk", help: "Variants, comma-separated." },
+    profile: { default: "typecheck,nodeargs-tsc,nodeargs,js", help: "Variants to profile once (dev stack); empty for none." },
     ...QUIET_OPTIONS,
     out: { help: "Result file (default bench/results/eval.json)." },
 });
@@ -87,10 +91,33 @@ for (const stack of stacks) {
     perStack[stack] = { configFile, apps: typed.apps.map((a) => a.name), namespace: typed.namespace.name, values: writeValues(typed.apps, dir) };
 }
 
+// The variants differ only in how TypeScript runs: each must register exactly what the others do.
+for (const stack of stacks) {
+    log(`checking that every variant registers the same resources (${stack})`);
+    const records = variants.map((v) => {
+        const file = path.join(work, `registrations-${stack}-${v}.json`);
+        evaluate(v, jsDir, stack, perStack[stack].configFile, ["--registrations", file]);
+        return { v, file, text: fs.readFileSync(file, "utf8") };
+    });
+    for (const r of records.slice(1)) {
+        if (r.text !== records[0].text) {
+            const keep = tempDir("eval-registrations");
+            for (const x of [records[0], r]) {
+                fs.copyFileSync(x.file, path.join(keep, path.basename(x.file)));
+            }
+            log(`${stack}: variant ${r.v} registers other resources or outputs than ${records[0].v}; both records are in ${keep}`);
+            removeJs(jsDir);
+            fs.rmSync(work, { recursive: true, force: true });
+            process.exit(1);
+        }
+    }
+}
+
 const samples: Record<string, Record<string, Sample[]>> = {};
 const phases: Record<string, Record<string, Record<string, number[]>>> = {};
 const helmSamples: Record<string, { sum: Sample[]; perApp: Record<string, Sample[]> }> = {};
 let registrations: Record<string, number> = {};
+const transpilers: Record<string, string> = {};
 for (const stack of stacks) {
     samples[stack] = Object.fromEntries(variants.map((v) => [v, []]));
     phases[stack] = Object.fromEntries(variants.map((v) => [v, {}]));
@@ -125,6 +152,7 @@ for (let round = 0; round < rounds; round++) {
             }
             const r = evaluate(what, jsDir, stack, s.configFile);
             registrations = { ...registrations, [stack]: r.child.registrations };
+            transpilers[what] = r.child.transpiler;
             if (measured) {
                 samples[stack][what].push({ ms: r.ms, load: r.load });
                 const t = r.child.t;
@@ -160,6 +188,7 @@ for (const stack of stacks) {
         vs[v] = {
             label: VARIANTS[v].label,
             pulumiYaml: VARIANTS[v].pulumiYaml,
+            transpiler: transpilers[v],
             wallMs: st,
             ratioToHelmTemplate: ratio,
             ratioToOneHelmTemplate: st.median / perAppMean,

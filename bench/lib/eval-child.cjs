@@ -5,17 +5,22 @@
  * `pulumi preview`/`up` before the engine sees the first resource, minus the engine (Pulumi mocks answer
  * every registration in-process).
  *
- *   node [NODEARGS] bench/lib/eval-child.cjs MODE ROOT STACK CONFIG_JSON_FILE [--phases]
+ *   node [NODEARGS] bench/lib/eval-child.cjs MODE ROOT STACK CONFIG_JSON_FILE [--phases] [--registrations FILE]
  *
  * MODE: `typecheck` registers ts-node exactly as @pulumi/pulumi's cmd/run does for `typescript: true`
  * (same options, computed by the SDK's own tsutils; ts-node then type-checks every project file it loads),
  * `transpile` does the same with transpileOnly (what `noCheck: true` in the tsconfig Pulumi uses, or
  * PULUMI_NODEJS_TRANSPILE_ONLY=true, selects), `none` registers nothing (cmd/run with `typescript: false`):
  * ROOT is then either tsc output (index.js), or the TypeScript sources with a hook preloaded by NODEARGS
- * (`--require ts-node/register/transpile-only`, what Pulumi.yaml's `nodeargs` passes).
- * Prints one JSON line on stdout: phase end times in ms since the process started (performance.now()).
+ * (`--require ts-node/register/transpile-only`, what Pulumi.yaml's `nodeargs` passes; ts-node reads the
+ * tsconfig.json of the working directory, whose "ts-node" section may select the SWC transpiler).
+ * Prints one JSON line on stdout: phase end times in ms since the process started (performance.now()), and which
+ * transpiler ts-node used (`transpiler`: none, typescript-typecheck, typescript-transpile-only or swc).
  * `--phases` also times TypeScript compilation and the first load of each package (self time, nested loads
- * excluded), at some cost in overhead.
+ * excluded), at some cost in overhead. `--registrations FILE` writes every RegisterResource request the mock
+ * monitor receives (type, name, inputs, parent, provider, dependencies, options; not the source position) and the
+ * program's resolved outputs to FILE as canonical JSON (keys and requests sorted), so that variants can be checked
+ * to register the same.
  */
 "use strict";
 const { performance } = require("perf_hooks");
@@ -25,8 +30,9 @@ const fs = require("fs");
 const t = { start: performance.now() };
 const [mode, root, stack, configFile, ...flags] = process.argv.slice(2);
 const phases = flags.includes("--phases");
-if (!["typecheck", "transpile", "none"].includes(mode) || !root || !stack || !configFile) {
-    console.error("usage: eval-child.cjs typecheck|transpile|none ROOT STACK CONFIG_JSON_FILE [--phases]");
+const registrationsFile = flags.includes("--registrations") ? flags[flags.indexOf("--registrations") + 1] : undefined;
+if (!["typecheck", "transpile", "none"].includes(mode) || !root || !stack || !configFile || (flags.includes("--registrations") && !registrationsFile)) {
+    console.error("usage: eval-child.cjs typecheck|transpile|none ROOT STACK CONFIG_JSON_FILE [--phases] [--registrations FILE]");
     process.exit(2);
 }
 // Module resolution starts from the program's directory, like the language host's `require(program)`.
@@ -91,6 +97,20 @@ const preloaded = process[Symbol.for("ts-node.register.instance")];
 if (phases && preloaded) {
     timeCompile(preloaded);
 }
+/** Which transpiler a ts-node service uses: its options merge the register() call, TS_NODE_* and tsconfig's "ts-node". */
+function transpilerOf(service) {
+    if (!service) {
+        return "none";
+    }
+    if (service.options.transpiler) {
+        return `transpiler ${JSON.stringify(service.options.transpiler)}`;
+    }
+    if (service.options.swc && service.transpileOnly) {
+        return "swc";
+    }
+    return service.transpileOnly ? "typescript-transpile-only" : "typescript-typecheck";
+}
+let transpiler = transpilerOf(preloaded);
 if (mode !== "none") {
     // What @pulumi/pulumi/cmd/run/run.js does when PULUMI_NODEJS_TYPESCRIPT=true (CommonJS project).
     const tsutils = requireFromRoot("@pulumi/pulumi/tsutils");
@@ -108,6 +128,7 @@ if (mode !== "none") {
     if (phases) {
         timeCompile(service);
     }
+    transpiler = transpilerOf(service);
 }
 t.tsSetup = performance.now();
 
@@ -150,6 +171,25 @@ const mocks = {
         return args.inputs;
     },
 };
+
+// `--registrations`: every RegisterResource request as the mock monitor receives it (inputs, parent, provider,
+// dependencies, protect, ignoreChanges, aliases, ...), with the URN it answered. Left out: the source position and
+// stack trace of the `new` (metadata for the engine's messages), which differ with the transpiler's source maps and
+// with the paths of compiled output.
+const registered = [];
+if (registrationsFile) {
+    const { MockMonitor } = requireFromRoot("@pulumi/pulumi/runtime/mocks");
+    const original = MockMonitor.prototype.registerResource;
+    MockMonitor.prototype.registerResource = function (req, callback) {
+        const request = { ...req.toObject(), object: req.getObject()?.toJavaScript() };
+        delete request.sourceposition;
+        delete request.stacktrace;
+        return original.call(this, req, (err, response) => {
+            registered.push({ request, urn: response ? response.getUrn() : undefined, error: err ? String(err) : undefined });
+            callback(err, response);
+        });
+    };
+}
 
 /**
  * The program reads the stack's namespace from its cluster before registering anything (config/index.ts). A
@@ -195,15 +235,23 @@ async function main() {
 
     const program = typeof exported === "function" ? await exported() : exported;
     let outputs = 0;
-    for (const value of Object.values(program)) {
-        await new Promise((resolve) => pulumi.output(value).apply(resolve));
+    const resolved = {};
+    for (const [key, value] of Object.entries(program)) {
+        resolved[key] = await new Promise((resolve) => pulumi.output(value).apply(resolve));
         outputs += 1;
     }
     await pulumi.runtime.disconnect();
     t.programRun = performance.now();
 
     const loaded = Object.keys(require.cache);
-    const result = { mode, stack, t, registrations, outputs, modulesLoaded: loaded.length };
+    // An SWC transpiler that ts-node selected has loaded its native binding by now: say so.
+    const swcLoaded = loaded.some((f) => f.includes(`${path.sep}node_modules${path.sep}@swc${path.sep}core${path.sep}`));
+    const result = { mode, stack, t, registrations, outputs, transpiler, swcLoaded, modulesLoaded: loaded.length };
+    if (registrationsFile) {
+        // Sorted: the order in which concurrent registrations reach the monitor is not part of the result.
+        const sorted = registered.map((r) => canonicalJson(r)).sort();
+        fs.writeFileSync(registrationsFile, `${canonicalJson({ registrations: sorted.map((r) => JSON.parse(r)), outputs: resolved })}\n`);
+    }
     if (phases) {
         // Modules and bytes of source loaded, by package.
         const modules = {};
@@ -223,6 +271,19 @@ async function main() {
         result.loadSelfMs = loadSelf;
     }
     process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** JSON with object keys sorted at every level, so that equal values give equal text. */
+function canonicalJson(value) {
+    return JSON.stringify(value, (_key, v) =>
+        v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(
+                  Object.keys(v)
+                      .sort()
+                      .map((k) => [k, v[k]]),
+              )
+            : v,
+    );
 }
 
 main().catch((err) => {

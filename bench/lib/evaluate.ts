@@ -17,33 +17,57 @@ export interface Variant {
     readonly label: string;
     /** Pulumi.yaml runtime options that select it. */
     readonly pulumiYaml: string;
+    /** The transpiler ts-node must report for it (eval-child.cjs `transpiler`); a mismatch fails the evaluation. */
+    readonly transpiler: "none" | "typescript-typecheck" | "typescript-transpile-only" | "swc";
+    /**
+     * tsconfig.json's "ts-node" section for this variant when it differs from the checkout's (which selects SWC):
+     * the variant runs in projectDir(tsNode) instead of the checkout. Absent: the checkout as committed.
+     */
+    readonly tsNode?: Record<string, unknown>;
 }
+
+/** tsconfig.json's "ts-node" section with SWC turned off: how the TypeScript-compiler variants run (projectDir()). */
+const TSC_TRANSPILER = { swc: false };
 
 export const VARIANTS: Record<string, Variant> = {
     typecheck: {
         name: "typecheck",
         label: "ts-node with type-checking (Pulumi's default)",
-        pulumiYaml: "typescript: true (default)",
+        pulumiYaml: 'typescript: true (default); tsconfig.json without "ts-node": { "swc": true } (ts-node refuses SWC with type-checking)',
+        transpiler: "typescript-typecheck",
+        tsNode: TSC_TRANSPILER,
     },
     transpile: {
         name: "transpile",
         label: "ts-node transpile-only, registered by Pulumi",
         pulumiYaml: "typescript: true + tsconfig option naming a tsconfig with noCheck: true (or PULUMI_NODEJS_TRANSPILE_ONLY=true)",
+        transpiler: "typescript-transpile-only",
+        tsNode: TSC_TRANSPILER,
+    },
+    "nodeargs-tsc": {
+        name: "nodeargs-tsc",
+        label: "ts-node transpile-only with the TypeScript compiler, preloaded by nodeargs (the setting before SWC)",
+        pulumiYaml: 'typescript: false, nodeargs: "--require ts-node/register/transpile-only", tsconfig.json without "ts-node": { "swc": true }',
+        transpiler: "typescript-transpile-only",
+        tsNode: TSC_TRANSPILER,
     },
     nodeargs: {
         name: "nodeargs",
-        label: "ts-node transpile-only, preloaded by nodeargs",
-        pulumiYaml: 'typescript: false, nodeargs: "--require ts-node/register/transpile-only"',
+        label: "ts-node transpile-only with the SWC transpiler (@swc/core), preloaded by nodeargs: the committed setting",
+        pulumiYaml: 'typescript: false, nodeargs: "--require ts-node/register/transpile-only", tsconfig.json "ts-node": { "swc": true }',
+        transpiler: "swc",
     },
     js: {
         name: "js",
         label: "precompiled JavaScript (tsc output)",
         pulumiYaml: "typescript: false, main: <tsc outDir> (needs a build step before every preview/up)",
+        transpiler: "none",
     },
     "js-lazy-sdk": {
         name: "js-lazy-sdk",
         label: "what-if: precompiled JS, SDK without its eager closure-serialization imports",
         pulumiYaml: "none: stubs @pulumi/pulumi's import-time loads of typescript and @npmcli/arborist (unused here)",
+        transpiler: "none",
     },
 };
 
@@ -74,6 +98,9 @@ export interface ChildTimes {
 export interface ChildResult {
     readonly t: ChildTimes;
     readonly registrations: number;
+    /** The transpiler ts-node used (`none` without ts-node) and whether @swc/core was loaded. */
+    readonly transpiler: string;
+    readonly swcLoaded: boolean;
     readonly modulesLoaded: number;
     readonly modules?: Record<string, { files: number; bytes: number }>;
     readonly compileMs?: number;
@@ -119,6 +146,33 @@ export function buildJs(): { dir: string; tscMs: number } {
     return { dir: out, tscMs: r.ms };
 }
 
+/**
+ * The project directory of a variant whose tsconfig.json "ts-node" section differs from the checkout's: what the
+ * language host would see with that tsconfig.json, without touching the checkout: a temporary directory whose
+ * tsconfig.json extends the checkout's and overrides the "ts-node" section. Every other top-level entry is a symlink
+ * to the checkout, so the program's modules load from the checkout's real paths (node resolves symlinks), and
+ * ts-node finds this tsconfig.json by its usual search from the working directory, as it would in the project
+ * directory. Made on first use per setting, removed when the process exits.
+ */
+const projectDirs = new Map<string, string>();
+function projectDir(tsNode: Record<string, unknown>): string {
+    const key = JSON.stringify(tsNode);
+    let dir = projectDirs.get(key);
+    if (!dir) {
+        const made = tempDir("ts-node-project");
+        process.on("exit", () => fs.rmSync(made, { recursive: true, force: true }));
+        for (const entry of fs.readdirSync(ROOT)) {
+            if (entry !== ".git" && entry !== "tsconfig.json") {
+                fs.symlinkSync(path.join(ROOT, entry), path.join(made, entry));
+            }
+        }
+        fs.writeFileSync(path.join(made, "tsconfig.json"), `${JSON.stringify({ extends: path.join(ROOT, "tsconfig.json"), "ts-node": tsNode }, null, 4)}\n`);
+        projectDirs.set(key, made);
+        dir = made;
+    }
+    return dir;
+}
+
 /** The node command line of a variant. */
 function childCommand(
     variant: string,
@@ -128,13 +182,16 @@ function childCommand(
     extra: string[],
     nodeFlags: string[] = [],
 ): { args: string[]; cwd: string } {
+    const tsNode = VARIANTS[variant]?.tsNode;
+    const dir = tsNode ? projectDir(tsNode) : ROOT;
     switch (variant) {
         case "typecheck":
         case "transpile":
-            return { args: [...nodeFlags, CHILD, variant, ROOT, stack, configFile, ...extra], cwd: ROOT };
+            return { args: [...nodeFlags, CHILD, variant, dir, stack, configFile, ...extra], cwd: dir };
         case "nodeargs":
+        case "nodeargs-tsc":
             // Node resolves --require from the working directory: the language host runs in the project directory.
-            return { args: [...nodeFlags, "--require", "ts-node/register/transpile-only", CHILD, "none", ROOT, stack, configFile, ...extra], cwd: ROOT };
+            return { args: [...nodeFlags, "--require", "ts-node/register/transpile-only", CHILD, "none", dir, stack, configFile, ...extra], cwd: dir };
         case "js":
         case "js-lazy-sdk":
             if (!jsDir) {
@@ -164,7 +221,17 @@ export function evaluate(
         throw new Error(`evaluation (${variant}, ${stack}) failed with ${r.status}:\n${r.stderr}`);
     }
     const line = r.stdout.trim().split("\n").pop() ?? "";
-    return { ms: r.ms, load: r.load, child: JSON.parse(line) as ChildResult };
+    const child = JSON.parse(line) as ChildResult;
+    // A variant that ran another transpiler than its name says (say, tsconfig.json gained a "ts-node" section)
+    // would be timed under the wrong label: refuse.
+    const want = VARIANTS[variant].transpiler;
+    if (child.transpiler !== want || child.swcLoaded !== (want === "swc")) {
+        throw new Error(
+            `evaluation (${variant}, ${stack}): ts-node used ${child.transpiler} (@swc/core ${child.swcLoaded ? "" : "not "}loaded), the variant needs ${want}; ` +
+                `check the "ts-node" section of tsconfig.json and TS_NODE_* variables`,
+        );
+    }
+    return { ms: r.ms, load: r.load, child };
 }
 
 /** Writes each app's chart values (helmValues(), as the Helm path computes them) to a file; returns app → file. */
@@ -209,6 +276,7 @@ export function packageOf(file: string): string | undefined {
 const NAMED_PACKAGES: Record<string, string> = {
     typescript: "TypeScript compiler (typescript)",
     "ts-node": "ts-node",
+    "@swc/core": "SWC transpiler (@swc/core)",
     "@pulumi/pulumi": "@pulumi/pulumi",
     "@pulumi/kubernetes": "@pulumi/kubernetes",
     "@pulumi/random": "@pulumi/random",
