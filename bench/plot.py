@@ -135,7 +135,7 @@ def plot_dev_stack(data):
                 xs = sorted(s["upPhases"][k] for s in pulumi)
                 return xs[(len(xs) - 1) // 2] / 1000
             edges = [0, med("engineStartMs"), med("firstResourceMs"), med("lastOutputsMs"), med("summaryMs"), st["median"] / 1000]
-            labels = ["CLI start", "program + provider start", "steps (creates and awaits)", "CLI exit", "Automation API reads"]
+            labels = ["CLI start", "provider start, first registration", "steps (creates and awaits)", "CLI exit", "Automation API reads"]
             colors = ["tab:purple", "tab:pink", "tab:blue", "tab:olive", "tab:gray"]
             for a, b, lab, c in zip(edges, edges[1:], labels, colors):
                 ax.barh(i, max(b - a, 0), left=a, color=c, label=lab)
@@ -146,6 +146,9 @@ def plot_dev_stack(data):
     floor = data["upMs"].get("kubectl")
     if floor:
         ax.axvline(1.5 * floor["median"] / 1000, color="tab:green", linestyle="--", linewidth=1, label="target: 1.5x the floor")
+    helm = data["upMs"].get("helm")
+    if helm:
+        ax.axvline(helm["median"] / 1000, color="tab:orange", linestyle=":", linewidth=1, label="target: 1.0x helm")
     ax.set_yticks(range(len(methods)), methods)
     ax.set_xlabel("seconds from an empty namespace to all Ready and the data-load Job complete (median, min-max)")
     ax.set_title(f"The whole {data['params']['stack']} stack on the kwok cluster: kubectl floor, helm install --wait, pulumi up", fontsize=10)

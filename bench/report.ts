@@ -156,7 +156,7 @@ if (scaleR) {
             p.topFunctions.slice(0, 8).map((f: Any) => [`\`${f.fn}\``, ms(f.ms), `${f.pct.toFixed(0)} %`]),
         );
     }
-    sections.scale = `${table(["apps", "registrations", "helm template × N, summed", ...variants.map((v) => `\`${v}\` (÷ helm)`)], rows)}\n\n${scaleR.params.repeat} samples per cell after ${scaleR.params.warmup} warm-up round(s); wall time median (min–max). Preview: not measurable here (no Pulumi CLI).${prof}`;
+    sections.scale = `${table(["apps", "registrations", "helm template × N, summed", ...variants.map((v) => `\`${v}\` (÷ helm)`)], rows)}\n\n${scaleR.params.repeat} samples per cell after ${scaleR.params.warmup} warm-up round(s); wall time median (min–max). \`pulumi up\` and \`preview\` of the same stacks on the real engine: the next table.${prof}`;
 } else {
     sections.scale = missing("scale");
 }
