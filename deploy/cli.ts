@@ -18,6 +18,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
+import type { OutputMap } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 import { kubeconfigContexts, kubeconfigSources } from "../lib/kubeconfig";
 import { pendingRecreates } from "../lib/recreate";
@@ -177,8 +178,15 @@ async function main(): Promise<number> {
         onOutput: (s: string) => process.stdout.write(s),
     };
 
+    /**
+     * The stack outputs the last Automation API `up` returned. `Stack.up()` reads them itself after the update (two
+     * `pulumi stack output` processes), so reading them again with `stack.outputs()` would cost two more; the plain
+     * CLI path and the other operations leave it undefined.
+     */
+    let upOutputs: OutputMap | undefined;
     /** One run of the operation, on the plain CLI or the Automation API: the exit code to stop with, or undefined to go on. */
     const run = async (): Promise<number | undefined> => {
+        upOutputs = undefined;
         if (toolchain.languageHost) {
             say("engine: the plain CLI (pulumi-language-nodejs is on PATH)");
             const flags = [
@@ -207,7 +215,7 @@ async function main(): Promise<number> {
             }
             switch (args.op) {
                 case "up":
-                    await stack.up({ ...common, expectNoChanges: args.expectNoChanges });
+                    upOutputs = (await stack.up({ ...common, expectNoChanges: args.expectNoChanges })).outputs;
                     break;
                 case "preview":
                     await stack.preview({ ...common, expectNoChanges: args.expectNoChanges });
@@ -226,7 +234,7 @@ async function main(): Promise<number> {
     if (stop !== undefined) return stop;
     // lib/recreate.ts: an up that marked StatefulSets for a recreate (allowStatefulSetRecreate) needs a second up,
     // which replaces them keeping their pods and PVCs; this runner does it (with the same confirmation as the first).
-    const pending = args.op === "up" ? pendingRecreates((await stack.outputs()).workloads?.value) : [];
+    const pending = args.op === "up" ? pendingRecreates((upOutputs ?? (await stack.outputs())).workloads?.value) : [];
     if (pending.length > 0) {
         say(
             `the StatefulSets of ${pending.join(", ")} are marked for a recreate (allowStatefulSetRecreate): a second up replaces them, keeping their pods and PVCs`,
@@ -236,7 +244,7 @@ async function main(): Promise<number> {
     }
 
     if (args.op !== "preview") {
-        const outputs = await stack.outputs();
+        const outputs = upOutputs ?? (await stack.outputs());
         say("outputs:");
         for (const [k, v] of Object.entries(outputs)) {
             process.stdout.write(`  ${k}: ${v.secret ? "[secret]" : JSON.stringify(v.value)}\n`);
