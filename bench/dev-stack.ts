@@ -41,6 +41,7 @@ import {
     tempDir,
     timed,
     writeResult,
+    deleteNamespacesAndVolumes,
 } from "./lib/common";
 
 const USAGE = `
@@ -232,7 +233,7 @@ function measureHelm(ns: string): Sample {
     fs.writeFileSync(prelude, p.prelude);
     fs.writeFileSync(jobs, p.jobs);
     const installs = Object.entries(p.values)
-        .map(([app, v]) => `"$4" install ${app} "$5" -n "$2" -f ${v} --wait --timeout ${timeoutS}s >/dev/null & pids+=($!)`)
+        .map(([app, v]) => `"$4" install ${app} "$5" -n "$2" -f '${v}' --wait --timeout ${timeoutS}s >/dev/null & pids+=($!)`)
         .join("; ");
     const script = [
         `set -e`,
@@ -310,30 +311,10 @@ async function measure(method: Method, round: number): Promise<Sample> {
     return s;
 }
 
-/** Deletes this run's namespaces and waits until their volumes are gone too (not timed). */
-function deleteNamespaces(): void {
-    const names = k(["get", "namespaces", "-o", "name"])
-        .split("\n")
-        .filter((n) => n.startsWith("namespace/devstack-"));
-    if (names.length === 0) {
-        return;
-    }
-    const start = Date.now();
-    k(["delete", ...names, "--wait=true", `--timeout=${timeoutS}s`]);
-    while (k(["get", "pv", "--no-headers", "--ignore-not-found"]).trim() !== "") {
-        if (Date.now() - start > timeoutS * 1000) {
-            throw new Error(`PersistentVolumes still there ${timeoutS} s after deleting the namespaces`);
-        }
-        spawnSync("sleep", ["2"]);
-    }
-    spawnSync("sleep", ["5"]);
-    log(`deleted ${names.length} namespaces and their volumes in ${((Date.now() - start) / 1000).toFixed(0)} s (not timed)`);
-}
-
 async function run(): Promise<void> {
     const samples: Sample[] = [];
     try {
-        deleteNamespaces();
+        deleteNamespacesAndVolumes(k, "devstack-", timeoutS);
         for (let round = 0; round < warmup + repeat; round++) {
             const shift = round % methods.length;
             for (const m of [...methods.slice(shift), ...methods.slice(0, shift)]) {
@@ -343,7 +324,7 @@ async function run(): Promise<void> {
                 const preview = s.previewMs !== undefined ? `, no-change preview ${s.previewMs.toFixed(0)} ms` : "";
                 log(`${recorded ? `round ${round - warmup + 1}/${repeat}` : "warm-up"} ${m}: ${s.ms.toFixed(0)} ms${preview} (load ${s.load})`);
             }
-            deleteNamespaces();
+            deleteNamespacesAndVolumes(k, "devstack-", timeoutS);
         }
     } finally {
         spawnSync("bash", [clusterScript, "down"], { env: clusterEnv, stdio: ["ignore", "ignore", "inherit"] });

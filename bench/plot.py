@@ -25,6 +25,14 @@ def load(name):
         return json.load(f)
 
 
+def save(fig, name):
+    """Writes docs/<name> and says so."""
+    fig.tight_layout()
+    out = os.path.join(DOCS, name)
+    fig.savefig(out, dpi=110)
+    print(f"plot: wrote {out}", file=sys.stderr)
+
+
 def whiskers(st):
     return [[st["median"] - st["min"]], [st["max"] - st["median"]]]
 
@@ -51,10 +59,7 @@ def plot_eval(data):
         ax.legend(fontsize=8, loc="upper right")
     axes[0][0].set_ylabel("seconds, fresh process per sample (median, min-max)")
     fig.suptitle("Program evaluation under Pulumi mocks vs helm template (one helm process per app, summed)")
-    fig.tight_layout()
-    out = os.path.join(DOCS, "bench-eval.png")
-    fig.savefig(out, dpi=110)
-    print(f"plot: wrote {out}", file=sys.stderr)
+    save(fig, "bench-eval.png")
 
 
 def plot_scale(data):
@@ -77,10 +82,7 @@ def plot_scale(data):
     ax.set_title("Evaluation cost vs number of workloads (copies of dev's visits app)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out = os.path.join(DOCS, "bench-scale.png")
-    fig.savefig(out, dpi=110)
-    print(f"plot: wrote {out}", file=sys.stderr)
+    save(fig, "bench-scale.png")
 
 
 def plot_rollout(data, qps):
@@ -113,11 +115,8 @@ def plot_rollout(data, qps):
         ax.legend(fontsize=8, loc="upper left")
         ax.grid(axis="y", alpha=0.3, which="both")
     axes[0][0].set_ylabel("seconds to Ready, log scale (median, min-max)")
-    fig.suptitle("Rollout on the kwok cluster: control-plane and tool overhead (pulumi up: no CLI here)")
-    fig.tight_layout()
-    out = os.path.join(DOCS, "bench-rollout.png")
-    fig.savefig(out, dpi=110)
-    print(f"plot: wrote {out}", file=sys.stderr)
+    fig.suptitle("Rollout of one app on the kwok cluster: control-plane and tool overhead (pulumi up on the real engine)")
+    save(fig, "bench-rollout.png")
 
 
 def plot_dev_stack(data):
@@ -153,10 +152,7 @@ def plot_dev_stack(data):
     ax.set_xlabel("seconds from an empty namespace to all Ready and the data-load Job complete (median, min-max)")
     ax.set_title(f"The whole {data['params']['stack']} stack on the kwok cluster: kubectl floor, helm install --wait, pulumi up", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    out = os.path.join(DOCS, "bench-dev-stack.png")
-    fig.savefig(out, dpi=110)
-    print(f"plot: wrote {out}", file=sys.stderr)
+    save(fig, "bench-dev-stack.png")
 
 
 def plot_engine_scale(data):
@@ -181,10 +177,7 @@ def plot_engine_scale(data):
     ax.set_title("The real engine vs number of apps (dotted: linear through the first two counts)", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out = os.path.join(DOCS, "bench-engine-scale.png")
-    fig.savefig(out, dpi=110)
-    print(f"plot: wrote {out}", file=sys.stderr)
+    save(fig, "bench-engine-scale.png")
 
 
 def main():

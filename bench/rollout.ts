@@ -34,6 +34,7 @@ import {
     QUIET_OPTIONS,
     quietFromOptions,
     writeResult,
+    deleteNamespacesAndVolumes,
 } from "./lib/common";
 
 const USAGE = `
@@ -321,35 +322,9 @@ async function measure(method: string, cell: Cell): Promise<Sample> {
     return { ms: r.ms, load: r.load, namespace: ns, updateMs: u.ms };
 }
 
-/** Deletes the bench namespaces and waits until their volumes are gone too, then lets the control plane settle. */
-function deleteBenchNamespaces(): void {
-    const names = k(["get", "namespaces", "-o", "name"])
-        .split("\n")
-        .filter((n) => n.startsWith("namespace/bench-"));
-    if (names.length === 0) {
-        return;
-    }
-    const start = Date.now();
-    k(["delete", ...names, "--wait=true", `--timeout=${timeoutS}s`]);
-    for (;;) {
-        const pvs = k(["get", "pv", "--no-headers", "--ignore-not-found"])
-            .split("\n")
-            .filter((l) => l.trim()).length;
-        if (pvs === 0) {
-            break;
-        }
-        if (Date.now() - start > timeoutS * 1000) {
-            throw new Error(`${pvs} PersistentVolumes still there ${timeoutS} s after deleting the bench namespaces`);
-        }
-        spawnSync("sleep", ["2"]);
-    }
-    spawnSync("sleep", ["5"]);
-    log(`deleted ${names.length} namespaces and their volumes in ${((Date.now() - start) / 1000).toFixed(0)} s (not timed)`);
-}
-
 async function run(): Promise<void> {
     try {
-        deleteBenchNamespaces(); // left by an interrupted run on a reused cluster
+        deleteNamespacesAndVolumes(k, "bench-", timeoutS); // left by an interrupted run on a reused cluster
         for (let round = 0; round < repeat; round++) {
             for (const cell of cells) {
                 const rotated = [...methods.slice((round + counter) % methods.length), ...methods.slice(0, (round + counter) % methods.length)];
@@ -363,7 +338,7 @@ async function run(): Promise<void> {
                 }
             }
             if (round < repeat - 1 || opts["keep-cluster"]) {
-                deleteBenchNamespaces(); // the last pass's objects go with the cluster
+                deleteNamespacesAndVolumes(k, "bench-", timeoutS); // the last pass's objects go with the cluster
             }
         }
     } finally {

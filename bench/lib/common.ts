@@ -256,3 +256,36 @@ export function benchStackText(context: string, ns: string, apps: Record<string,
         },
     });
 }
+
+/**
+ * Deletes the namespaces whose names start with `prefix` (through `kubectl`, a function that runs kubectl with the
+ * bench cluster's kubeconfig and returns its stdout), waits until no PersistentVolume is left (the PV controller
+ * deletes their volumes after the claims), then lets the control plane settle for 5 s, so that one pass's clean-up
+ * does not slow the next pass's samples. Not timed; logs how long it took.
+ *
+ * @throws Error when volumes remain `timeoutS` seconds after the delete.
+ */
+export function deleteNamespacesAndVolumes(kubectl: (args: string[]) => string, prefix: string, timeoutS: number): void {
+    const names = kubectl(["get", "namespaces", "-o", "name"])
+        .split("\n")
+        .filter((n) => n.startsWith(`namespace/${prefix}`));
+    if (names.length === 0) {
+        return;
+    }
+    const start = Date.now();
+    kubectl(["delete", ...names, "--wait=true", `--timeout=${timeoutS}s`]);
+    for (;;) {
+        const pvs = kubectl(["get", "pv", "--no-headers", "--ignore-not-found"])
+            .split("\n")
+            .filter((l) => l.trim()).length;
+        if (pvs === 0) {
+            break;
+        }
+        if (Date.now() - start > timeoutS * 1000) {
+            throw new Error(`${pvs} PersistentVolumes still there ${timeoutS} s after deleting the namespaces ${prefix}*`);
+        }
+        spawnSync("sleep", ["2"]);
+    }
+    spawnSync("sleep", ["5"]);
+    log(`deleted ${names.length} namespaces and their volumes in ${((Date.now() - start) / 1000).toFixed(0)} s (not timed)`);
+}
