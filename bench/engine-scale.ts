@@ -22,6 +22,8 @@ import {
     log,
     parseArgs,
     positiveInt,
+    QUIET_OPTIONS,
+    quietFromOptions,
     ROOT,
     stats,
     tempDir,
@@ -44,6 +46,7 @@ const opts = parseArgs(USAGE, {
     previews: { default: "3", help: "No-change previews per committed stack." },
     repeat: { default: "1", help: "Samples per count." },
     "cluster-name": { default: "stateful-apps-bench", help: "CLUSTER_NAME for scripts/cluster." },
+    ...QUIET_OPTIONS,
     out: { help: "Result file (default bench/results/engine-scale.json)." },
 });
 const counts = opts.counts.split(",").map((c) => positiveInt("counts", c));
@@ -51,6 +54,7 @@ const stackNames = opts.stacks.split(",").filter(Boolean);
 const previews = positiveInt("previews", opts.previews);
 const repeat = positiveInt("repeat", opts.repeat);
 
+const quiet = quietFromOptions(opts);
 const clusterScript = path.join(ROOT, "scripts", "cluster");
 const clusterEnv = { ...process.env, CLUSTER_NAME: opts["cluster-name"] };
 const up = spawnSync("bash", [clusterScript, "up", "--nodes", "6"], { env: clusterEnv, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
@@ -207,6 +211,8 @@ async function run(): Promise<void> {
             environment: environment(),
             params: { counts, repeat, stacks: stackNames, previews },
             status: "measured",
+            quiet,
+            loadAtEnd: loadavg().raw,
             results,
             stacks: stackSamples.map((x) => ({ ...x, preview: stats(x.previewMs) })),
         },
