@@ -59,7 +59,8 @@ Starts a cluster of its own with scripts/cluster (CLUSTER_NAME=--cluster-name), 
             (timed apart)
 
 After each round the namespaces are deleted and the run waits until their volumes are gone (not timed). Exit codes:
-0 ok; 2 usage; 1 a run failed. Result: bench/results/dev-stack.json (or --out).
+0 ok; 2 usage; 3 no cluster (an 'unavailable' result is written); 1 a run failed. Result:
+bench/results/dev-stack.json (or --out).
 `;
 
 const opts = parseArgs(USAGE, {
@@ -69,7 +70,7 @@ const opts = parseArgs(USAGE, {
     warmup: { default: "1", help: "Unrecorded rounds first (loads the program's modules into this process, warms caches)." },
     nodes: { default: "6", help: "Fake nodes of the bench cluster." },
     "cluster-name": { default: "stateful-apps-bench", help: "CLUSTER_NAME for scripts/cluster." },
-    timeout: { default: "600", help: "Per-sample timeout, seconds." },
+    timeout: { default: "600", help: "Timeout of each command of a sample (apply, rollout status, helm install, wait), seconds." },
     ...QUIET_OPTIONS,
     out: { help: "Result file (default bench/results/dev-stack.json)." },
 });
@@ -84,7 +85,9 @@ for (const m of methods) {
 }
 const stackName = opts.stack;
 const repeat = positiveInt("repeat", opts.repeat);
-const warmup = Number(opts.warmup);
+const warmup = /^\d+$/.test(opts.warmup)
+    ? Number(opts.warmup)
+    : (process.stderr.write(`--warmup must be a whole number, not '${opts.warmup}'\n`), process.exit(2));
 const timeoutS = positiveInt("timeout", opts.timeout);
 if (!fs.existsSync(path.join(ROOT, `Pulumi.${stackName}.yaml`))) {
     process.stderr.write(`no Pulumi.${stackName}.yaml\n`);
@@ -94,18 +97,29 @@ if (!fs.existsSync(path.join(ROOT, `Pulumi.${stackName}.yaml`))) {
 const helm = helmBin();
 const clusterScript = path.join(ROOT, "scripts", "cluster");
 const clusterEnv = { ...process.env, CLUSTER_NAME: opts["cluster-name"] };
+// Everything that can fail before the cluster exists comes first, so that a failure after it is inside run()'s
+// try/finally, which deletes the cluster.
+const toolchain = methods.includes("pulumi") ? ensureToolchain() : undefined;
+const work = tempDir("dev-stack");
+const pulumiState = methods.includes("pulumi") ? tempDir("dev-stack-pulumi-state") : "";
+const kubectl = path.join(execFileSync("bash", [clusterScript, "bin-dir"], { env: clusterEnv, encoding: "utf8" }).trim(), "kubectl");
 const quiet = quietFromOptions(opts);
 log(`starting cluster ${opts["cluster-name"]} (scripts/cluster up --nodes ${opts.nodes})`);
 const up = spawnSync("bash", [clusterScript, "up", "--nodes", opts.nodes], { env: clusterEnv, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 if (up.status !== 0) {
-    process.stderr.write(`bench/dev-stack: scripts/cluster up exited ${up.status}\n`);
-    process.exit(1);
+    const reason = `scripts/cluster up exited ${up.status}`;
+    writeResult(
+        "dev-stack",
+        { bench: "dev-stack", environment: environment(), params: { stack: stackName, methods }, status: "unavailable", reason },
+        opts.out,
+    );
+    process.stderr.write(`bench/dev-stack: no cluster to measure on: ${reason}\n`);
+    fs.rmSync(work, { recursive: true, force: true });
+    if (pulumiState) fs.rmSync(pulumiState, { recursive: true, force: true });
+    process.exit(3);
 }
 const kubeconfig = up.stdout.trim().split("\n").pop() ?? "";
-const kubectl = path.join(execFileSync("bash", [clusterScript, "bin-dir"], { env: clusterEnv, encoding: "utf8" }).trim(), "kubectl");
 const kenv = { ...process.env, KUBECONFIG: kubeconfig };
-const work = tempDir("dev-stack");
-const toolchain = methods.includes("pulumi") ? ensureToolchain() : undefined;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -122,7 +136,7 @@ function k(args: string[], input?: string): string {
 
 interface Rendered {
     objects: Any[];
-    releases: { app: string; name: string; namespace: string; values: Any }[];
+    releases: { app: string; namespace: string; values: Any }[];
     chartValues: Record<string, Any>;
 }
 
@@ -193,6 +207,7 @@ interface Sample {
     method: Method;
     namespace: string;
     ms: number;
+    /** The 1-minute load average just before the sample. */
     load: number;
     /** pulumi: the no-change preview right after the up, and the phases of both. */
     previewMs?: number;
@@ -232,25 +247,26 @@ function measureHelm(ns: string): Sample {
     const jobs = path.join(work, `${ns}.jobs.yaml`);
     fs.writeFileSync(prelude, p.prelude);
     fs.writeFileSync(jobs, p.jobs);
-    const installs = Object.entries(p.values)
-        .map(([app, v]) => `"$4" install ${app} "$5" -n "$2" -f '${v}' --wait --timeout ${timeoutS}s >/dev/null & pids+=($!)`)
+    // One install per app, concurrent; the values files are the script's arguments from $7 on. Every install is waited
+    // for (a failed one fails the sample only after the others ended, so none outlives the script).
+    const apps = Object.keys(p.values);
+    const installs = apps
+        .map((app, i) => `"$4" install ${app} "$5" -n "$2" -f "\${${7 + i}}" --wait --timeout ${timeoutS}s >/dev/null & pids+=($!)`)
         .join("; ");
     const script = [
         `set -e`,
         `"$1" apply --server-side --field-manager=bench -f "$3" >/dev/null`,
         `pids=(); ${installs}`,
-        `for p in "\${pids[@]}"; do wait "$p"; done`,
+        `rc=0; for p in "\${pids[@]}"; do wait "$p" || rc=1; done; [ "$rc" = 0 ]`,
         ...(p.jobNames.length ? [`"$1" apply --server-side --field-manager=bench -f "$6" >/dev/null`] : []),
         waitScript(p),
     ].join("\n");
-    const r = timed("bash", ["-c", script, "helm-stack", kubectl, ns, prelude, helm, CHART, jobs], { env: kenv });
+    const r = timed("bash", ["-c", script, "helm-stack", kubectl, ns, prelude, helm, CHART, jobs, ...apps.map((a) => p.values[a])], { env: kenv });
     if (r.status !== 0) {
         throw new Error(`helm in ${ns} failed (${r.status}): ${r.stderr}`);
     }
     return { method: "helm", namespace: ns, ms: r.ms, load: r.load };
 }
-
-const pulumiState = methods.includes("pulumi") ? tempDir("dev-stack-pulumi-state") : "";
 
 async function measurePulumi(ns: string): Promise<Sample> {
     const committed = parse(committedStackText(stackName, `kwok-${opts["cluster-name"]}`));
@@ -270,7 +286,7 @@ async function measurePulumi(ns: string): Promise<Sample> {
     const previewMs = Number(process.hrtime.bigint() - t0) / 1e6;
     t0 = process.hrtime.bigint();
     await s.stack.outputs();
-    await s.stack.history(1);
+    await s.stack.history(1, undefined, false); // as Stack.up()'s info(false)
     const apiReadsMs = Number(process.hrtime.bigint() - t0) / 1e6;
     return {
         method: "pulumi",
@@ -324,7 +340,7 @@ async function run(): Promise<void> {
                 const preview = s.previewMs !== undefined ? `, no-change preview ${s.previewMs.toFixed(0)} ms` : "";
                 log(`${recorded ? `round ${round - warmup + 1}/${repeat}` : "warm-up"} ${m}: ${s.ms.toFixed(0)} ms${preview} (load ${s.load})`);
             }
-            deleteNamespacesAndVolumes(k, "devstack-", timeoutS);
+            if (round < warmup + repeat - 1) deleteNamespacesAndVolumes(k, "devstack-", timeoutS); // the last round's go with the cluster
         }
     } finally {
         spawnSync("bash", [clusterScript, "down"], { env: clusterEnv, stdio: ["ignore", "ignore", "inherit"] });

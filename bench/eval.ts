@@ -69,6 +69,11 @@ const quiet = quietFromOptions(opts);
 
 const work = tempDir("eval");
 let jsDir: string | undefined;
+// Removed however the run ends (an evaluation that fails throws out of the rounds).
+process.on("exit", () => {
+    removeJs(jsDir);
+    fs.rmSync(work, { recursive: true, force: true });
+});
 let tscMs: number | undefined;
 if ([...variants, ...profiled].some((v) => v.startsWith("js"))) {
     log("compiling the program with tsc for the js variant");
@@ -106,8 +111,6 @@ for (const stack of stacks) {
                 fs.copyFileSync(x.file, path.join(keep, path.basename(x.file)));
             }
             log(`${stack}: variant ${r.v} registers other resources or outputs than ${records[0].v}; both records are in ${keep}`);
-            removeJs(jsDir);
-            fs.rmSync(work, { recursive: true, force: true });
             process.exit(1);
         }
     }

@@ -134,7 +134,7 @@ def plot_dev_stack(data):
                 xs = sorted(s["upPhases"][k] for s in pulumi)
                 return xs[(len(xs) - 1) // 2] / 1000
             edges = [0, med("engineStartMs"), med("firstResourceMs"), med("lastOutputsMs"), med("summaryMs"), st["median"] / 1000]
-            labels = ["CLI start", "provider start, first registration", "steps (creates and awaits)", "CLI exit", "Automation API reads"]
+            labels = ["CLI start", "provider start, first registration", "steps (creates and awaits)", "last step to summary", "CLI exit + Automation API reads"]
             colors = ["tab:purple", "tab:pink", "tab:blue", "tab:olive", "tab:gray"]
             for a, b, lab, c in zip(edges, edges[1:], labels, colors):
                 ax.barh(i, max(b - a, 0), left=a, color=c, label=lab)

@@ -330,6 +330,8 @@ if (devStackR?.status === "measured") {
         `${table(["method", "empty namespace to all Ready + data-load Job complete", "÷ kubectl floor", "÷ helm", "1-min load before samples"], rows)}\n\n` +
         `Stack \`${devStackR.params.stack}\`; ${devStackR.params.repeat} recorded rounds after ${devStackR.params.warmup} warm-up round(s), methods interleaved (order rotating), a fresh namespace per sample; ${devStackR.params.nodes} kwok nodes; helm ${devStackR.helmVersion}.` +
         split;
+} else if (devStackR) {
+    sections["dev-stack"] = `_Not measured: ${devStackR.reason}._`;
 } else {
     sections["dev-stack"] = missing("dev-stack");
 }

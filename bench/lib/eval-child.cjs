@@ -120,7 +120,8 @@ if (mode !== "none") {
     const tsn = requireFromRoot(tsnodeRequire);
     const service = tsn.register({
         compiler: typescriptRequire,
-        transpileOnly: mode === "transpile",
+        // cmd/run passes PULUMI_NODEJS_TRANSPILE_ONLY, else the tsconfig's noCheck (undefined here: ts-node's default).
+        transpileOnly: mode === "transpile" ? true : compilerOptions.noCheck,
         project: tsConfigPath,
         skipProject: !fs.existsSync(tsConfigPath),
         compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },

@@ -33,7 +33,7 @@ export const VARIANTS: Record<string, Variant> = {
     typecheck: {
         name: "typecheck",
         label: "ts-node with type-checking (Pulumi's default)",
-        pulumiYaml: 'typescript: true (default); tsconfig.json without "ts-node": { "swc": true } (ts-node refuses SWC with type-checking)',
+        pulumiYaml: 'typescript: true (default); tsconfig.json without "ts-node": { "swc": true } (with it, ts-node would run SWC without type-checking)',
         transpiler: "typescript-typecheck",
         tsNode: TSC_TRANSPILER,
     },
@@ -149,7 +149,9 @@ export function buildJs(): { dir: string; tscMs: number } {
 /**
  * The project directory of a variant whose tsconfig.json "ts-node" section differs from the checkout's: what the
  * language host would see with that tsconfig.json, without touching the checkout: a temporary directory whose
- * tsconfig.json extends the checkout's and overrides the "ts-node" section. Every other top-level entry is a symlink
+ * tsconfig.json is the checkout's with the "ts-node" section replaced (a copy, not `extends`: Pulumi's
+ * `tsutils.loadTypeScriptCompilerOptions`, which the typecheck and transpile variants use as cmd/run does, reads the
+ * file's own compilerOptions and does not follow `extends`). Every other top-level entry is a symlink
  * to the checkout, so the program's modules load from the checkout's real paths (node resolves symlinks), and
  * ts-node finds this tsconfig.json by its usual search from the working directory, as it would in the project
  * directory. Made on first use per setting, removed when the process exits.
@@ -166,7 +168,8 @@ function projectDir(tsNode: Record<string, unknown>): string {
                 fs.symlinkSync(path.join(ROOT, entry), path.join(made, entry));
             }
         }
-        fs.writeFileSync(path.join(made, "tsconfig.json"), `${JSON.stringify({ extends: path.join(ROOT, "tsconfig.json"), "ts-node": tsNode }, null, 4)}\n`);
+        const tsconfig = JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8"));
+        fs.writeFileSync(path.join(made, "tsconfig.json"), `${JSON.stringify({ ...tsconfig, "ts-node": tsNode }, null, 4)}\n`);
         projectDirs.set(key, made);
         dir = made;
     }
@@ -347,14 +350,16 @@ export function aggregateProfile(file: string): ProfileSummary {
 /** Runs one evaluation under `node --cpu-prof` and aggregates it. */
 export function profileVariant(variant: string, jsDir: string | undefined, stack: string, configFile: string): { wallMs: number } & ProfileSummary {
     const dir = tempDir("prof");
-    const r = evaluate(variant, jsDir, stack, configFile, [], ["--cpu-prof", "--cpu-prof-dir", dir]);
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
-    if (files.length !== 1) {
-        throw new Error(`expected one profile in ${dir}, found ${files.length}`);
+    try {
+        const r = evaluate(variant, jsDir, stack, configFile, [], ["--cpu-prof", "--cpu-prof-dir", dir]);
+        const files = fs.readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
+        if (files.length !== 1) {
+            throw new Error(`expected one profile in ${dir}, found ${files.length}`);
+        }
+        return { wallMs: r.ms, ...aggregateProfile(path.join(dir, files[0])) };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
     }
-    const summary = aggregateProfile(path.join(dir, files[0]));
-    fs.rmSync(dir, { recursive: true, force: true });
-    return { wallMs: r.ms, ...summary };
 }
 
 /** Groups first-load self times by package, keeping the biggest and summing the rest. */

@@ -11,8 +11,8 @@
  *   objects   every Kubernetes object the program registers, in registration order, except Helm releases,
  *             Prometheus Operator objects and the server-side apply patches (PersistentVolumeClaimPatch: at the
  *             template's size they change nothing)
- *   releases  the Helm releases the program registers: { app, name, namespace, values } (values as the program passes
- *             them, secret checksum resolved)
+ *   releases  the Helm releases the program registers: { app, namespace, values } (a release is named after its app,
+ *             components/helm-stateful-app.ts; values as the program passes them, secret checksum resolved)
  *   chartValues  helmValues() of every app of the stack (what the chart takes to deploy that app as a release), with
  *             the stack's scrape-annotation setting; for a Helm-deployed app, the release's own values
  */
