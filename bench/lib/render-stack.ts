@@ -40,7 +40,6 @@ async function main(): Promise<void> {
         .filter((r) => r.type.startsWith("kubernetes:helm.sh/"))
         .map((r) => ({
             app: (r.inputs as Any).name as string,
-            name: (r.inputs as Any).name as string,
             namespace: (r.inputs as Any).namespace,
             values: (r.inputs as Any).values,
         }));
