@@ -397,7 +397,7 @@ if (devStackR?.status === "measured") {
         devStack
             ? [
                   "no-change `pulumi preview` of the dev stack ≤ 3 s (warm, inline program)",
-                  `median ${(devStack.preview.median / 1000).toFixed(1)} s over ${devStack.previewMs.length}`,
+                  `median ${(devStack.preview.median / 1000).toFixed(2)} s over ${devStack.previewMs.length}`,
                   devStack.preview.median <= 3000 ? "met" : "**missed**",
               ]
             : ["no-change `pulumi preview` of the dev stack ≤ 3 s", "not measured (bench/engine-scale.ts --stacks dev)", "unknown"],
