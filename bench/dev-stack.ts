@@ -36,6 +36,7 @@ import {
     positiveInt,
     QUIET_OPTIONS,
     quietFromOptions,
+    startBenchCluster,
     ROOT,
     stats,
     tempDir,
@@ -95,42 +96,30 @@ if (!fs.existsSync(path.join(ROOT, `Pulumi.${stackName}.yaml`))) {
 }
 
 const helm = helmBin();
-const clusterScript = path.join(ROOT, "scripts", "cluster");
-const clusterEnv = { ...process.env, CLUSTER_NAME: opts["cluster-name"] };
 // Everything that can fail before the cluster exists comes first, so that a failure after it is inside run()'s
 // try/finally, which deletes the cluster.
 const toolchain = methods.includes("pulumi") ? ensureToolchain() : undefined;
 const work = tempDir("dev-stack");
 const pulumiState = methods.includes("pulumi") ? tempDir("dev-stack-pulumi-state") : "";
-const kubectl = path.join(execFileSync("bash", [clusterScript, "bin-dir"], { env: clusterEnv, encoding: "utf8" }).trim(), "kubectl");
 const quiet = quietFromOptions(opts);
-log(`starting cluster ${opts["cluster-name"]} (scripts/cluster up --nodes ${opts.nodes})`);
-const up = spawnSync("bash", [clusterScript, "up", "--nodes", opts.nodes], { env: clusterEnv, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-if (up.status !== 0) {
-    const reason = `scripts/cluster up exited ${up.status}`;
+const started = startBenchCluster(opts["cluster-name"], opts.nodes);
+if (typeof started === "string") {
     writeResult(
         "dev-stack",
-        { bench: "dev-stack", environment: environment(), params: { stack: stackName, methods }, status: "unavailable", reason },
+        { bench: "dev-stack", environment: environment(), params: { stack: stackName, methods }, status: "unavailable", reason: started },
         opts.out,
     );
-    process.stderr.write(`bench/dev-stack: no cluster to measure on: ${reason}\n`);
+    process.stderr.write(`bench/dev-stack: no cluster to measure on: ${started}\n`);
     fs.rmSync(work, { recursive: true, force: true });
     if (pulumiState) fs.rmSync(pulumiState, { recursive: true, force: true });
     process.exit(3);
 }
-const kubeconfig = up.stdout.trim().split("\n").pop() ?? "";
-const kenv = { ...process.env, KUBECONFIG: kubeconfig };
+const cluster = started;
+const { kubeconfig, kubectl, k } = cluster;
+const kenv = cluster.env;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
-
-function k(args: string[], input?: string): string {
-    const r = spawnSync(kubectl, args, { env: kenv, encoding: "utf8", input, maxBuffer: 64 * 2 ** 20 });
-    if (r.status !== 0) {
-        throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
-    }
-    return r.stdout;
-}
 
 // ------------------------------------------------------------------------------------------ what each method deploys
 
@@ -343,7 +332,7 @@ async function run(): Promise<void> {
             if (round < warmup + repeat - 1) deleteNamespacesAndVolumes(k, "devstack-", timeoutS); // the last round's go with the cluster
         }
     } finally {
-        spawnSync("bash", [clusterScript, "down"], { env: clusterEnv, stdio: ["ignore", "ignore", "inherit"] });
+        cluster.down();
         fs.rmSync(work, { recursive: true, force: true });
         if (pulumiState) fs.rmSync(pulumiState, { recursive: true, force: true });
     }

@@ -6,7 +6,6 @@
  * records where the time goes (bench/lib/engine-events.ts) and the peak resident memory of the program's process,
  * the engine (Pulumi CLI) and the provider (bench/lib/processes.ts).
  */
-import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { engineSettings, ensureToolchain, openStack } from "../deploy/engine";
@@ -24,6 +23,7 @@ import {
     positiveInt,
     QUIET_OPTIONS,
     quietFromOptions,
+    startBenchCluster,
     ROOT,
     stats,
     tempDir,
@@ -55,16 +55,13 @@ const previews = positiveInt("previews", opts.previews);
 const repeat = positiveInt("repeat", opts.repeat);
 
 const quiet = quietFromOptions(opts);
-const clusterScript = path.join(ROOT, "scripts", "cluster");
-const clusterEnv = { ...process.env, CLUSTER_NAME: opts["cluster-name"] };
-const up = spawnSync("bash", [clusterScript, "up", "--nodes", "6"], { env: clusterEnv, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-if (up.status !== 0) {
-    process.stderr.write(`bench/engine-scale: scripts/cluster up exited ${up.status}\n`);
+const started = startBenchCluster(opts["cluster-name"], 6);
+if (typeof started === "string") {
+    process.stderr.write(`bench/engine-scale: ${started}\n`);
     process.exit(1);
 }
-const kubeconfig = up.stdout.trim().split("\n").pop() ?? "";
-const kubectl = path.join(execFileSync("bash", [clusterScript, "bin-dir"], { env: clusterEnv, encoding: "utf8" }).trim(), "kubectl");
-const k = (args: string[]) => execFileSync(kubectl, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8" });
+const cluster = started;
+const { kubeconfig, k } = cluster;
 const visits = devVisitsConfig();
 const toolchain = ensureToolchain();
 const state = tempDir("engine-scale");
@@ -186,7 +183,7 @@ async function run(): Promise<void> {
             }
         }
     } finally {
-        spawnSync("bash", [clusterScript, "down"], { env: clusterEnv, stdio: ["ignore", "ignore", "inherit"] });
+        cluster.down();
         fs.rmSync(state, { recursive: true, force: true });
     }
     const results = counts.map((n) => {

@@ -33,6 +33,7 @@ import {
     loadavg,
     QUIET_OPTIONS,
     quietFromOptions,
+    startBenchCluster,
     writeResult,
     deleteNamespacesAndVolumes,
 } from "./lib/common";
@@ -109,8 +110,6 @@ for (const m of methods) {
 }
 
 const helm = helmBin();
-const clusterScript = path.join(ROOT, "scripts", "cluster");
-const clusterEnv = { ...process.env, CLUSTER_NAME: opts["cluster-name"] };
 const kcmQps = Number(opts["kcm-qps"]) || 0;
 const resultBase = {
     bench: "rollout",
@@ -124,10 +123,9 @@ function unavailable(reason: string): never {
     process.exit(3);
 }
 
-if (!fs.existsSync(clusterScript)) {
+if (!fs.existsSync(path.join(ROOT, "scripts", "cluster"))) {
     unavailable("scripts/cluster does not exist in this work tree");
 }
-log(`starting cluster ${opts["cluster-name"]} (scripts/cluster up --nodes ${opts.nodes})`);
 const qpsArgs = kcmQps
     ? [
           "--",
@@ -137,17 +135,13 @@ const qpsArgs = kcmQps
           `kube-controller-manager=kube-api-burst=${Math.round(kcmQps * 1.5)}`,
       ]
     : [];
-const up = spawnSync("bash", [clusterScript, "up", "--nodes", opts.nodes, ...qpsArgs], {
-    env: clusterEnv,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-});
-if (up.status !== 0) {
-    unavailable(`scripts/cluster up exited ${up.status}`);
+const started = startBenchCluster(opts["cluster-name"], opts.nodes, qpsArgs);
+if (typeof started === "string") {
+    unavailable(started);
 }
-const kubeconfig = up.stdout.trim().split("\n").pop() ?? "";
-const kubectl = path.join(execFileSync("bash", [clusterScript, "bin-dir"], { env: clusterEnv, encoding: "utf8" }).trim(), "kubectl");
-const kenv = { ...process.env, KUBECONFIG: kubeconfig };
+const cluster = started;
+const { kubeconfig, kubectl, k } = cluster;
+const kenv = cluster.env;
 
 let tornDown = false;
 function teardown(): void {
@@ -155,16 +149,7 @@ function teardown(): void {
         return;
     }
     tornDown = true;
-    log(`deleting cluster ${opts["cluster-name"]}`);
-    spawnSync("bash", [clusterScript, "down"], { env: clusterEnv, stdio: ["ignore", "ignore", "inherit"] });
-}
-
-function k(args: string[], input?: string): string {
-    const r = spawnSync(kubectl, args, { env: kenv, encoding: "utf8", input });
-    if (r.status !== 0) {
-        throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
-    }
-    return r.stdout;
+    cluster.down();
 }
 
 const quiet = quietFromOptions(opts);

@@ -289,3 +289,57 @@ export function deleteNamespacesAndVolumes(kubectl: (args: string[]) => string, 
     spawnSync("sleep", ["5"]);
     log(`deleted ${names.length} namespaces and their volumes in ${((Date.now() - start) / 1000).toFixed(0)} s (not timed)`);
 }
+
+/** A benchmark's own local cluster (scripts/cluster with CLUSTER_NAME set), started by {@link startBenchCluster}. */
+export interface BenchCluster {
+    /** Path of its kubeconfig (never ~/.kube/config). */
+    readonly kubeconfig: string;
+    /** Path of our kubectl (the pinned version). */
+    readonly kubectl: string;
+    /** This process's environment with KUBECONFIG pointing at the cluster, for kubectl, helm and scripts. */
+    readonly env: NodeJS.ProcessEnv;
+    /** kubectl against the cluster: its stdout. @throws Error with kubectl's stderr unless it exits 0. */
+    k(args: string[], input?: string): string;
+    /** `scripts/cluster down` (no error when there is none). */
+    down(): void;
+}
+
+/**
+ * Starts the local cluster `name` with `nodes` fake nodes (`scripts/cluster up`; a cluster of that name that is already
+ * up is reused), `upArgs` passed on (e.g. `-- --extra-args …`). Our kubectl's path is found before the cluster starts,
+ * so nothing that can fail comes between the start and the caller's clean-up.
+ *
+ * @returns the cluster, or why `scripts/cluster up` failed (its output went to stderr).
+ */
+export function startBenchCluster(name: string, nodes: number | string, upArgs: string[] = []): BenchCluster | string {
+    const script = path.join(ROOT, "scripts", "cluster");
+    const clusterEnv = { ...process.env, CLUSTER_NAME: name };
+    const kubectl = path.join(execFileSync("bash", [script, "bin-dir"], { env: clusterEnv, encoding: "utf8" }).trim(), "kubectl");
+    log(`starting cluster ${name} (scripts/cluster up --nodes ${nodes})`);
+    const up = spawnSync("bash", [script, "up", "--nodes", String(nodes), ...upArgs], {
+        env: clusterEnv,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+    });
+    if (up.status !== 0) {
+        return `scripts/cluster up exited ${up.status}`;
+    }
+    const kubeconfig = up.stdout.trim().split("\n").pop() ?? "";
+    const env = { ...process.env, KUBECONFIG: kubeconfig };
+    return {
+        kubeconfig,
+        kubectl,
+        env,
+        k(args, input) {
+            const r = spawnSync(kubectl, args, { env, encoding: "utf8", input, maxBuffer: 64 * 2 ** 20 });
+            if (r.status !== 0) {
+                throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
+            }
+            return r.stdout;
+        },
+        down() {
+            log(`deleting cluster ${name}`);
+            spawnSync("bash", [script, "down"], { env: clusterEnv, stdio: ["ignore", "ignore", "inherit"] });
+        },
+    };
+}
