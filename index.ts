@@ -15,7 +15,7 @@ import { StatefulWorkload, WorkloadOutputs } from "./components/stateful-workloa
 import { namespaceMetadata } from "./lib/namespace";
 import { checkAgainstDeployed, loadConfig } from "./config";
 import { configKey } from "./config/errors";
-import { clusterConnection } from "./lib/kube-api";
+import { clusterConnection } from "./lib/kube-client";
 import { recoverStuckRollout } from "./lib/rollout-recovery";
 
 /** Stack outputs. */

@@ -57,7 +57,7 @@ sample, times each method until the StatefulSet is Ready:
 
 Then each method changes the image tag and is timed until the StatefulSet has rolled out ('updateMs'): helm
 upgrade --wait; kubectl apply of the re-rendered objects + rollout status; pulumi up + rollout status (the
-provider's StatefulSet await can return before the rollout starts: README "Day-2 operations").
+provider's StatefulSet await can return before the rollout starts: docs/DAY-2.md "Day-2 operations").
 
 Values: helmValues() of the dev stack's 'visits' app with replicas, podManagementPolicy and PVC retention
 (whenDeleted and whenScaled) replaced. After each repeat pass the namespaces are deleted and the run waits until
@@ -229,7 +229,7 @@ async function measurePulumi(ns: string, cell: Cell): Promise<Sample> {
     await s.stack.preview({ configFile: s.configFile, expectNoChanges: true, color: "never" });
     const previewMs = Number(process.hrtime.bigint() - t0) / 1e6;
     // The image-tag change, to rolled out: `up`, then `kubectl rollout status`, because the provider's StatefulSet
-    // await (v4.25.0) can return before the controller has seen the change (README "Day-2 operations").
+    // await (v4.25.0) can return before the controller has seen the change (docs/DAY-2.md "Day-2 operations").
     const changed = await openStack("dev", {
         settings,
         toolchain,

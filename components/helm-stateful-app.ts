@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { HELM_IMMUTABLE_VALUE_PATHS, helmValues } from "../lib/helm-values";
-import { podDnsNames, serviceDnsName } from "../lib/names";
+import { podDnsNames, serviceDnsName, stackIdentity } from "../lib/names";
 import type { WorkloadPathArgs } from "./stateful-app";
 
 /**
@@ -49,7 +49,10 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
                 name: app.name,
                 chart: CHART_REF,
                 namespace,
-                values: helmValues(app, secret.checksum, { scrapeAnnotations: args.scrapeAnnotations }),
+                values: helmValues(app, secret.checksum, {
+                    scrapeAnnotations: args.scrapeAnnotations,
+                    stack: stackIdentity(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack()),
+                }),
                 // Wait for the StatefulSet's pods and the post-install hooks, bounded by the configured timeout.
                 timeout: app.helm.timeoutSeconds,
             },

@@ -1,12 +1,22 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { rolloutAwait, SKIP_AWAIT_ANNOTATION, skipServiceAwait, statefulSetTimeouts } from "../lib/awaits";
-import { podDnsNames, recommendedLabels, selectorLabels, serviceDnsName, workloadNames } from "../lib/names";
+import {
+    DELETION_PROPAGATION_ANNOTATION,
+    podDnsNames,
+    recommendedLabels,
+    selectorLabels,
+    serviceDnsName,
+    STACK_ANNOTATION,
+    stackIdentity,
+    workloadNames,
+} from "../lib/names";
 import { configFileData } from "../lib/config-files";
 import { pdbEnabled, pdbSpec } from "../lib/pdb";
 import { clientServiceSpec, headlessServiceSpec, networkPolicySpec } from "../lib/services";
-import { appForPhase, DELETION_PROPAGATION_ANNOTATION, RecreatePlan } from "../lib/recreate";
-import { mtailProgram, optional, scannerWaivers, STATEFULSET_IMMUTABLE_PATHS, statefulSetSpec } from "../lib/workload";
+import { appForPhase, RecreatePlan } from "../lib/recreate";
+import { mtailProgram } from "../lib/metrics-sidecar";
+import { optional, scannerWaivers, STATEFULSET_IMMUTABLE_PATHS, statefulSetSpec } from "../lib/workload";
 import type { AppConfig } from "../config/schema";
 import type { AppSecret } from "./app-secret";
 
@@ -23,7 +33,7 @@ function unknownInput(): pulumi.Output<string> {
 
 /** Arguments of either deployment path ({@link StatefulApp}, and HelmStatefulApp), given by StatefulWorkload. */
 export interface WorkloadPathArgs {
-    /** The app, validated and defaulted by `config/` (README "Configuration reference"). */
+    /** The app, validated and defaulted by `config/` (docs/CONFIGURATION.md "Configuration reference"). */
     readonly app: AppConfig;
     /** Namespace to deploy into. */
     readonly namespace: pulumi.Input<string>;
@@ -49,7 +59,7 @@ export interface WorkloadPathArgs {
  *
  * Immutable StatefulSet fields (`volumeClaimTemplates`, `podManagementPolicy`) are ignored after creation
  * (`ignoreChanges`): changing them would make Pulumi replace the StatefulSet, and with
- * `pvcRetention.whenDeleted: Delete` that deletes every PVC. See README "Safety rules built in". With
+ * `pvcRetention.whenDeleted: Delete` that deletes every PVC. See docs/SAFETY.md "Safety rules built in". With
  * `allowStatefulSetRecreate`, `args.recreate` applies such a change in two `up`s by an orphaning replacement that
  * keeps the pods and PVCs (lib/recreate.ts).
  *
@@ -101,6 +111,7 @@ export class StatefulApp extends pulumi.ComponentResource {
         const timeouts = statefulSetTimeouts(app);
         const phase = args.recreate?.phase ?? "none";
         const annotations = {
+            [STACK_ANNOTATION]: stackIdentity(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack()),
             ...scannerWaivers(app),
             ...(rollout.awaited ? {} : { [SKIP_AWAIT_ANNOTATION]: "true" }),
             ...(phase === "mark" ? { [DELETION_PROPAGATION_ANNOTATION]: "orphan" } : {}),

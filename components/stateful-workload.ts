@@ -11,7 +11,7 @@ import { StatefulApp } from "./stateful-app";
 
 /** Arguments of {@link StatefulWorkload}. */
 export interface StatefulWorkloadArgs {
-    /** The app, validated and defaulted by `config/` (README "Configuration reference"). */
+    /** The app, validated and defaulted by `config/` (docs/CONFIGURATION.md "Configuration reference"). */
     readonly app: AppConfig;
     /** Namespace to deploy into (must exist; pass the Namespace's output to order creation after it). */
     readonly namespace: pulumi.Input<string>;

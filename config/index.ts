@@ -7,12 +7,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
-import { PROJECT } from "../lib/names";
+import { PROJECT, stackIdentity } from "../lib/names";
 import type { ClusterArgs } from "../components/cluster";
-import { clusterConnection, LiveNamespace, readNamespace } from "../lib/kube-api";
+import type { LiveNamespace } from "../lib/kube-api";
+import { readNamespace } from "../lib/kube-api";
+import { clusterConnection } from "../lib/kube-client";
 import { kubeconfigContexts, KubeconfigFile, KubeconfigSources, kubeconfigSources } from "../lib/kubeconfig";
 import type { RecreatePlan } from "../lib/recreate";
-import { ConfigProblem, StackConfigError } from "./errors";
+import { belongsToStack, departureCheck } from "./departures";
+import { ConfigProblem, configKey, StackConfigError } from "./errors";
 import { checkAgainstLive, classesToRead } from "./live";
 import { parseStackConfig } from "./parse";
 import { referencedSecretKeys, StackConfig } from "./schema";
@@ -185,9 +188,16 @@ export async function checkAgainstDeployed({
     kubeconfigFiles,
 }: Pick<LoadedConfig, "stack" | "cluster" | "kubeconfigFiles">): Promise<ReadonlyMap<string, RecreatePlan>> {
     const context = cluster.context;
+    const thisStack = stackIdentity(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack());
     let live: LiveNamespace;
     try {
-        live = await readNamespace(clusterConnection(kubeconfigFiles, context), stack.namespace.name, (claims) => classesToRead(stack, claims));
+        live = await readNamespace(
+            clusterConnection(kubeconfigFiles, context),
+            stack.namespace.name,
+            (claims) => classesToRead(stack, claims),
+            (s) => belongsToStack(s, thisStack, stack.namespace.name),
+            stack.apps.flatMap((a) => (a.priorityClassName ? [a.priorityClassName] : [])),
+        );
     } catch (e) {
         throw stackConfigRunError([
             {
@@ -198,9 +208,15 @@ export async function checkAgainstDeployed({
         ]);
     }
     const { problems, warnings, plans } = checkAgainstLive(stack, live);
-    warnings.forEach((w) => pulumi.log.warn(w));
-    if (problems.length > 0) {
-        throw stackConfigRunError(problems);
+    const departures = departureCheck(thisStack, stack, live);
+    if (!live.elsewhere) {
+        warnings.push(
+            `${KUBE_CONTEXT_KEY}: the deploying identity may not list StatefulSets in every namespace, so this run checks only namespace ${stack.namespace.name} for apps it would delete; a change of ${configKey(["namespace", "name"])} is not checked (grant list on statefulsets cluster-wide)`,
+        );
+    }
+    [...warnings, ...departures.warnings].forEach((w) => pulumi.log.warn(w));
+    if (problems.length + departures.problems.length > 0) {
+        throw stackConfigRunError([...departures.problems, ...problems]);
     }
     return plans;
 }

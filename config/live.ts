@@ -3,9 +3,9 @@
  */
 import type { LiveClaim, LiveNamespace } from "../lib/kube-api";
 import { patchedClaimNames } from "../lib/claims";
-import { claimNamePattern, workloadNames } from "../lib/names";
+import { claimNamePattern, DELETION_PROPAGATION_ANNOTATION, workloadNames } from "../lib/names";
 import { parseQuantity } from "../lib/quantity";
-import { DELETION_PROPAGATION_ANNOTATION, immutableFieldChanges, RecreatePlan, recreatePlan } from "../lib/recreate";
+import { immutableFieldChanges, RecreatePlan, recreatePlan } from "../lib/recreate";
 import { ConfigProblem, configKey } from "./errors";
 import type { StackConfig } from "./schema";
 
@@ -86,7 +86,7 @@ export function classesToRead(cfg: StackConfig, claims: readonly LiveClaim[]): s
  * Warnings (allowed; preview says what `up` will do): a `storage.size` above some PVCs (this `up` expands them
  * through the claim patches, lib/claims.ts); a `podManagementPolicy` or `storage.size` that differs from the live
  * StatefulSet's, fields the API server refuses to change (kubernetes#68737) and that the program therefore ignores
- * after creation, with the recipe that applies them (README "Day-2 operations"); with `allowStatefulSetRecreate`, what
+ * after creation, with the recipe that applies them (docs/DAY-2.md "Day-2 operations"); with `allowStatefulSetRecreate`, what
  * this `up` does towards the recreate instead (`plans`, lib/recreate.ts). Nothing live: nothing to say.
  */
 export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): DeployedCheck {
@@ -111,15 +111,25 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
         } else if (sts) {
             const recipe =
                 app.deployWith === "native"
-                    ? `it is immutable, so the program leaves it as it is; to apply it, set ${configKey(["apps", i, "allowStatefulSetRecreate"])}: true and run up twice (npm run deploy does both), or run \`kubectl -n ${cfg.namespace.name} delete statefulset ${sts.name} --cascade=orphan\`, then \`pulumi up --refresh\` (pods and PVCs are kept; README "Day-2 operations")`
-                    : 'it is immutable, so the release leaves it as it is (a Helm release\'s StatefulSet cannot be recreated by Pulumi; README "Day-2 operations")';
-            for (const c of immutableFieldChanges(app, sts)) {
+                    ? `it is immutable, so the program leaves it as it is; to apply it, set ${configKey(["apps", i, "allowStatefulSetRecreate"])}: true and run up twice (npm run deploy does both), or run \`kubectl -n ${cfg.namespace.name} delete statefulset ${sts.name} --cascade=orphan\`, then \`pulumi up --refresh\` (pods and PVCs are kept; docs/DAY-2.md "Day-2 operations")`
+                    : 'it is immutable, so the release leaves it as it is (a Helm release\'s StatefulSet cannot be recreated by Pulumi; docs/DAY-2.md "Day-2 operations")';
+            // A size the PVCs cannot shrink to is refused below: no word about how the template would apply it.
+            const refusedShrink = now !== undefined && claimsOf(app, live.claims).some((c) => c.bytes > now);
+            for (const c of immutableFieldChanges(app, sts).filter((c) => !(c.field === "storage.size" && refusedShrink))) {
                 warnings.push(
                     c.field === "podManagementPolicy"
                         ? `${configKey(["apps", i, "podManagementPolicy"])} is ${c.wanted}, but the live StatefulSet ${sts.name} has ${c.live}: ${recipe}`
                         : `${sizeKey} is ${c.wanted}, but the live StatefulSet ${sts.name}'s volumeClaimTemplates ask ${c.live}: new ordinals' PVCs are made at ${c.live} and then expanded by their patch; the template itself ${recipe.replace(/^it /, "")}`,
                 );
             }
+        }
+        if (app.priorityClassName && live.priorityClasses && !live.priorityClasses.includes(app.priorityClassName)) {
+            problems.push({
+                key: configKey(["apps", i, "priorityClassName"]),
+                message:
+                    "names a PriorityClass the cluster does not have: the API server's Priority admission would refuse every pod, and the rollout would never finish. Create it first (kubectl get priorityclasses lists them), or leave the key unset",
+                given: app.priorityClassName,
+            });
         }
         const sized = claimsOf(app, live.claims);
         problems.push(...claimFieldProblems(app, i, sized));

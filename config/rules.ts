@@ -322,8 +322,35 @@ function jobAndChartRules(app: AppConfig, at: At, _cfg: StackConfig): Problem[] 
     return out;
 }
 
+/** `removedApps`: each deployed app once, and never one that `apps` still deploys in the same namespace. */
+function removedAppRules(cfg: StackConfig): Problem[] {
+    const out: Problem[] = [];
+    const seen = new Set<string>();
+    cfg.removedApps.forEach((r, j) => {
+        const ns = r.namespace ?? cfg.namespace.name;
+        const id = `${ns}/${r.name}`;
+        if (seen.has(id)) {
+            out.push({ path: ["removedApps", j], message: `names ${id} a second time; name each deployed app once`, given: r.name });
+        }
+        seen.add(id);
+        const kept = cfg.apps.findIndex((a) => a.name === r.name);
+        if (ns === cfg.namespace.name && kept >= 0) {
+            out.push({
+                path: ["removedApps", j, "name"],
+                message: `names apps[${kept}], which this stack still deploys in namespace ${ns}; list only apps that leave (removed, renamed, or left in the old namespace of a move)`,
+                given: r.name,
+            });
+        }
+    });
+    return out;
+}
+
 /** Every cross-field problem of the stack, all at once. */
 export function crossFieldProblems(cfg: StackConfig): Problem[] {
     const perApp = [schedulingRules, resourceRules, imageRules, serviceRules, podRules, metricsRules, jobAndChartRules];
-    return [...acrossApps(cfg), ...cfg.apps.flatMap((app, i) => perApp.flatMap((rule) => rule(app, (...p) => ["apps", i, ...p], cfg)))];
+    return [
+        ...acrossApps(cfg),
+        ...removedAppRules(cfg),
+        ...cfg.apps.flatMap((app, i) => perApp.flatMap((rule) => rule(app, (...p) => ["apps", i, ...p], cfg))),
+    ];
 }

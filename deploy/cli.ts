@@ -1,5 +1,5 @@
 /**
- * The main job: `npm run deploy -- <stack> [up|preview|refresh|destroy] [--yes] [--diff] [--expect-no-changes]`.
+ * The main job: `npm run deploy -- <stack> [up|preview|refresh|destroy] [--yes] [--diff] [--expect-no-changes] [--refresh]`.
  *
  * 1. The engine: the Pulumi CLI and the kubernetes plugin from `scripts/pulumi-toolchain` (PATH, else built once).
  * 2. The cluster: `KUBECONFIG` when it names a reachable cluster, else the local cluster (`scripts/cluster up`:
@@ -28,7 +28,7 @@ import { LOCAL_SECRET_KEY_PREFIX } from "./local-stack";
 const OPERATIONS = ["up", "preview", "refresh", "destroy"] as const;
 type Operation = (typeof OPERATIONS)[number];
 
-const USAGE = `Usage: npm run deploy -- <stack> [${OPERATIONS.join("|")}] [--yes] [--diff] [--expect-no-changes]
+const USAGE = `Usage: npm run deploy -- <stack> [${OPERATIONS.join("|")}] [--yes] [--diff] [--expect-no-changes] [--refresh]
 
   <stack>              A stack of this project: ${stackNames().join(", ")} (Pulumi.<stack>.yaml).
   up (default)         Deploy. Without --yes: a preview first, then a confirmation (refused without a terminal).
@@ -38,6 +38,8 @@ const USAGE = `Usage: npm run deploy -- <stack> [${OPERATIONS.join("|")}] [--yes
   --yes                Skip the confirmation.
   --diff               Show property-level diffs.
   --expect-no-changes  Fail when the operation would change anything (preview, refresh, up).
+  --refresh            up, preview: read the cluster's live objects into the state first (objects deleted by hand
+                       leave the state, so the program creates them anew).
 
 Environment: KUBECONFIG (else the local cluster; set but unreachable: an error), PULUMI_BACKEND_URL (else
 file:// under the state dir), PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (required with
@@ -56,13 +58,14 @@ interface Args {
     yes: boolean;
     diff: boolean;
     expectNoChanges: boolean;
+    refresh: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
     const flags = new Set(argv.filter((a) => a.startsWith("--")));
     const words = argv.filter((a) => !a.startsWith("--"));
     for (const f of flags) {
-        if (!["--yes", "--diff", "--expect-no-changes", "--help"].includes(f)) {
+        if (!["--yes", "--diff", "--expect-no-changes", "--refresh", "--help"].includes(f)) {
             usage(`unknown option ${f}`);
         }
     }
@@ -75,7 +78,15 @@ function parseArgs(argv: string[]): Args {
     if (!stackNames().includes(stack)) usage(`no stack file Pulumi.${stack}.yaml`);
     if (!(OPERATIONS as readonly string[]).includes(op)) usage(`unknown operation '${op}'`);
     if (rest.length > 0) usage(`unexpected argument '${rest[0]}'`);
-    return { stack, op: op as Operation, yes: flags.has("--yes"), diff: flags.has("--diff"), expectNoChanges: flags.has("--expect-no-changes") };
+    if (flags.has("--refresh") && op !== "up" && op !== "preview") usage(`--refresh goes with up or preview, not ${op}`);
+    return {
+        stack,
+        op: op as Operation,
+        yes: flags.has("--yes"),
+        diff: flags.has("--diff"),
+        expectNoChanges: flags.has("--expect-no-changes"),
+        refresh: flags.has("--refresh"),
+    };
 }
 
 function usage(problem: string): never {
@@ -196,6 +207,7 @@ async function main(): Promise<number> {
                 ...(args.yes ? ["--yes"] : []),
                 ...(args.diff ? ["--diff"] : []),
                 ...(args.expectNoChanges ? ["--expect-no-changes"] : []),
+                ...(args.refresh ? ["--refresh"] : []),
             ];
             const r = spawnSync(toolchain.cli, [...flags, "--stack", args.stack], {
                 cwd: ROOT,
@@ -206,7 +218,7 @@ async function main(): Promise<number> {
         } else {
             say("engine: Automation API inline program (no pulumi-language-nodejs here; same engine, same state, same output)");
             if ((args.op === "up" || args.op === "destroy") && !args.yes) {
-                if (args.op === "up") await stack.preview(common);
+                if (args.op === "up") await stack.preview({ ...common, refresh: args.refresh });
                 else await stack.destroy({ ...common, previewOnly: true });
                 if (!(await confirm(`Do you want to perform this ${args.op}?`))) {
                     say(process.stdin.isTTY ? "cancelled" : `no terminal to confirm on: refused; run again with --yes`);
@@ -215,10 +227,10 @@ async function main(): Promise<number> {
             }
             switch (args.op) {
                 case "up":
-                    upOutputs = (await stack.up({ ...common, expectNoChanges: args.expectNoChanges })).outputs;
+                    upOutputs = (await stack.up({ ...common, expectNoChanges: args.expectNoChanges, refresh: args.refresh })).outputs;
                     break;
                 case "preview":
-                    await stack.preview({ ...common, expectNoChanges: args.expectNoChanges });
+                    await stack.preview({ ...common, expectNoChanges: args.expectNoChanges, refresh: args.refresh });
                     break;
                 case "refresh":
                     await stack.refresh({ ...common, expectNoChanges: args.expectNoChanges });

@@ -87,6 +87,7 @@ export const CHART_VALUES_SCHEMA = z
         minReadySeconds: z.number().int().min(0).optional(),
         terminationGracePeriodSeconds: z.number().int().min(1).optional(),
         preStopSleepSeconds: z.number().int().min(0).optional(),
+        podSpecFields: z.record(z.string(), z.unknown()).optional(),
         containerPort: port,
         portName: z.string().regex(/^[a-z]([-a-z0-9]{0,13})$/),
         podAnnotations: stringMap.optional(),

@@ -4,29 +4,19 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { configFileData } from "./config-files";
-import { workloadNames } from "./names";
+import { STACK_ANNOTATION, workloadNames } from "./names";
 import { pdbEnabled, pdbPolicy } from "./pdb";
 import type { AppConfig } from "../config/schema";
-import {
-    containerResources,
-    mtailProgram,
-    optional,
-    sidecarResources,
-    containerSecurityContext,
-    podSecurityContext,
-    scannerWaivers,
-    probe,
-    pvcRetentionPolicy,
-    SECRET_CHECKSUM_ANNOTATION,
-    updateStrategy,
-} from "./workload";
+import { containerResources, containerSecurityContext, podSecurityContext } from "./container";
+import { mtailProgram, sidecarResources } from "./metrics-sidecar";
+import { optional, podSpecFields, probe, pvcRetentionPolicy, scannerWaivers, SECRET_CHECKSUM_ANNOTATION, updateStrategy } from "./workload";
 
 /**
  * The Release value paths that render the StatefulSet's immutable fields (lib/workload.ts
  * `STATEFULSET_IMMUTABLE_PATHS`: volumeClaimTemplates, podManagementPolicy). The Release ignores changes to them
  * after the first install (`ignoreChanges`), as the native StatefulSet does, so a changed `storage.size` or
  * `podManagementPolicy` neither fails the `helm upgrade` (the API server would refuse it, kubernetes#68737) nor
- * takes effect: both paths need the same deliberate migration (README "Safety rules built in").
+ * takes effect: both paths need the same deliberate migration (docs/SAFETY.md "Safety rules built in").
  */
 export const HELM_IMMUTABLE_VALUE_PATHS = [
     "values.persistence.size",
@@ -51,14 +41,19 @@ export interface StatefulAppValues {
  * @param secretChecksum the salted scrypt of the Secret's value (lib/workload.ts `secretChecksum`; not secret), set
  *   as the pod annotation `checksum/secret` so pods roll when the value changes.
  * @param opts.scrapeAnnotations annotate pods for annotation-based scraping when the app has `metrics`
- *   (stacks without the Prometheus Operator). Default false.
+ *   (stacks without the Prometheus Operator). Default false. `opts.stack`: the Pulumi stack, written on the
+ *   StatefulSet as the annotation `stateful-apps/stack` (lib/names.ts STACK_ANNOTATION). Default: no annotation.
  * @returns values for `helm install`; names are pinned with `fullnameOverride`/`nameOverride` so the chart's
  *   objects carry the same names and selector labels as the native path. No value is ever null: Helm merges
  *   user values into the chart's defaults key by key, so the chart keeps no default that a value would have to
  *   delete (its probes, update strategy and PDB policy default to empty and are filled in by the templates).
  *   Nulls would be fragile: providers before 4.30 and Helm 4's schema check do not treat them as deletions.
  */
-export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>, opts: { scrapeAnnotations?: boolean } = {}): StatefulAppValues {
+export function helmValues(
+    app: AppConfig,
+    secretChecksum: pulumi.Input<string>,
+    opts: { scrapeAnnotations?: boolean; stack?: string } = {},
+): StatefulAppValues {
     const names = workloadNames(app.name);
     const program = mtailProgram(app);
     return {
@@ -99,7 +94,8 @@ export function helmValues(app: AppConfig, secretChecksum: pulumi.Input<string>,
         secretKey: app.secret.key,
         secretEnvName: app.secret.envName,
         podAnnotations: { [SECRET_CHECKSUM_ANNOTATION]: secretChecksum },
-        statefulSetAnnotations: scannerWaivers(app),
+        ...optional("podSpecFields", Object.keys(podSpecFields(app)).length > 0 ? podSpecFields(app) : undefined),
+        statefulSetAnnotations: { ...(opts.stack !== undefined ? { [STACK_ANNOTATION]: opts.stack } : {}), ...scannerWaivers(app) },
         networkPolicy: { enabled: app.networkPolicy.enabled, allowFrom: app.networkPolicy.allowFrom.map((p) => ({ ...p })) },
         hooks: { enabled: app.helm.hooks, image: app.helm.hookImage },
         metrics:

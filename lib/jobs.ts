@@ -7,7 +7,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { PROJECT, WorkloadNames } from "./names";
 import type { AppConfig } from "../config/schema";
-import { checksum, containerResources, TMP_SIZE_LIMIT, containerSecurityContext, imageReference, podSecurityContext } from "./workload";
+import { containerResources, containerSecurityContext, imageReference, podSecurityContext, TMP_SIZE_LIMIT } from "./container";
+import { checksum } from "./workload";
 
 /** Annotation that tells the Pulumi Kubernetes provider not to wait for a resource to become ready. */
 export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";

@@ -23,6 +23,22 @@ export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  */
 export const MAX_APP_NAME = 52;
 
+/**
+ * Annotation on each app's StatefulSet (both paths) naming the Pulumi stack that deploys it ({@link stackIdentity}),
+ * e.g. `stateful-apps/stack: organization/stateful-apps/dev`. The pre-flight read finds the stack's StatefulSets by it in every namespace, so that an
+ * `up` that would delete one (an app removed or renamed, the namespace moved) is refused at preview
+ * (config/departures.ts). An annotation, not a label: it is on the StatefulSet only, never on the pod template.
+ */
+export const STACK_ANNOTATION = `${PROJECT}/stack`;
+
+/** The value of {@link STACK_ANNOTATION}: the stack's fully qualified name, `<organization>/<project>/<stack>`. */
+export function stackIdentity(organization: string, project: string, stack: string): string {
+    return `${organization}/${project}/${stack}`;
+}
+
+/** pulumi-kubernetes' annotation that sets the propagation policy of its delete (`orphan`, `background`, `foreground`). */
+export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
+
 /** Suffix of the headless Service that governs a StatefulSet (`spec.serviceName`). */
 export const HEADLESS_SUFFIX = "-headless";
 
@@ -86,6 +102,12 @@ export function selectorLabels(app: string): Record<string, string> {
     return { "app.kubernetes.io/name": app, "app.kubernetes.io/instance": app };
 }
 
+/** The recommended label naming the application an object belongs to (this program's: {@link PROJECT}). */
+export const PART_OF_LABEL = "app.kubernetes.io/part-of";
+
+/** The recommended label naming the tool that manages an object: `pulumi` (native path) or `Helm` (the chart). */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+
 /**
  * The full set of recommended labels for every object of a workload (selector labels plus version,
  * component, part-of and managed-by).
@@ -100,8 +122,8 @@ export function recommendedLabels(app: string, version: string, managedBy: "pulu
         ...selectorLabels(app),
         "app.kubernetes.io/version": labelValue(version),
         "app.kubernetes.io/component": "stateful-app",
-        "app.kubernetes.io/part-of": PROJECT,
-        "app.kubernetes.io/managed-by": managedBy,
+        [PART_OF_LABEL]: PROJECT,
+        [MANAGED_BY_LABEL]: managedBy,
     };
 }
 

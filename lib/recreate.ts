@@ -6,7 +6,7 @@
  * same name and selector adopts the pods and, by name, their PVCs:
  * https://kubernetes.io/docs/tasks/run-application/delete-stateful-set/), driven by Pulumi: a replacement whose
  * delete uses `propagationPolicy: Orphan`. pulumi-kubernetes takes that policy from the annotation
- * {@link DELETION_PROPAGATION_ANNOTATION} of the object *as the state holds it* (provider v4.25 pkg/await/await.go
+ * `pulumi.com/deletionPropagationPolicy` (lib/names.ts DELETION_PROPAGATION_ANNOTATION) of the object *as the state holds it* (provider v4.25 pkg/await/await.go
  * `Deletion` reads the old inputs; "setting it on the replacement or on the live object is ineffective",
  * pulumi/pulumi-kubernetes#3011; orphan-on-replace only is the open pulumi/pulumi-kubernetes#3757). So it takes two
  * `up`s: {@link RecreatePhase} `mark` puts the annotation into the state (an in-place update), `recreate` replaces
@@ -23,9 +23,6 @@
 import type { AppConfig } from "../config/schema";
 import type { LiveStatefulSet } from "./kube-api";
 import { parseQuantity } from "./quantity";
-
-/** pulumi-kubernetes' annotation that sets the propagation policy of its delete (`orphan`, `background`, `foreground`). */
-export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
 
 /**
  * Where an app's StatefulSet is on the way to a recreate:

@@ -24,7 +24,7 @@
  */
 import type { AppConfig } from "../config/schema";
 import { podAvailableSeconds, startupBudgetSeconds, statefulSetTimeouts } from "./awaits";
-import { ClusterConnection, deleteJson, getJson } from "./kube-api";
+import { ClusterConnection, deleteJson, getJson } from "./kube-client";
 import { workloadNames } from "./names";
 
 /** The label the StatefulSet controller puts on each pod: the name of the ControllerRevision it was made from. */
@@ -148,8 +148,13 @@ export function recoverStuckRollout(conn: ClusterConnection, namespace: string, 
         () => (done = true),
     );
     const look = async (): Promise<void> => {
+        // Not there yet (the same up is creating it) is no error: nothing to look after until it is.
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        const sts = (await getJson(conn, `/apis/apps/v1/namespaces/${ns}/statefulsets/${encodeURIComponent(name)}`)) as any;
+        const sts: any = await getJson(conn, `/apis/apps/v1/namespaces/${ns}/statefulsets/${encodeURIComponent(name)}`).catch((e: Error) => {
+            if (/: HTTP 404 /.test(e.message)) return undefined;
+            throw e;
+        });
+        if (sts === undefined) return;
         const selector = Object.entries((sts.spec?.selector?.matchLabels ?? {}) as Record<string, string>)
             .map(([k, v]) => `${k}=${v}`)
             .join(",");
@@ -170,7 +175,7 @@ export function recoverStuckRollout(conn: ClusterConnection, namespace: string, 
             deleted.add(pod.uid);
             await deleteJson(conn, `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod.name)}`, pod.uid);
             log(
-                `deleted pod ${pod.name} of the OrderedReady StatefulSet ${name}: not Ready for over ${pod.runningSinceMs !== undefined ? `${budget.runningSeconds} s with its containers running` : `${budget.otherwiseSeconds} s`} on revision ${pod.revision} while the StatefulSet updates to ${rollout.updateRevision}; the controller waits for such a pod forever (kubernetes#67250) and now makes it again on the update revision, with the same PVC (README "Day-2 operations")`,
+                `deleted pod ${pod.name} of the OrderedReady StatefulSet ${name}: not Ready for over ${pod.runningSinceMs !== undefined ? `${budget.runningSeconds} s with its containers running` : `${budget.otherwiseSeconds} s`} on revision ${pod.revision} while the StatefulSet updates to ${rollout.updateRevision}; the controller waits for such a pod forever (kubernetes#67250) and now makes it again on the update revision, with the same PVC (docs/DAY-2.md "Day-2 operations")`,
             );
         }
     };

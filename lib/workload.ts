@@ -6,15 +6,13 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash, scrypt } from "crypto";
-import * as fs from "fs";
 import { configFileData } from "./config-files";
 import { recommendedLabels, selectorLabels, WorkloadNames } from "./names";
-import { LOG_FORMAT_INFO, mtailArgs, mtailProgramPath, MTAIL_PROGS_DIR } from "./observability";
+import { containerResources, containerSecurityContext, imageReference, podSecurityContext, TMP_SIZE_LIMIT } from "./container";
+import { metricsAnnotations, metricsInitContainers } from "./metrics-sidecar";
 import { INJECTED_ENV } from "../config/fields";
 import type { AppConfig, ProbeConfig } from "../config/schema";
 
-type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
-type SecurityContext = k8s.types.input.core.v1.SecurityContext;
 type Probe = k8s.types.input.core.v1.Probe;
 type TopologySpreadConstraint = k8s.types.input.core.v1.TopologySpreadConstraint;
 
@@ -26,42 +24,6 @@ export const SECRET_CHECKSUM_ANNOTATION = "checksum/secret";
 /** Labels of the pod template: the recommended labels (which include the selector labels). */
 export function podLabels(app: AppConfig, managedBy: "pulumi" | "Helm"): Record<string, string> {
     return recommendedLabels(app.name, app.image.tag, managedBy);
-}
-
-/** An image reference from its config: `repository:tag`, or `repository:tag@digest` when a digest pins it. */
-export function imageReference(img: { readonly repository: string; readonly tag: string; readonly digest?: string }): string {
-    return `${img.repository}:${img.tag}${img.digest ? `@${img.digest}` : ""}`;
-}
-
-/**
- * Pod-level security context meeting the `restricted` Pod Security Standard: non-root with fixed UID/GID,
- * fsGroup so the volume is writable, seccomp RuntimeDefault.
- * Source: https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
- */
-export function podSecurityContext(app: AppConfig): PodSecurityContext {
-    return {
-        runAsNonRoot: true,
-        runAsUser: app.securityContext.runAsUser,
-        runAsGroup: app.securityContext.runAsGroup,
-        fsGroup: app.securityContext.fsGroup,
-        // Only chown the volume when its root does not already match: fast restarts for big volumes.
-        fsGroupChangePolicy: "OnRootMismatch",
-        seccompProfile: { type: "RuntimeDefault" },
-    };
-}
-
-/** Container-level security context for the `restricted` Pod Security Standard (no escalation, drop ALL). */
-export function containerSecurityContext(app: AppConfig): SecurityContext {
-    return {
-        runAsNonRoot: true,
-        runAsUser: app.securityContext.runAsUser,
-        runAsGroup: app.securityContext.runAsGroup,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-        readOnlyRootFilesystem: app.securityContext.readOnlyRootFilesystem,
-        capabilities: { drop: ["ALL"] },
-        seccompProfile: { type: "RuntimeDefault" },
-    };
 }
 
 /**
@@ -170,16 +132,14 @@ export function configChecksum(app: AppConfig): string {
     return checksum({ files: configFileData(app), env: app.env });
 }
 
-/** The container's requests and limits; a CPU limit only when configured (none avoids CFS throttling). */
-export function containerResources(app: AppConfig) {
-    return {
-        requests: { cpu: app.resources.requests.cpu, memory: app.resources.requests.memory, "ephemeral-storage": app.resources.requests.ephemeralStorage },
-        limits: {
-            memory: app.resources.limits.memory,
-            "ephemeral-storage": app.resources.limits.ephemeralStorage,
-            ...(app.resources.limits.cpu ? { cpu: app.resources.limits.cpu } : {}),
-        },
-    };
+/**
+ * Fields of the pod spec that both paths render exactly as computed here: the native pod template spreads them, and
+ * the chart renders the value `podSpecFields` with toYaml (charts/stateful-app/templates/statefulset.yaml). A new
+ * pod-level config field needs only its key in config/app-schema.ts and a line here (docs/LAYOUT.md "How to add a
+ * config field"). Fields left unset are left out, so that Kubernetes' defaults apply.
+ */
+export function podSpecFields(app: AppConfig): Record<string, unknown> {
+    return { ...optional("priorityClassName", app.priorityClassName) };
 }
 
 /** The StatefulSet's `persistentVolumeClaimRetentionPolicy`. */
@@ -217,9 +177,6 @@ export function updateStrategy(app: AppConfig): k8s.types.input.apps.v1.Stateful
           };
 }
 
-/** Size limit of the writable /tmp emptyDir of every pod (app, sidecar, data-load Job); the chart states the same, checked by the parity test. */
-export const TMP_SIZE_LIMIT = "256Mi";
-
 /** Inputs to the pod template that are not in the app config: names and checksums. */
 export interface PodTemplateInputs {
     readonly names: WorkloadNames;
@@ -231,90 +188,6 @@ export interface PodTemplateInputs {
      * metrics sidecar; used when the stack has no Prometheus Operator (`monitoring.prometheusOperator: false`).
      */
     readonly scrapeAnnotations: boolean;
-}
-
-/** Annotation holding the hash of the mtail program; a change rolls the pods. */
-export const MTAIL_CHECKSUM_ANNOTATION = "checksum/mtail";
-
-/** Program texts by log format, read once per process (the pod template, ConfigMap and Helm values all need it). */
-const mtailProgramTexts = new Map<string, string>();
-
-/** The mtail program of an app with `metrics`: its file name and text (from observability/mtail). */
-export function mtailProgram(app: AppConfig): { file: string; text: string } | undefined {
-    if (!app.metrics) {
-        return undefined;
-    }
-    const format = app.metrics.logFormat;
-    let text = mtailProgramTexts.get(format);
-    if (text === undefined) {
-        text = fs.readFileSync(mtailProgramPath(format), "utf8");
-        mtailProgramTexts.set(format, text);
-    }
-    return { file: LOG_FORMAT_INFO[format].program, text };
-}
-
-/**
- * Requests and limits of the mtail sidecar and its log-init container, from `apps[].metrics.resources` (defaults in
- * config/schema.ts) plus fixed node-disk bounds (it writes nothing but its stderr).
- */
-export function sidecarResources(r: NonNullable<AppConfig["metrics"]>["resources"]) {
-    return { requests: { cpu: r.cpu, memory: r.memory, "ephemeral-storage": "16Mi" }, limits: { memory: r.memoryLimit, "ephemeral-storage": "128Mi" } };
-}
-
-/**
- * The init containers of an app with `metrics`: `log-init` creates the log file (mtail skips whatever a file
- * holds when it first opens it, so the file must exist before mtail starts), then `mtail`, a native sidecar
- * (`restartPolicy: Always`, Kubernetes ≥ 1.29: it starts before the app container and stops after it, so the
- * last log lines are still counted). mtail reads the data volume read-only.
- * Source: https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
- */
-export function metricsInitContainers(app: AppConfig, names: WorkloadNames): k8s.types.input.core.v1.Container[] {
-    if (!app.metrics) {
-        return [];
-    }
-    const m = app.metrics;
-    const data = { name: names.volumeClaim, mountPath: app.storage.mountPath };
-    return [
-        {
-            name: "log-init",
-            image: imageReference(m.image),
-            imagePullPolicy: m.image.pullPolicy,
-            command: ["touch", m.logFile],
-            resources: sidecarResources(m.resources),
-            securityContext: containerSecurityContext(app),
-            volumeMounts: [data],
-        },
-        {
-            name: "mtail",
-            image: imageReference(m.image),
-            imagePullPolicy: m.image.pullPolicy,
-            restartPolicy: "Always",
-            command: ["mtail", ...mtailArgs({ logFile: m.logFile, progsDir: MTAIL_PROGS_DIR, port: m.port })],
-            ports: [{ name: "metrics", containerPort: m.port, protocol: "TCP" }],
-            readinessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-            livenessProbe: { tcpSocket: { port: "metrics" }, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 3 },
-            resources: sidecarResources(m.resources),
-            securityContext: containerSecurityContext(app),
-            volumeMounts: [
-                { ...data, readOnly: true },
-                { name: "mtail-program", mountPath: MTAIL_PROGS_DIR, readOnly: true },
-                { name: "tmp", mountPath: "/tmp" },
-            ],
-        },
-    ];
-}
-
-/** Pod annotations of the metrics sidecar: the program's checksum and, without the operator, scrape hints. */
-export function metricsAnnotations(app: AppConfig, scrapeAnnotations: boolean): Record<string, string> {
-    const program = mtailProgram(app);
-    if (!program || !app.metrics) {
-        return {};
-    }
-    return {
-        // SHA-256 of the program text itself, as the chart's `sha256sum` computes it.
-        [MTAIL_CHECKSUM_ANNOTATION]: createHash("sha256").update(program.text).digest("hex"),
-        ...(scrapeAnnotations ? { "prometheus.io/scrape": "true", "prometheus.io/port": String(app.metrics.port), "prometheus.io/path": "/metrics" } : {}),
-    };
 }
 
 /**
@@ -364,6 +237,7 @@ export function podTemplate(app: AppConfig, inputs: PodTemplateInputs): k8s.type
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
+            ...podSpecFields(app),
             securityContext: podSecurityContext(app),
             topologySpreadConstraints: topologySpread(app),
             ...(app.metrics ? { initContainers: metricsInitContainers(app, names) } : {}),

@@ -5,7 +5,7 @@
  *   pulumi preview --stack dev --policy-pack policy \
  *     --policy-pack-config <(npx ts-node --transpile-only scripts/policy-config.ts dev)
  *
- * The rules are listed in README "Guardrails"; they live in `policies.ts` (wrappers) and `rules.ts` (pure checks).
+ * The rules are listed in docs/SAFETY.md "Guardrails"; they live in `policies.ts` (wrappers) and `rules.ts` (pure checks).
  */
 import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";

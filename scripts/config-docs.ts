@@ -1,14 +1,7 @@
-/** Rewrites README.md's configuration reference from the zod schema (`npm run docs:config`). */
-import * as fs from "fs";
+/** Rewrites the configuration reference of docs/CONFIGURATION.md from the zod schema (`npm run docs:config`). */
 import * as path from "path";
 import { configReference, DOCS_BEGIN, DOCS_END } from "../lib/config-docs";
+import { writeBetweenMarkers } from "./markers";
 
-const readme = path.join(__dirname, "..", "README.md");
-const text = fs.readFileSync(readme, "utf8");
-const begin = text.indexOf(DOCS_BEGIN);
-const end = text.indexOf(DOCS_END);
-if (begin < 0 || end < begin) {
-    throw new Error(`README.md lacks the markers ${DOCS_BEGIN} … ${DOCS_END}`);
-}
-fs.writeFileSync(readme, `${text.slice(0, begin + DOCS_BEGIN.length)}\n${configReference()}\n${text.slice(end)}`);
-console.log("README.md: configuration reference updated");
+writeBetweenMarkers(path.join(__dirname, "..", "docs", "CONFIGURATION.md"), DOCS_BEGIN, DOCS_END, configReference());
+console.log("docs/CONFIGURATION.md: configuration reference updated");

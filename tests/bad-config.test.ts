@@ -5,7 +5,10 @@
  *
  *   # expect-key: stateful-apps:apps[0].storage.size
  *   # expect-message: not a Kubernetes quantity
- *   # live-pvcs: {"data-orders-0": "10Gi"}     (optional: the cluster's PVCs, for shrink checks)
+ *   # live-pvcs: {"data-orders-0": "10Gi"}     (optional: the cluster's PVCs, for shrink checks;
+ *                                               `<namespace>/<name>` for another namespace's)
+ *   # live-pvc-owners: {"data-orders-0": "uid"} (optional: the UID of the StatefulSet that owns a claim)
+ *   # live-statefulsets: [{"name": …}]          (optional: the cluster's StatefulSets, lib/kube-api.ts LiveStatefulSet)
  *
  * Each runs through the real program (`index.ts`, Pulumi mocks). What this proves: the program throws a
  * StackConfigError naming the key, and registers no resource before it does (not one registration is sent
@@ -17,6 +20,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { StackConfigError } from "../config/errors";
+import type { LiveStatefulSet } from "../lib/kube-api";
 import { lastRunApiRequests, lastRunRegistrations, ROOT, runProgram, stackFileConfig } from "./harness";
 
 const DIR = path.join(ROOT, "tests", "fixtures", "bad-config");
@@ -26,6 +30,8 @@ interface Fixture {
     key: string;
     message: string;
     claims?: Record<string, string>;
+    claimOwners?: Record<string, string>;
+    statefulSets?: LiveStatefulSet[];
     config: Record<string, unknown>;
 }
 
@@ -40,8 +46,19 @@ function load(file: string): Fixture {
     if (!key || !message) {
         throw new Error(`${file}: needs '# expect-key:' and '# expect-message:' header lines`);
     }
-    const claims = header(text, "live-pvcs");
-    return { file, key, message, claims: claims ? JSON.parse(claims) : undefined, config: parse(text).config };
+    const json = (name: string) => {
+        const value = header(text, name);
+        return value ? JSON.parse(value) : undefined;
+    };
+    return {
+        file,
+        key,
+        message,
+        claims: json("live-pvcs"),
+        claimOwners: json("live-pvc-owners"),
+        statefulSets: json("live-statefulsets"),
+        config: parse(text).config,
+    };
 }
 
 const fixtures = fs
@@ -57,14 +74,17 @@ describe("bad-config corpus through index.ts", () => {
 
     for (const f of fixtures) {
         it(`${f.file}: fails naming ${f.key}, with nothing registered`, async () => {
-            await assert.rejects(runProgram(f.config, { stack: "bad", claims: f.claims }), (err: unknown) => {
-                // The harness reloads the program's modules per run, so compare the class by name, not identity.
-                assert.ok(err instanceof Error && err.name === "StackConfigError", `expected a StackConfigError, got ${err}`);
-                const problem = (err as StackConfigError).problems.find((p) => p.key === f.key);
-                assert.ok(problem, `no problem names ${f.key}; got:\n${(err as Error).message}`);
-                assert.ok(problem.message.includes(f.message), `message for ${f.key} lacks "${f.message}": ${problem.message}`);
-                return true;
-            });
+            await assert.rejects(
+                runProgram(f.config, { stack: "bad", claims: f.claims, claimOwners: f.claimOwners, statefulSets: f.statefulSets }),
+                (err: unknown) => {
+                    // The harness reloads the program's modules per run, so compare the class by name, not identity.
+                    assert.ok(err instanceof Error && err.name === "StackConfigError", `expected a StackConfigError, got ${err}`);
+                    const problem = (err as StackConfigError).problems.find((p) => p.key === f.key);
+                    assert.ok(problem, `no problem names ${f.key}; got:\n${(err as Error).message}`);
+                    assert.ok(problem.message.includes(f.message), `message for ${f.key} lacks "${f.message}": ${problem.message}`);
+                    return true;
+                },
+            );
             assert.deepStrictEqual(
                 lastRunRegistrations().map((r) => r.type),
                 [],
@@ -83,8 +103,12 @@ describe("bad-config corpus through index.ts", () => {
         assert.ok(run.registrations.length > 0);
         assert.deepStrictEqual(
             lastRunApiRequests().sort(),
-            ["/api/v1/namespaces/shop-dev/persistentvolumeclaims", "/apis/apps/v1/namespaces/shop-dev/statefulsets"],
-            "one list of the namespace's PVCs and one of its StatefulSets, nothing else (no StorageClass: nothing grows)",
+            [
+                "/api/v1/namespaces/shop-dev/persistentvolumeclaims",
+                "/apis/apps/v1/namespaces/shop-dev/statefulsets",
+                "/apis/apps/v1/statefulsets?labelSelector=app.kubernetes.io%2Fpart-of%3Dstateful-apps",
+            ],
+            "one list of the namespace's PVCs, one of its StatefulSets and one of the program's StatefulSets everywhere, nothing else (no StorageClass: nothing grows; no other namespace holds an app of the stack)",
         );
     });
 

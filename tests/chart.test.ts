@@ -139,6 +139,15 @@ describe("charts/stateful-app with the Helm CLI", () => {
                     assert.deepStrictEqual(sts.metadata.annotations ?? {}, scannerWaivers(app), "the same scanner waivers on the StatefulSet");
                 });
 
+                it(`${app.name}: with a pod-spec field set (priorityClassName, through podSpecFields), still the same pod spec as the native component`, () => {
+                    const withField = { ...app, priorityClassName: "stateful-high" };
+                    const names = workloadNames(app.name);
+                    const chartPod = render(withField, cfg.namespace.name).find((d) => d.kind === "StatefulSet").spec.template;
+                    const native = podTemplate(withField, { names, secretChecksum: CHECKSUM, managedBy: "Helm", scrapeAnnotations: false }) as Any;
+                    assert.strictEqual(chartPod.spec.priorityClassName, "stateful-high");
+                    assert.deepStrictEqual(comparable(chartPod.spec), JSON.parse(JSON.stringify(comparable(native.spec))));
+                });
+
                 it(`${app.name}: renders the same Services, PodDisruptionBudget and NetworkPolicy specs as the native builders`, () => {
                     const names = workloadNames(app.name);
                     const docs = render(app, cfg.namespace.name);

@@ -33,9 +33,9 @@ export class LocalCluster {
         this.env = { ...process.env, CLUSTER_NAME: name };
     }
 
-    /** Runs a command with CLUSTER_NAME set. */
-    run(cmd: string, args: string[], input?: string): RunResult {
-        const r = spawnSync(cmd, args, { encoding: "utf8", env: this.env, input, maxBuffer: 64 << 20 });
+    /** Runs a command with CLUSTER_NAME set (and `env`, when given). */
+    run(cmd: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): RunResult {
+        const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...this.env, ...env }, input, maxBuffer: 64 << 20 });
         if (r.error) {
             throw new Error(`cannot run ${cmd}: ${r.error.message}`);
         }

@@ -310,6 +310,37 @@ describe("checkAgainstLive: the config against the live namespace", () => {
         );
     });
 
+    it("a priorityClassName the cluster has passes; one it lacks is refused naming the key", () => {
+        const withClass = parseStackConfig(
+            (() => {
+                const raw: Record<string, Any> = {};
+                for (const [k, v] of Object.entries(stackFileConfig("dev"))) if (k.startsWith("stateful-apps:")) raw[k.replace(/^stateful-apps:/, "")] = v;
+                raw.apps = raw.apps.map((a: Any) => (a.name === "visits" ? { ...a, priorityClassName: "stateful-high" } : a));
+                return raw;
+            })(),
+            noSecrets,
+        );
+        const live = (priorityClasses: string[]) => ({ claims: [], statefulSets: [], storageClasses: [], priorityClasses });
+        assert.deepStrictEqual(checkAgainstLive(withClass, live(["stateful-high"])).problems, []);
+        assert.deepStrictEqual(
+            checkAgainstLive(withClass, live([])).problems.map((p) => p.key),
+            ["stateful-apps:apps[0].priorityClassName"],
+        );
+    });
+
+    it("a refused shrink says only that: no warning about how the volumeClaimTemplates would take the smaller size", () => {
+        const { problems, warnings } = checkAgainstLive(cfg(), {
+            claims: [{ name: "data-visits-0", size: "512Mi" }],
+            statefulSets: [visits({ claimSize: "512Mi" })],
+            storageClasses: [],
+        });
+        assert.deepStrictEqual(
+            problems.map((p) => p.key),
+            ["stateful-apps:apps[0].storage.size"],
+        );
+        assert.deepStrictEqual(warnings, []);
+    });
+
     describe("a larger storage.size grows the PVCs", () => {
         const claims = [
             { name: "data-visits-0", size: "128Mi", storageClass: "expandable" },
@@ -435,12 +466,12 @@ describe("Kubernetes quantities", () => {
     });
 });
 
-describe("README configuration reference", () => {
+describe("the configuration reference of docs/CONFIGURATION.md", () => {
     it("is the one generated from the schema (run `npm run docs:config` after changing config/schema.ts)", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const readme = fs.readFileSync(path.join(ROOT, "docs", "CONFIGURATION.md"), "utf8");
         const begin = readme.indexOf(DOCS_BEGIN);
         const end = readme.indexOf(DOCS_END);
-        assert.ok(begin >= 0 && end > begin, "README.md lacks the config-reference markers");
+        assert.ok(begin >= 0 && end > begin, "docs/CONFIGURATION.md lacks the config-reference markers");
         assert.strictEqual(readme.slice(begin + DOCS_BEGIN.length, end).trim(), configReference());
     });
 

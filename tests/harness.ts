@@ -4,7 +4,7 @@
  * the public mocks API does not expose.
  *
  * What this proves: the resource graph the program asks the engine for (kinds, names, specs, options). What it
- * does not: that a provider or a cluster accepts it (see README "What the tests prove").
+ * does not: that a provider or a cluster accepts it (see docs/TESTING.md "What the tests prove").
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import type { LiveStatefulSet } from "../lib/kube-api";
-import { DELETION_PROPAGATION_ANNOTATION } from "../lib/recreate";
+import { DELETION_PROPAGATION_ANNOTATION, MANAGED_BY_LABEL, PART_OF_LABEL, STACK_ANNOTATION } from "../lib/names";
 import { stackFileConfig as readStackFile } from "../lib/stack-file";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -137,6 +137,10 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 
 /** The PersistentVolumeClaims the fake API server lists, by name: requested size (set per run). */
 let liveClaims: Record<string, string> = {};
+/** The PriorityClasses the fake API server has (set per run). */
+let livePriorityClasses: string[] = [];
+/** Claim key of {@link liveClaims} -> the UID of the StatefulSet that owns it (ownerReferences). */
+let liveClaimOwners: Record<string, string> = {};
 /** The StorageClass every claim of {@link liveClaims} names (none when undefined). */
 let liveClaimClass: string | undefined;
 /** StorageClass name -> allowVolumeExpansion, for `GET /apis/storage.k8s.io/v1/storageclasses/<name>`. */
@@ -158,23 +162,55 @@ function fakeApiServer(): Promise<string> {
     fakeKubeconfig ??= new Promise((resolve, reject) => {
         const server = http.createServer((req, res) => {
             apiRequests.push(req.url ?? "");
-            if (req.method === "GET" && /^\/api\/v1\/namespaces\/[^/]+\/persistentvolumeclaims$/.test(req.url ?? "")) {
-                const items = Object.entries(liveClaims).map(([name, storage]) => ({
-                    metadata: { name },
-                    spec: { ...(liveClaimClass ? { storageClassName: liveClaimClass } : {}), resources: { requests: { storage } } },
-                }));
+            const pvcList = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims$/.exec(req.url ?? "");
+            if (req.method === "GET" && pvcList) {
+                // A key `<namespace>/<name>` is listed in that namespace only; a plain name in every namespace.
+                const items = Object.entries(liveClaims)
+                    .filter(([key]) => !key.includes("/") || key.startsWith(`${pvcList[1]}/`))
+                    .map(([key, storage]) => ({
+                        metadata: {
+                            name: key.split("/").pop(),
+                            ...(liveClaimOwners[key] ? { ownerReferences: [{ kind: "StatefulSet", uid: liveClaimOwners[key] }] } : {}),
+                        },
+                        spec: { ...(liveClaimClass ? { storageClassName: liveClaimClass } : {}), resources: { requests: { storage } } },
+                    }));
                 res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "PersistentVolumeClaimList", apiVersion: "v1", items }));
                 return;
             }
-            if (req.method === "GET" && /^\/apis\/apps\/v1\/namespaces\/[^/]+\/statefulsets$/.test(req.url ?? "")) {
-                const items = liveStatefulSets.map((s) => ({
-                    metadata: { name: s.name, ...(s.orphanOnDelete ? { annotations: { [DELETION_PROPAGATION_ANNOTATION]: "orphan" } } : {}) },
-                    spec: {
-                        podManagementPolicy: s.podManagementPolicy,
-                        volumeClaimTemplates: s.claimSize ? [{ spec: { resources: { requests: { storage: s.claimSize } } } }] : [],
-                    },
-                }));
+            // Namespaced: the StatefulSets without a namespace or in that one; cluster-wide (a label selector): all of them.
+            const stsList = /^\/apis\/apps\/v1\/(?:namespaces\/([^/]+)\/)?statefulsets(\?.*)?$/.exec(req.url ?? "");
+            if (req.method === "GET" && stsList) {
+                const items = liveStatefulSets
+                    .filter((s) => stsList[1] === undefined || s.namespace === undefined || s.namespace === stsList[1])
+                    .filter((s) => stsList[1] !== undefined || s.partOf !== undefined)
+                    .map((s) => ({
+                        metadata: {
+                            name: s.name,
+                            namespace: s.namespace ?? stsList[1] ?? "default",
+                            ...(s.uid ? { uid: s.uid } : {}),
+                            labels: {
+                                ...(s.managedBy ? { [MANAGED_BY_LABEL]: s.managedBy } : {}),
+                                ...(s.partOf ? { [PART_OF_LABEL]: s.partOf } : {}),
+                            },
+                            annotations: {
+                                ...(s.orphanOnDelete ? { [DELETION_PROPAGATION_ANNOTATION]: "orphan" } : {}),
+                                ...(s.stack ? { [STACK_ANNOTATION]: s.stack } : {}),
+                            },
+                        },
+                        spec: {
+                            podManagementPolicy: s.podManagementPolicy,
+                            ...(s.whenDeleted ? { persistentVolumeClaimRetentionPolicy: { whenDeleted: s.whenDeleted } } : {}),
+                            volumeClaimTemplates: s.claimSize ? [{ spec: { resources: { requests: { storage: s.claimSize } } } }] : [],
+                        },
+                    }));
                 res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "StatefulSetList", apiVersion: "apps/v1", items }));
+                return;
+            }
+            const pc = /^\/apis\/scheduling\.k8s\.io\/v1\/priorityclasses\/([^/]+)$/.exec(req.url ?? "");
+            if (req.method === "GET" && pc && livePriorityClasses.includes(pc[1])) {
+                res.writeHead(200, { "Content-Type": "application/json" }).end(
+                    JSON.stringify({ kind: "PriorityClass", metadata: { name: pc[1] }, value: 1000 }),
+                );
                 return;
             }
             const sc = /^\/apis\/storage\.k8s\.io\/v1\/storageclasses\/([^/]+)$/.exec(req.url ?? "");
@@ -234,8 +270,10 @@ const mocks: pulumi.runtime.Mocks = {
  *
  * @param config config by full key (`stateful-apps:apps`), values as in a stack file (objects allowed).
  * @param opts.stack the stack name. `opts.secrets`: extra secret config values by full key. `opts.claims`:
- *   the live PersistentVolumeClaims the fake API server lists, name to requested size (default none);
- *   `opts.statefulSets`: the live StatefulSets it lists (default none). `opts.claimClass`: the StorageClass every
+ *   the live PersistentVolumeClaims the fake API server lists, name (listed in every namespace) or
+ *   `<namespace>/<name>` to requested size (default none); `opts.claimOwners`: claim key to the UID of the
+ *   StatefulSet that owns it; `opts.priorityClasses`: the PriorityClasses it has (default none);
+ *   `opts.statefulSets`: the live StatefulSets it lists (default none; those with `partOf` also cluster-wide). `opts.claimClass`: the StorageClass every
  *   listed claim names (default none); `opts.storageClasses`: the StorageClasses it answers, name to
  *   `allowVolumeExpansion` (default none).
  * @throws whatever the program throws (e.g. StackConfigError), before any registration.
@@ -249,11 +287,15 @@ export async function runProgram(
         claimClass?: string;
         storageClasses?: Record<string, boolean>;
         statefulSets?: LiveStatefulSet[];
+        claimOwners?: Record<string, string>;
+        priorityClasses?: string[];
     } = { stack: "dev" },
 ): Promise<ProgramRun> {
     patchMockMonitor();
     recording = [];
     liveClaims = opts.claims ?? {};
+    liveClaimOwners = opts.claimOwners ?? {};
+    livePriorityClasses = opts.priorityClasses ?? [];
     liveClaimClass = opts.claimClass;
     liveStorageClasses = opts.storageClasses ?? {};
     liveStatefulSets = opts.statefulSets ?? [];

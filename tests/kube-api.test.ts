@@ -9,7 +9,8 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { clusterConnection, getJson, KubeconfigError, listClaims } from "../lib/kube-api";
+import { listClaims } from "../lib/kube-api";
+import { clusterConnection, getJson, KubeconfigError } from "../lib/kube-client";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kube-api-test-"));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,8 @@ import * as assert from "assert";
 import { checkAgainstLive } from "../config/live";
 import { parseStackConfig } from "../config/parse";
 import type { LiveStatefulSet } from "../lib/kube-api";
-import { DELETION_PROPAGATION_ANNOTATION, immutableChanges, pendingRecreates, recreatePlan } from "../lib/recreate";
+import { DELETION_PROPAGATION_ANNOTATION } from "../lib/names";
+import { immutableChanges, pendingRecreates, recreatePlan } from "../lib/recreate";
 import { runProgram, stackFileConfig } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import * as http from "http";
 import { parseStackConfig } from "../config/parse";
-import { clusterConnection } from "../lib/kube-api";
+import { clusterConnection } from "../lib/kube-client";
 import { podAvailableSeconds, startupBudgetSeconds, statefulSetTimeouts } from "../lib/awaits";
 import { livePod, LivePod, LiveRollout, recoverStuckRollout, stuckBudget, stuckPods, watchSeconds } from "../lib/rollout-recovery";
 import { stackFileConfig } from "./harness";
@@ -32,6 +32,12 @@ const pod = (over: Partial<LivePod>): LivePod => ({
     ...over,
 });
 
+/** A connection to a loopback test server, through a kubeconfig as the program reads one. */
+function loopbackConnection(server: http.Server): ReturnType<typeof clusterConnection> {
+    const port = (server.address() as { port: number }).port;
+    const text = `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n`;
+    return clusterConnection([{ dir: "/", text }], "x");
+}
 describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
     it("a pod is stuck after its probes' budgets with its containers running, else after the await timeouts' per-pod budget", () => {
         for (const i of [0, 2]) {
@@ -125,16 +131,7 @@ describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
         });
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
         try {
-            const port = (server.address() as { port: number }).port;
-            const conn = clusterConnection(
-                [
-                    {
-                        dir: "/",
-                        text: `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n`,
-                    },
-                ],
-                "x",
-            );
+            const conn = loopbackConnection(server);
             let finish!: () => void;
             const until = new Promise<void>((r) => (finish = r));
             const logged: string[] = [];
@@ -160,6 +157,27 @@ describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
                 /^deleted pod visits-1 of the OrderedReady StatefulSet visits: not Ready for over \d+ s on revision bad while the StatefulSet updates to good/,
             );
             assert.strictEqual(requests.length, seen, "no look after the step is done");
+        } finally {
+            server.close();
+        }
+    });
+    it("a StatefulSet the same up is still creating (HTTP 404) is no error: nothing reported, looked for again", async function () {
+        this.timeout(20_000);
+        const requests: string[] = [];
+        const server = http.createServer((req, res) => {
+            requests.push(`${req.method} ${req.url}`);
+            res.writeHead(404).end('{"kind":"Status","code":404}');
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const conn = loopbackConnection(server);
+            let finish!: () => void;
+            const logged: string[] = [];
+            recoverStuckRollout(conn, "ns", devApp(0), new Promise<void>((r) => (finish = r)), (m) => logged.push(m));
+            await new Promise((r) => setTimeout(r, 5_500));
+            finish();
+            assert.ok(requests.filter((r) => r === "GET /apis/apps/v1/namespaces/ns/statefulsets/visits").length >= 2, requests.join("\n"));
+            assert.deepStrictEqual(logged, [], "no 'cannot look after the rollout' warning for a StatefulSet that is not there yet");
         } finally {
             server.close();
         }

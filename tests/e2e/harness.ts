@@ -112,11 +112,14 @@ export function changes(summary: { resourceChanges?: Record<string, number> }): 
     return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([k, v]) => k !== "same" && k !== "read" && v > 0));
 }
 
-/** Runs `up` and returns its changes; fails with the engine's output when it throws. */
-export async function up(stack: Stack, configFile: string): Promise<Record<string, number>> {
+/**
+ * Runs `up` (with `refresh`: `up --refresh`, reading the cluster into the state first) and returns its changes; fails
+ * with the engine's output when it throws.
+ */
+export async function up(stack: Stack, configFile: string, opts: { refresh?: boolean } = {}): Promise<Record<string, number>> {
     const out = collector();
     try {
-        const r = await stack.up({ configFile, onOutput: out.onOutput, color: "never" });
+        const r = await stack.up({ configFile, onOutput: out.onOutput, color: "never", refresh: opts.refresh });
         return changes(r.summary);
     } catch (e) {
         assert.fail(`up failed:\n${out.text().split("\n").slice(-60).join("\n")}\n${(e as Error).message.slice(-3000)}`);
@@ -154,4 +157,13 @@ export async function eventually(what: string, seconds: number, check: () => boo
         await new Promise((r) => setTimeout(r, 500));
     }
     assert.fail(`timed out after ${seconds} s waiting for ${what}`);
+}
+
+/** The claims `data-<app>-<i>` of `namespace` whose ownerReferences are empty, once the controller released them all. */
+export async function claimsReleased(cluster: { getJson(args: string[]): Any }, namespace: string, app: string): Promise<void> {
+    await eventually(`the StatefulSet ${app} to release its PVCs (whenDeleted: Retain)`, 60, () =>
+        (cluster.getJson(["pvc", "-n", namespace]).items as Any[])
+            .filter((c) => new RegExp(`^data-${app}-\\d+$`).test(c.metadata.name))
+            .every((c) => (c.metadata.ownerReferences ?? []).length === 0),
+    );
 }

@@ -23,7 +23,7 @@ import { ROOT } from "../../deploy/engine";
 import { PROJECT } from "../../lib/names";
 import { parse, stringify } from "yaml";
 import { HELM } from "../helm";
-import { Any, appIn, EngineEnv, eventually, stackFileWith, succeeds, timed, up } from "./harness";
+import { Any, appIn, claimsReleased, EngineEnv, eventually, stackFileWith, succeeds, timed, up } from "./harness";
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-real-node-"));
 let env: EngineEnv;
@@ -179,10 +179,10 @@ describe("the visits app on a real node (containers really run: one node, local 
      * v4.25.0, the only provider version the Go module proxy serves here). Seen here: `up` returned while
      * visits-0 was still being replaced. The Helm path is not affected (Helm's readiness check compares them).
      */
-    async function deploy(text: string): Promise<Record<string, number>> {
+    async function deploy(text: string, opts: { refresh?: boolean; statefulSet?: string } = {}): Promise<Record<string, number>> {
         const dev = await env.open("dev", text);
-        const changed = await up(dev.stack, dev.configFile);
-        kubectl(["rollout", "status", "statefulset/visits", "-n", NS, "--timeout=180s"]);
+        const changed = await up(dev.stack, dev.configFile, { refresh: opts.refresh });
+        kubectl(["rollout", "status", `statefulset/${opts.statefulSet ?? "visits"}`, "-n", NS, "--timeout=180s"]);
         return changed;
     }
 
@@ -297,7 +297,7 @@ describe("the visits app on a real node (containers really run: one node, local 
             // Nothing listens on 8081: the probe fails for real. (Any other path of the visits server answers 200.)
             v.probes.readiness = { type: "tcp", port: 8081, periodSeconds: 2 };
         });
-        // Partitioned: `up` does not await the rollout (README "Day-2 operations"), so it returns with visits-1 stuck.
+        // Partitioned: `up` does not await the rollout (docs/DAY-2.md "Day-2 operations"), so it returns with visits-1 stuck.
         const dev = await env.open("dev", bad);
         await timed("up (canary that never turns Ready)", () => up(dev.stack, dev.configFile));
         const sts = () => getJson(["statefulset", "visits", "-n", NS]);
@@ -379,13 +379,82 @@ describe("the visits app on a real node (containers really run: one node, local 
             revert.stack.preview({ configFile: revert.configFile, expectNoChanges: true, ...o }),
         );
 
-        await timed("up (removes the OrderedReady app again)", () => deploy(realNodeStack()));
+        // Removing an app deletes its PVCs (whenDeleted: Delete) only when removedApps says so (docs/CHANGES.md).
+        const removed = parse(realNodeStack());
+        removed.config[`${PROJECT}:removedApps`] = [{ name: "ordered", data: "delete" }];
+        await timed("up (removes the OrderedReady app again, removedApps data: delete)", () => deploy(stringify(removed, { lineWidth: 0 })));
     });
 
     it("helm test of the release passes: its test pod reaches the Service (busybox nc -z)", () => {
         const r = spawnSync(HELM, ["test", HELM_APP, "-n", NS, "--kubeconfig", env.cluster.kubeconfig, "--timeout", "120s"], { encoding: "utf8" });
         assert.strictEqual(r.status, 0, `helm test failed:\n${r.stdout}\n${r.stderr}`);
         assert.match(r.stdout, /Phase:\s+Succeeded/);
+    });
+
+    it('docs/CHANGES.md "Switching deployWith", helm -> native for the Helm copy: its count continues on the same PVC, preview clean', async () => {
+        const app = HELM_APP;
+        const claim = pvcUid(`data-${app}-0`);
+        const before = await visitPod(app, 0);
+        await timed("switch 1. Retain, up", () => deploy(realNodeStack((_, h) => (h.pvcRetention.whenDeleted = "Retain"))));
+        await claimsReleased(env.cluster, NS, app);
+        const r = spawnSync(HELM, ["uninstall", app, "-n", NS, "--kubeconfig", env.cluster.kubeconfig, "--wait"], { encoding: "utf8" });
+        assert.strictEqual(r.status, 0, `2. helm uninstall: ${r.stderr}`);
+        const native = realNodeStack((_, h) => {
+            h.pvcRetention.whenDeleted = "Retain";
+            h.deployWith = "native";
+            delete h.helm;
+        });
+        await timed("switch 3. up --refresh", () => deploy(native, { refresh: true, statefulSet: app }));
+        assert.strictEqual(getJson(["statefulset", app, "-n", NS]).metadata.labels["app.kubernetes.io/managed-by"], "pulumi");
+        assert.strictEqual(pvcUid(`data-${app}-0`), claim, "the same PVC");
+        assert.strictEqual((await visitPod(app, 0)).n, before.n + 1, "the count continues");
+        const dev = await env.open("dev", native);
+        await succeeds("preview --expect-no-changes after the switch", (o) => dev.stack.preview({ configFile: dev.configFile, expectNoChanges: true, ...o }));
+    });
+
+    it('docs/CHANGES.md "Renaming an app or moving the namespace", visits -> visits2 through scripts/rebind-claims: each ordinal\'s count continues on its volume', async () => {
+        const before = [await visitPod("visits", 0), await visitPod("visits", 1)].map((v) => v.n);
+        const volumes = [0, 1].map((i) => getJson(["pvc", `data-visits-${i}`, "-n", NS]).spec.volumeName);
+        // The Helm copy is native now (the test above); keep it as it is.
+        const helmCopyNative = (h: Any) => {
+            h.pvcRetention.whenDeleted = "Retain";
+            h.deployWith = "native";
+            delete h.helm;
+        };
+        const stack = (edit: (config: Record<string, Any>) => void) => {
+            const doc = parse(realNodeStack((v, h) => (helmCopyNative(h), (v.pvcRetention.whenDeleted = "Retain"), delete v.dataLoad)));
+            edit(doc.config);
+            return stringify(doc, { lineWidth: 0 });
+        };
+        await timed("rename 1. Retain, up", () => deploy(stack(() => undefined)));
+        await claimsReleased(env.cluster, NS, "visits");
+        const apps = `${PROJECT}:apps`;
+        await timed("rename 2. removedApps keep, up", () =>
+            deploy(
+                stack((c) => {
+                    c[apps] = c[apps].filter((a: Any) => a.name !== "visits");
+                    c[`${PROJECT}:removedApps`] = [{ name: "visits", data: "keep" }];
+                }),
+                { statefulSet: HELM_APP },
+            ),
+        );
+        const r = spawnSync("bash", [path.join(ROOT, "scripts", "rebind-claims"), NS, "visits", NS, "visits2"], {
+            encoding: "utf8",
+            env: { ...process.env, KUBECTL: env.cluster.kubectlPath, KUBECONFIG: env.cluster.kubeconfig },
+        });
+        assert.strictEqual(r.status, 0, `3. scripts/rebind-claims: ${r.stderr}`);
+        const renamed = stack((c) => {
+            c[apps].find((a: Any) => a.name === "visits").name = "visits2";
+            c[`${PROJECT}:removedApps`] = [{ name: "visits", data: "keep" }];
+        });
+        await timed("rename 4. visits2, up", () => deploy(renamed, { statefulSet: "visits2" }));
+        for (const i of [0, 1]) {
+            assert.strictEqual(getJson(["pvc", `data-visits2-${i}`, "-n", NS]).spec.volumeName, volumes[i], `data-visits2-${i} on the old volume`);
+            const after = await visitPod("visits2", i);
+            assert.strictEqual(after.n, before[i] + 1, `visits2-${i}: ${before[i]} then ${after.n}`);
+        }
+        const dev = await env.open("dev", renamed);
+        await succeeds("preview --expect-no-changes after the rename", (o) => dev.stack.preview({ configFile: dev.configFile, expectNoChanges: true, ...o }));
     });
 
     it("scripts/cluster down leaves the machine as the node found it: no process, mount, network namespace, interface, cgroup or path of its own", () => {

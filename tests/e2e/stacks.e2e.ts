@@ -5,7 +5,7 @@
  * kwok fakes the nodes), each stack in its own namespace, with a throwaway `file://` backend.
  *
  * What this proves: the engine and the provider accept the program; its awaits finish; a second preview and a
- * refresh show no changes; config changes do what README says to pods and PVCs as the StatefulSet controller
+ * refresh show no changes; config changes do what docs/DAY-2.md says to pods and PVCs as the StatefulSet controller
  * sees them; bad config stops `up` before anything changes; the state holds secrets only as ciphertext; protect
  * and retainOnDelete hold. What it does not prove: anything about the apps themselves. kwok runs no container:
  * pods turn Ready on a timer, no image is pulled, no probe runs, no byte is written to a volume.
@@ -273,7 +273,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             // whenDeleted: Delete is an owner reference from each PVC to the StatefulSet. The orphaning delete removes it;
             // the controller puts it back only on the PVCs of ordinals it runs. A PVC kept from a scale-down
             // (whenScaled: Retain, here data-visits-2 from the replicas test) stays unowned: no later delete of the
-            // StatefulSet removes it (README "Safety rules": delete it by hand when its data is not wanted).
+            // StatefulSet removes it (docs/SAFETY.md "Safety rules built in": delete it by hand when its data is not wanted).
             await eventually("the running ordinals' PVCs to be owned by the new StatefulSet", 60, () =>
                 ["data-visits-0", "data-visits-1"].every((n) =>
                     getJson(["pvc", n, "-n", DEV_NS]).metadata.ownerReferences?.some((o: Any) => o.uid === sts.metadata.uid),
@@ -507,7 +507,7 @@ describe("dev and prod on the real Pulumi engine (kwok nodes: proves the control
             assertReady(DEV_NS, ["visits", "litecoin", "datastore"]);
             // whenDeleted: Delete again: the controller puts the owner reference back on the claims of the ordinals it
             // runs. The claim kept from the scale-down (data-visits-2) stays unowned, as after any orphaning delete
-            // (README "Safety rules"): no later delete of the StatefulSet removes it, so this test does.
+            // (docs/SAFETY.md "Safety rules built in"): no later delete of the StatefulSet removes it, so this test does.
             await eventually("the running ordinals' PVCs to be owned by the new StatefulSet", 60, () =>
                 ["data-visits-0", "data-visits-1"].every((n) =>
                     getJson(["pvc", n, "-n", DEV_NS]).metadata.ownerReferences?.some((o: Any) => o.uid === sts.metadata.uid),
