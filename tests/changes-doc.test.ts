@@ -4,10 +4,10 @@
  * the docs.
  */
 import * as assert from "assert";
-import * as fs from "fs";
 import * as path from "path";
 import { STACK_SCHEMA } from "../config/schema";
 import { CHANGES, CHANGES_BEGIN, CHANGES_END, changesTable } from "./e2e/change-matrix";
+import { readBetweenMarkers } from "../scripts/markers";
 import { ROOT } from "./harness";
 
 describe("the change matrix (data) and docs/CHANGES.md", () => {
@@ -45,10 +45,6 @@ describe("the change matrix (data) and docs/CHANGES.md", () => {
     });
 
     it("docs/CHANGES.md holds the table generated from it (run `npm run docs:changes` after changing the matrix)", () => {
-        const doc = fs.readFileSync(path.join(ROOT, "docs", "CHANGES.md"), "utf8");
-        const begin = doc.indexOf(CHANGES_BEGIN);
-        const end = doc.indexOf(CHANGES_END);
-        assert.ok(begin >= 0 && end > begin, "docs/CHANGES.md lacks the change-matrix markers");
-        assert.strictEqual(doc.slice(begin + CHANGES_BEGIN.length, end).trim(), changesTable());
+        assert.strictEqual(readBetweenMarkers(path.join(ROOT, "docs", "CHANGES.md"), CHANGES_BEGIN, CHANGES_END), changesTable());
     });
 });

@@ -3,7 +3,6 @@
  * the same through index.ts to prove nothing is registered before validation passes.
  */
 import * as assert from "assert";
-import * as fs from "fs";
 import * as path from "path";
 import { configReference, DOCS_BEGIN, DOCS_END } from "../lib/config-docs";
 import type { LiveStatefulSet } from "../lib/kube-api";
@@ -11,6 +10,7 @@ import { checkAgainstLive, classesToRead } from "../config/live";
 import { parseStackConfig } from "../config/parse";
 import { StackConfigError } from "../config/errors";
 import { parseQuantity, quantityProblem } from "../lib/quantity";
+import { readBetweenMarkers } from "../scripts/markers";
 import { ROOT, runProgram, stackFileConfig } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -468,11 +468,7 @@ describe("Kubernetes quantities", () => {
 
 describe("the configuration reference of docs/CONFIGURATION.md", () => {
     it("is the one generated from the schema (run `npm run docs:config` after changing config/schema.ts)", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "docs", "CONFIGURATION.md"), "utf8");
-        const begin = readme.indexOf(DOCS_BEGIN);
-        const end = readme.indexOf(DOCS_END);
-        assert.ok(begin >= 0 && end > begin, "docs/CONFIGURATION.md lacks the config-reference markers");
-        assert.strictEqual(readme.slice(begin + DOCS_BEGIN.length, end).trim(), configReference());
+        assert.strictEqual(readBetweenMarkers(path.join(ROOT, "docs", "CONFIGURATION.md"), DOCS_BEGIN, DOCS_END), configReference());
     });
 
     it("states each default once: in the schema (the Default column), never again in a description", () => {
