@@ -7,7 +7,7 @@
  * Why not a `.get()` through the provider: a read of an object that does not exist fails the whole program, and the
  * PVCs that matter are created by the StatefulSet controller, not by Pulumi.
  */
-import { ClusterConnection, getJson } from "./kube-client";
+import { ClusterConnection, getJson, getJsonIfExists } from "./kube-client";
 import { DELETION_PROPAGATION_ANNOTATION, MANAGED_BY_LABEL, PART_OF_LABEL, PROJECT, STACK_ANNOTATION } from "./names";
 
 /**
@@ -168,13 +168,10 @@ export interface LiveStorageClass {
  */
 export async function readStorageClasses(conn: ClusterConnection, names: readonly string[]): Promise<LiveStorageClass[]> {
     const read = async (name: string): Promise<LiveStorageClass[]> => {
-        try {
-            const sc = (await getJson(conn, `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(name)}`)) as { allowVolumeExpansion?: boolean };
-            return [{ name, allowVolumeExpansion: sc.allowVolumeExpansion === true }];
-        } catch (e) {
-            if (/: HTTP 404 /.test((e as Error).message)) return [];
-            throw e;
-        }
+        const sc = (await getJsonIfExists(conn, `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(name)}`)) as
+            | { allowVolumeExpansion?: boolean }
+            | undefined;
+        return sc ? [{ name, allowVolumeExpansion: sc.allowVolumeExpansion === true }] : [];
     };
     return (await Promise.all([...new Set(names)].map(read))).flat();
 }
@@ -185,15 +182,8 @@ export async function readStorageClasses(conn: ClusterConnection, names: readonl
  * server's Priority admission, so its StatefulSet would never roll out.
  */
 export async function existingPriorityClasses(conn: ClusterConnection, names: readonly string[]): Promise<string[]> {
-    const read = async (name: string): Promise<string[]> => {
-        try {
-            await getJson(conn, `/apis/scheduling.k8s.io/v1/priorityclasses/${encodeURIComponent(name)}`);
-            return [name];
-        } catch (e) {
-            if (/: HTTP 404 /.test((e as Error).message)) return [];
-            throw e;
-        }
-    };
+    const read = async (name: string): Promise<string[]> =>
+        (await getJsonIfExists(conn, `/apis/scheduling.k8s.io/v1/priorityclasses/${encodeURIComponent(name)}`)) === undefined ? [] : [name];
     return (await Promise.all([...new Set(names)].map(read))).flat();
 }
 

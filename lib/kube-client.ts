@@ -169,6 +169,20 @@ export function getJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15
 }
 
 /**
+ * {@link getJson} of one object, or undefined when it does not exist (HTTP 404).
+ *
+ * @throws an Error with the URL and the HTTP status or network error when the request fails otherwise.
+ */
+export async function getJsonIfExists(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<unknown | undefined> {
+    try {
+        return await getJson(conn, apiPath, timeoutMs);
+    } catch (e) {
+        if (/: HTTP 404 /.test((e as Error).message)) return undefined;
+        throw e;
+    }
+}
+
+/**
  * DELETEs an object by its API path (e.g. `/api/v1/namespaces/apps/pods/visits-1`) with the API server's default
  * propagation, only if it is still the object with `uid` (a DeleteOptions precondition: a pod made again under the
  * same name in the meantime is left alone, HTTP 409), and returns the parsed JSON body.

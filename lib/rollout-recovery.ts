@@ -24,7 +24,7 @@
  */
 import type { AppConfig } from "../config/schema";
 import { podAvailableSeconds, startupBudgetSeconds, statefulSetTimeouts } from "./awaits";
-import { ClusterConnection, deleteJson, getJson } from "./kube-client";
+import { ClusterConnection, deleteJson, getJson, getJsonIfExists } from "./kube-client";
 import { workloadNames } from "./names";
 
 /** The label the StatefulSet controller puts on each pod: the name of the ControllerRevision it was made from. */
@@ -150,10 +150,7 @@ export function recoverStuckRollout(conn: ClusterConnection, namespace: string, 
     const look = async (): Promise<void> => {
         // Not there yet (the same up is creating it) is no error: nothing to look after until it is.
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        const sts: any = await getJson(conn, `/apis/apps/v1/namespaces/${ns}/statefulsets/${encodeURIComponent(name)}`).catch((e: Error) => {
-            if (/: HTTP 404 /.test(e.message)) return undefined;
-            throw e;
-        });
+        const sts: any = await getJsonIfExists(conn, `/apis/apps/v1/namespaces/${ns}/statefulsets/${encodeURIComponent(name)}`);
         if (sts === undefined) return;
         const selector = Object.entries((sts.spec?.selector?.matchLabels ?? {}) as Record<string, string>)
             .map(([k, v]) => `${k}=${v}`)
