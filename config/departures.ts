@@ -100,14 +100,19 @@ export function departureCheck(stack: string, cfg: StackConfig, live: LiveNamesp
                 message:
                     `is ${cfg.apps[i].deployWith}, but ${d.name} is deployed with ${d.deployWith} (StatefulSet ${d.namespace}/${d.name}): both paths name their objects alike, ` +
                     `so the new path's creates would meet the old path's objects and the up would fail half-way. Switch in three steps, keeping the PVCs and the Secret: ` +
-                    `(1) set ${configKey(["apps", i, "pvcRetention", "whenDeleted"])}: Retain and up with deployWith: ${d.deployWith}; ` +
+                    `(1) set ${configKey(["apps", i, "pvcRetention", "whenDeleted"])}: Retain and up with deployWith: ${d.deployWith}, then run ${releaseClaims(d)}; ` +
                     `(2) delete the old path's objects but not the PVCs and the Secret: ${deleteOldPath(d)}; ` +
                     `(3) set deployWith: ${cfg.apps[i].deployWith} and run up with --refresh (npm run deploy -- ${stack} up --refresh): the new StatefulSet adopts the PVCs by name. ` +
                     `The pods are down between (2) and (3); ${RECIPES_DOC} "Switching deployWith"`,
                 given: cfg.apps[i].deployWith,
             });
         }
-        if (staying) continue;
+        if (staying) {
+            if (d.whenDeleted === "Retain" && cfg.apps[i].pvcRetention.whenDeleted === "Retain" && d.owned.length > 0) {
+                warnings.push(`${configKey(["apps", i, "pvcRetention", "whenDeleted"])}: ${stillOwned(d)}`);
+            }
+            continue;
+        }
         const j = cfg.removedApps.findIndex((r) => r.name === d.name && (r.namespace ?? ns) === d.namespace);
         const where = `StatefulSet ${d.namespace}/${d.name}, ${d.deployWith}`;
         const fate =
@@ -123,7 +128,7 @@ export function departureCheck(stack: string, cfg: StackConfig, live: LiveNamesp
                 message:
                     `${moved ? `moves ${d.name} from namespace ${d.namespace} to ${ns}: a new app in ${ns}, and` : `no longer lists ${d.name}, which this stack has deployed (${where}):`} ` +
                     `this up would delete ${d.name} (${where}) ${fate}, and its Secret. ` +
-                    `To let it go, add { name: ${d.name}${d.namespace !== ns ? `, namespace: ${d.namespace}` : ""}, data: delete } (or data: keep, after setting pvcRetention.whenDeleted: Retain on it in one up) to ${configKey(["removedApps"])}; ` +
+                    `To let it go, add { name: ${d.name}${d.namespace !== ns ? `, namespace: ${d.namespace}` : ""}, data: delete } (or data: keep, after setting pvcRetention.whenDeleted: Retain on it in one up and running ${releaseClaims(d)}) to ${configKey(["removedApps"])}; ` +
                     `to rename an app or move the namespace keeping its data, follow ${RECIPES_DOC} "Renaming an app or moving the namespace"`,
             });
             continue;
@@ -133,8 +138,10 @@ export function departureCheck(stack: string, cfg: StackConfig, live: LiveNamesp
             problems.push({
                 key: configKey(["removedApps", j, "data"]),
                 message:
-                    `is keep, but the live StatefulSet ${d.namespace}/${d.name} has whenDeleted: ${d.whenDeleted}${d.owned.length > 0 ? ` and owns PVCs ${list(d.owned)}` : ""}, so deleting it deletes its PVCs. ` +
-                    `First keep ${d.name} in apps with pvcRetention.whenDeleted: Retain and up (the controller then releases its PVCs), then remove it`,
+                    d.whenDeleted === "Retain"
+                        ? `is keep, but ${stillOwned(d)}; deleting it would delete them. Run that first`
+                        : `is keep, but the live StatefulSet ${d.namespace}/${d.name} has whenDeleted: ${d.whenDeleted}${d.owned.length > 0 ? ` and owns PVCs ${list(d.owned)}` : ""}, so deleting it deletes its PVCs. ` +
+                          `First keep ${d.name} in apps with pvcRetention.whenDeleted: Retain and up (the controller then releases the PVCs of its pods), run ${releaseClaims(d)} (it releases the others), then remove it`,
                 given: "keep",
             });
             continue;
@@ -158,6 +165,23 @@ export function departureCheck(stack: string, cfg: StackConfig, live: LiveNamesp
         }
     });
     return { problems, warnings };
+}
+
+/** The command that removes the StatefulSet's owner references from all of `d`'s claims (scripts/release-claims). */
+export function releaseClaims(d: Pick<DeployedApp, "name" | "namespace">): string {
+    return `\`bash scripts/release-claims ${d.namespace} ${d.name}\``;
+}
+
+/**
+ * Says that `d`'s StatefulSet has whenDeleted: Retain and still owns `d.owned`: the controller moves a claim's owner
+ * reference only while a pod of that ordinal exists, so claims a scale-down left (whenScaled: Retain) keep the one
+ * whenDeleted: Delete gave them (KEP-1847; docs/CHANGES.md "Releasing the claims").
+ */
+function stillOwned(d: DeployedApp): string {
+    return (
+        `the StatefulSet ${d.namespace}/${d.name} has whenDeleted: Retain but still owns PVCs ${list(d.owned)}: the controller releases only the claims of ordinals that have a pod, ` +
+        `and these were left by a scale-down, so they would be deleted with the StatefulSet. ${releaseClaims(d)} releases them (${RECIPES_DOC} "Releasing the claims")`
+    );
 }
 
 /** The command that deletes `d`'s old-path objects, keeping its PVCs and its Secret (step 2 of the switch recipe). */

@@ -94,6 +94,37 @@ describe("departures: apps an up would delete (config/departures.ts)", () => {
         assert.match(warnings[0], /deletes datastore .* leaving its PVCs data-datastore-0 \(1Gi\) behind in namespace stateful-dev, bound to no app/);
     });
 
+    it("a claim a scale-down left keeps its owner reference after whenDeleted: Retain (KEP-1847): keep is refused naming scripts/release-claims, a staying app gets a warning", () => {
+        // litecoin at 1 replica with whenDeleted: Retain; data-litecoin-1 (left by 2 -> 1, whenScaled: Retain) still owned.
+        const live = liveDev({
+            claims: [
+                { name: "data-litecoin-0", size: "1Gi" },
+                { name: "data-litecoin-1", size: "1Gi", ownerUids: ["uid-litecoin"] },
+            ],
+            statefulSets: [sts("visits"), sts("litecoin", { managedBy: "Helm", whenDeleted: "Retain" }), sts("datastore")],
+        });
+        const removed = dev((raw) => {
+            raw.apps = raw.apps.filter((a: Any) => a.name !== "litecoin");
+            raw.removedApps = [{ name: "litecoin", data: "keep" }];
+        });
+        const refused = departureCheck("dev", removed, live).problems;
+        assert.deepStrictEqual(
+            refused.map((p) => p.key),
+            ["stateful-apps:removedApps[0].data"],
+        );
+        assert.match(refused[0].message, /still owns PVCs data-litecoin-1 \(1Gi\)/);
+        assert.match(refused[0].message, /`bash scripts\/release-claims stateful-dev litecoin`/);
+        const staying = dev((raw) => (raw.apps[1].pvcRetention = { ...raw.apps[1].pvcRetention, whenDeleted: "Retain" }));
+        const { problems, warnings } = departureCheck("dev", staying, live);
+        assert.deepStrictEqual(problems, []);
+        assert.strictEqual(warnings.length, 1, JSON.stringify(warnings));
+        assert.match(
+            warnings[0],
+            /^stateful-apps:apps\[1\]\.pvcRetention\.whenDeleted: the StatefulSet stateful-dev\/litecoin has whenDeleted: Retain but still owns PVCs data-litecoin-1/,
+        );
+        assert.match(warnings[0], /docs\/CHANGES\.md "Releasing the claims"/);
+    });
+
     it("moving the namespace: refused naming namespace.name for every app of the old one", () => {
         const cfg = dev((raw) => (raw.namespace.name = "stateful-dev-b"));
         const live = liveDev({
