@@ -16,7 +16,9 @@ import { namespaceMetadata } from "./lib/namespace";
 import { checkAgainstDeployed, loadConfig } from "./config";
 import { configKey } from "./config/errors";
 import { clusterConnection } from "./lib/kube-client";
+import { workloadNames } from "./lib/names";
 import { recoverStuckRollout } from "./lib/rollout-recovery";
+import { watchRollout } from "./lib/rollout-watch";
 
 /** Stack outputs. */
 interface ProgramOutputs {
@@ -25,15 +27,16 @@ interface ProgramOutputs {
     /**
      * Per app: how it was deployed, its client Service DNS name, each pod's stable DNS name, its Secret's name
      * (never the value), the PVC size of the deployed volumeClaimTemplates (with `ignoreChanges` it can differ
-     * from `storage.size`), how `up` waits for its rollout (`awaited`, or why not: a partitioned canary) and whether
+     * from `storage.size`), how `up` waits for its rollout (`awaited`, or why not: a partitioned canary; in `up` it
+     * resolves only once the rollout is done, lib/rollout-watch.ts) and whether
      * its StatefulSet is marked for a recreate that the next `up` carries out (`recreatePending`, lib/recreate.ts).
      */
-    workloads: Record<string, WorkloadOutputs>;
+    workloads: Record<string, Omit<WorkloadOutputs, "rollout"> & { rollout: pulumi.Input<string> }>;
 }
 
 export = async (): Promise<ProgramOutputs> => {
     const { stack, cluster, kubeconfigFiles, secret } = loadConfig();
-    const recreatePlans = await checkAgainstDeployed({ stack, cluster, kubeconfigFiles });
+    const { recreatePlans, generations } = await checkAgainstDeployed({ stack, cluster, kubeconfigFiles });
 
     const provider = clusterProvider(cluster);
     // Always retainOnDelete: deleting a namespace deletes every PVC in it, so neither `pulumi destroy` nor a rename
@@ -47,8 +50,9 @@ export = async (): Promise<ProgramOutputs> => {
         : pulumi.output(stack.namespace.name);
     const operatorCrds = stack.monitoring.prometheusOperator ? requirePrometheusOperatorCrds({ provider }) : [];
 
-    const workloads: Record<string, WorkloadOutputs> = {};
-    // Only in `up`, never in `preview`: the stuck-rollout watcher deletes live pods (lib/rollout-recovery.ts).
+    const workloads: ProgramOutputs["workloads"] = {};
+    // Only in `up`, never in `preview`: the stuck-rollout watcher deletes live pods (lib/rollout-recovery.ts), the
+    // rollout watch reads the cluster while it waits (lib/rollout-watch.ts).
     const connection = pulumi.runtime.isDryRun() ? undefined : clusterConnection(kubeconfigFiles, cluster.context);
     for (const [i, app] of stack.apps.entries()) {
         const w = new StatefulWorkload(
@@ -71,13 +75,20 @@ export = async (): Promise<ProgramOutputs> => {
                 pulumi.log.warn(`${configKey(["apps", i, "recoverStuckRollout"])}: ${m}`, w),
             );
         }
+        // In `up`, the stack output `rollout` resolves (to the same text as in preview, so a later preview shows no
+        // change) only once the app has rolled out: the engine finishes the `up` only then.
+        const watch = connection
+            ? watchRollout(connection, stack.namespace.name, app, generations.get(workloadNames(app.name).app), (m) =>
+                  pulumi.log.warn(`apps[${i}] ${app.name}: ${m}`, w),
+              )
+            : undefined;
         workloads[app.name] = {
             deployWith: w.deployWith,
             serviceDns: w.serviceDns,
             podDns: w.podDns,
             secretName: w.secretName,
             storageSize: w.storageSize,
-            rollout: w.rollout,
+            rollout: watch ? w.workloadSettled.apply(async () => (await watch.rolledOut(), w.rollout)) : w.rollout,
             recreatePending: w.recreatePending,
         };
     }

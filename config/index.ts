@@ -178,15 +178,16 @@ function parseJson(text: string | undefined): unknown {
  *
  * Call it after {@link loadConfig} and before registering any resource.
  *
- * @returns per app name, the StatefulSet recreate phase for this run (lib/recreate.ts), from the live StatefulSets.
+ * @returns `recreatePlans`: per app name, the StatefulSet recreate phase for this run (lib/recreate.ts), from the live
+ *   StatefulSets; `generations`: per StatefulSet name in the stack's namespace, its `metadata.generation` now
+ *   (lib/rollout-watch.ts waits for the rollouts this run starts).
  * @throws a `pulumi.RunError` named StackConfigError naming `stateful-apps:apps[i].storage.size`, or naming
  *   `kubernetes:context` when the cluster cannot be read (unreachable, refused credentials).
  */
-export async function checkAgainstDeployed({
-    stack,
-    cluster,
-    kubeconfigFiles,
-}: Pick<LoadedConfig, "stack" | "cluster" | "kubeconfigFiles">): Promise<ReadonlyMap<string, RecreatePlan>> {
+export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: Pick<LoadedConfig, "stack" | "cluster" | "kubeconfigFiles">): Promise<{
+    recreatePlans: ReadonlyMap<string, RecreatePlan>;
+    generations: ReadonlyMap<string, number>;
+}> {
     const context = cluster.context;
     const thisStack = stackIdentity(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack());
     let live: LiveNamespace;
@@ -197,6 +198,7 @@ export async function checkAgainstDeployed({
             (claims) => classesToRead(stack, claims),
             (s) => belongsToStack(s, thisStack, stack.namespace.name),
             stack.apps.flatMap((a) => (a.priorityClassName ? [a.priorityClassName] : [])),
+            stack.apps.some((a) => a.storage.storageClass !== undefined),
         );
     } catch (e) {
         throw stackConfigRunError([
@@ -218,5 +220,6 @@ export async function checkAgainstDeployed({
     if (problems.length + departures.problems.length > 0) {
         throw stackConfigRunError([...departures.problems, ...problems]);
     }
-    return plans;
+    const generations = new Map(live.statefulSets.flatMap((s) => (s.generation !== undefined ? [[s.name, s.generation] as const] : [])));
+    return { recreatePlans: plans, generations };
 }

@@ -132,6 +132,22 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
             });
         }
         const sized = claimsOf(app, live.claims);
+        const wantedClass = app.storage.storageClass;
+        if (wantedClass !== undefined && live.storageClassNames && !live.storageClassNames.includes(wantedClass)) {
+            const classKey = configKey(["apps", i, "storage", "storageClass"]);
+            const has = `the cluster has: ${live.storageClassNames.join(", ") || "none"}`;
+            if (sized.length < app.replicas) {
+                problems.push({
+                    key: classKey,
+                    message: `names a StorageClass the cluster does not have (${has}): the new PVCs would stay Pending and their pods would never start, while up waits into its timeout. Name one of those, or leave the key unset for the cluster's default class`,
+                    given: wantedClass,
+                });
+            } else {
+                warnings.push(
+                    `${classKey} is ${wantedClass}, a StorageClass the cluster no longer has (${has}): the app's PVCs exist and stay bound, but a new ordinal's PVC (a scale-up, a deleted claim) would stay Pending`,
+                );
+            }
+        }
         problems.push(...claimFieldProblems(app, i, sized));
         if (sized.length === 0 || now === undefined) {
             return;

@@ -1,5 +1,5 @@
 /**
- * The main job: `npm run deploy -- <stack> [up|preview|refresh|destroy] [--yes] [--diff] [--expect-no-changes] [--refresh]`.
+ * The main job: `npm run deploy -- <stack> [up|preview|refresh|destroy|cancel] [--yes] [--diff] [--expect-no-changes] [--refresh]`.
  *
  * 1. The engine: the Pulumi CLI and the kubernetes plugin from `scripts/pulumi-toolchain` (PATH, else built once).
  * 2. The cluster: `KUBECONFIG` when it names a reachable cluster, else the local cluster (`scripts/cluster up`:
@@ -10,9 +10,12 @@
  * 4. The run: the plain CLI (`pulumi <op> --stack <stack>`) when the Node.js language host is on PATH, else the same
  *    stack through the Automation API with `index.ts` as an inline program. Either way the config is the committed
  *    `Pulumi.<stack>.yaml` plus a local file for this machine (deploy/local-stack.ts), passed as `--config-file`.
- * 5. Afterwards: the stack outputs (secrets masked) and `kubectl get po,sts,svc,pvc` of the stack's namespace.
+ * 5. Recovery first (deploy/recover-run.ts): stale locks of an interrupted run cleared; before `up` and `refresh`,
+ *    pending operations settled and the stack's Helm releases left `pending-*` rolled back.
+ * 6. Afterwards: the stack outputs (secrets masked) and `kubectl get po,sts,svc,pvc` of the stack's namespace.
  *
- * Exit codes: 0 done; 1 the operation failed (the engine's message is printed); 2 usage.
+ * Exit codes: 0 done; 1 the operation failed (the engine's message is printed); 2 usage; 3 the stack is locked by
+ * a run that may still be going on (who holds it is printed); 130 stopped by Ctrl-C.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -24,8 +27,9 @@ import { kubeconfigContexts, kubeconfigSources } from "../lib/kubeconfig";
 import { pendingRecreates } from "../lib/recreate";
 import { ensureToolchain, engineSettings, LOCAL_PASSPHRASE, openStack, ROOT } from "./engine";
 import { LOCAL_SECRET_KEY_PREFIX } from "./local-stack";
+import { cancel, clearStaleLocks, EXIT_LOCKED, recoverHelmReleases, RecoveryContext, settlePendingOperations, StackLockedError } from "./recover-run";
 
-const OPERATIONS = ["up", "preview", "refresh", "destroy"] as const;
+const OPERATIONS = ["up", "preview", "refresh", "destroy", "cancel"] as const;
 type Operation = (typeof OPERATIONS)[number];
 
 const USAGE = `Usage: npm run deploy -- <stack> [${OPERATIONS.join("|")}] [--yes] [--diff] [--expect-no-changes] [--refresh]
@@ -35,6 +39,9 @@ const USAGE = `Usage: npm run deploy -- <stack> [${OPERATIONS.join("|")}] [--yes
   preview              Show what 'up' would change.
   refresh              Read the cluster's live objects into the state.
   destroy              Delete what the stack made (protected resources refuse). Same confirmation as 'up'.
+  cancel               Release the stack's lock left by a run that is gone (as 'pulumi cancel', with this
+                       runner's backend); refused while a pulumi on this host still holds it. Every operation
+                       clears a lock whose process is gone on this host by itself.
   --yes                Skip the confirmation.
   --diff               Show property-level diffs.
   --expect-no-changes  Fail when the operation would change anything (preview, refresh, up).
@@ -173,8 +180,16 @@ async function main(): Promise<number> {
         `state: ${settings.backendUrl}${settings.localPassphrase ? ` (passphrase: the local-only '${LOCAL_PASSPHRASE}'; set PULUMI_CONFIG_PASSPHRASE for anything shared)` : ""}`,
     );
 
-    const { stack, configFile, switchedApps } = await openStack(args.stack, { settings, toolchain, kubeconfig });
+    const { stack, configFile, switchedApps, cli } = await openStack(args.stack, { settings, toolchain, kubeconfig });
     say(`stack: ${args.stack}, config: Pulumi.${args.stack}.yaml + ${configFile}`);
+    const recovery: RecoveryContext = { stack, stackName: args.stack, backendUrl: settings.backendUrl, kubectl, kubeconfig, cli, say };
+    if (args.op === "cancel") {
+        await cancel(recovery);
+        return 0;
+    }
+    clearStaleLocks(recovery);
+    if (args.op === "up") await recoverHelmReleases(recovery);
+    if (args.op === "up" || args.op === "refresh") await settlePendingOperations(recovery);
     if (switchedApps.length > 0) {
         say(
             `no random provider here (github.com/pulumi/pulumi-random is not served): the generated secrets of ${switchedApps.join(", ")} ` +
@@ -270,9 +285,33 @@ async function main(): Promise<number> {
     return 0;
 }
 
+// Ctrl-C reaches the whole process group: the CLI stops after its steps in flight and releases the lock. This process
+// waits for it (the inline program lives here) instead of dying first; a second Ctrl-C stops at once.
+let interrupted = false;
+process.on("SIGINT", () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    say("Ctrl-C: stopping after the steps in flight (the engine releases the lock); Ctrl-C again to stop at once");
+});
+
 main().then(
-    (code) => process.exit(code),
+    (code) => process.exit(interrupted && code === 0 ? 130 : code),
     (err: Error) => {
+        if (err instanceof StackLockedError) {
+            say(err.message);
+            process.exit(EXIT_LOCKED);
+        }
+        if (/the stack is currently locked/.test(err.message)) {
+            // Two runs started together: the other took the lock between our check and the engine's.
+            say(
+                `another run took the stack's lock first (${(/created by ([^\n]*)/.exec(err.message) ?? [])[1] ?? "see above"}); nothing was changed. Run again once it is done.`,
+            );
+            process.exit(EXIT_LOCKED);
+        }
+        if (interrupted) {
+            say("stopped by Ctrl-C");
+            process.exit(130);
+        }
         // The engine's own output (already streamed) has the details; repeat its summary only.
         say(`failed: ${(err.message || String(err)).split("\n").slice(-12).join("\n")}`);
         process.exit(1);

@@ -86,6 +86,8 @@ export interface LiveStatefulSet {
     readonly orphanOnDelete?: boolean;
     /** `spec.persistentVolumeClaimRetentionPolicy.whenDeleted` (`Retain`, the API server's default, or `Delete`). */
     readonly whenDeleted?: string;
+    /** `metadata.generation`: moves on every spec change (lib/rollout-watch.ts waits for the rollouts an `up` started). */
+    readonly generation?: number;
 }
 
 /** The StatefulSets in `namespace` (an empty list when the namespace does not exist). */
@@ -114,6 +116,7 @@ function statefulSetsOf(body: unknown, listedNamespace?: string): LiveStatefulSe
                 name?: string;
                 namespace?: string;
                 uid?: string;
+                generation?: number;
                 deletionTimestamp?: string;
                 labels?: Record<string, string>;
                 annotations?: Record<string, string>;
@@ -150,6 +153,7 @@ function statefulSetsOf(body: unknown, listedNamespace?: string): LiveStatefulSe
                       whenDeleted: i.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? "Retain",
                       ...(claimSize ? { claimSize } : {}),
                       ...(orphanOnDelete ? { orphanOnDelete } : {}),
+                      ...(i.metadata?.generation !== undefined ? { generation: i.metadata.generation } : {}),
                   },
               ]
             : [];
@@ -187,6 +191,20 @@ export async function existingPriorityClasses(conn: ClusterConnection, names: re
     return (await Promise.all([...new Set(names)].map(read))).flat();
 }
 
+/**
+ * The names of the cluster's StorageClasses (one LIST; cluster-scoped, so the deploying identity needs `list` on
+ * `storageclasses`), or undefined when that is forbidden (HTTP 403): the check that needs them is then skipped.
+ */
+export async function listStorageClassNames(conn: ClusterConnection): Promise<string[] | undefined> {
+    try {
+        const list = (await getJson(conn, "/apis/storage.k8s.io/v1/storageclasses")) as { items?: { metadata?: { name?: string } }[] };
+        return (list.items ?? []).flatMap((i) => (i.metadata?.name ? [i.metadata.name] : []));
+    } catch (e) {
+        if (/: HTTP 403 /.test((e as Error).message)) return undefined;
+        throw e;
+    }
+}
+
 /** What the program reads from the stack's namespace before it registers anything. */
 export interface LiveNamespace {
     readonly claims: LiveClaim[];
@@ -195,6 +213,8 @@ export interface LiveNamespace {
     readonly storageClasses: LiveStorageClass[];
     /** Of the PriorityClasses the config names, those that exist (all of them when the config names none). */
     readonly priorityClasses?: string[];
+    /** Every StorageClass of the cluster, read when the config names one; undefined when not read or not readable. */
+    readonly storageClassNames?: string[];
     /**
      * The program's StatefulSets in other namespaces ({@link listProgramStatefulSets}) and the PVCs of those namespaces,
      * each with its `namespace`; undefined when the deploying identity may not list StatefulSets cluster-wide.
@@ -205,8 +225,8 @@ export interface LiveNamespace {
 /**
  * Lists the namespace's PVCs and StatefulSets and the program's StatefulSets in every namespace (three GETs, side by
  * side), then the PVCs of each other namespace that holds a StatefulSet for which `stackFilter` is true (one GET each),
- * the StorageClasses that `classesFor` picks from the claims (none by default) and the PriorityClasses named
- * `priorityClassNames` (one GET each; none by default).
+ * the StorageClasses that `classesFor` picks from the claims (none by default), the PriorityClasses named
+ * `priorityClassNames` (one GET each; none by default) and, when `listStorageClasses`, every StorageClass's name.
  */
 export async function readNamespace(
     conn: ClusterConnection,
@@ -214,6 +234,7 @@ export async function readNamespace(
     classesFor: (claims: readonly LiveClaim[]) => string[] = () => [],
     stackFilter: (s: LiveStatefulSet) => boolean = () => false,
     priorityClassNames: readonly string[] = [],
+    listStorageClasses = false,
 ): Promise<LiveNamespace> {
     const [claims, statefulSets, everywhere] = await Promise.all([
         listClaims(conn, namespace),
@@ -222,16 +243,18 @@ export async function readNamespace(
     ]);
     const others = everywhere?.filter((s) => s.namespace !== namespace && stackFilter(s));
     const otherNamespaces = [...new Set((others ?? []).flatMap((s) => (s.namespace ? [s.namespace] : [])))];
-    const [storageClasses, otherClaims, priorityClasses] = await Promise.all([
+    const [storageClasses, otherClaims, priorityClasses, storageClassNames] = await Promise.all([
         readStorageClasses(conn, classesFor(claims)),
         Promise.all(otherNamespaces.map(async (ns) => (await listClaims(conn, ns)).map((c) => ({ ...c, namespace: ns })))),
         existingPriorityClasses(conn, priorityClassNames),
+        listStorageClasses ? listStorageClassNames(conn) : Promise.resolve(undefined),
     ]);
     return {
         claims,
         statefulSets,
         storageClasses,
         priorityClasses,
+        ...(storageClassNames ? { storageClassNames } : {}),
         ...(others ? { elsewhere: { statefulSets: others, claims: otherClaims.flat() } } : {}),
     };
 }

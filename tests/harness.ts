@@ -143,7 +143,7 @@ let livePriorityClasses: string[] = [];
 let liveClaimOwners: Record<string, string> = {};
 /** The StorageClass every claim of {@link liveClaims} names (none when undefined). */
 let liveClaimClass: string | undefined;
-/** StorageClass name -> allowVolumeExpansion, for `GET /apis/storage.k8s.io/v1/storageclasses/<name>`. */
+/** StorageClass name -> allowVolumeExpansion, for `GET /apis/storage.k8s.io/v1/storageclasses/<name>` and the list of all. */
 let liveStorageClasses: Record<string, boolean> = {};
 /** The StatefulSets the fake API server lists (set per run). */
 let liveStatefulSets: LiveStatefulSet[] = [];
@@ -188,6 +188,7 @@ function fakeApiServer(): Promise<string> {
                             name: s.name,
                             namespace: s.namespace ?? stsList[1] ?? "default",
                             ...(s.uid ? { uid: s.uid } : {}),
+                            ...(s.generation !== undefined ? { generation: s.generation } : {}),
                             labels: {
                                 ...(s.managedBy ? { [MANAGED_BY_LABEL]: s.managedBy } : {}),
                                 ...(s.partOf ? { [PART_OF_LABEL]: s.partOf } : {}),
@@ -222,6 +223,25 @@ function fakeApiServer(): Promise<string> {
                     allowVolumeExpansion: liveStorageClasses[sc[1]],
                 };
                 res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+                return;
+            }
+            // The rollout watch (lib/rollout-watch.ts) in `up`: a listed StatefulSet keeps its generation (this run did not
+            // change it); any other reads as rolled out with no replicas; no pods, no Warning events.
+            const stsGet = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/statefulsets\/([^/?]+)$/.exec(req.url ?? "");
+            if (req.method === "GET" && stsGet) {
+                const known = liveStatefulSets.find((s) => s.name === stsGet[2]);
+                const generation = known?.generation ?? 1;
+                const body = { metadata: { name: stsGet[2], generation }, spec: { replicas: 0 }, status: { observedGeneration: generation } };
+                res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+                return;
+            }
+            if (req.method === "GET" && /^\/api\/v1\/namespaces\/[^/]+\/(pods|events)\?/.test(req.url ?? "")) {
+                res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ items: [] }));
+                return;
+            }
+            if (req.method === "GET" && req.url === "/apis/storage.k8s.io/v1/storageclasses") {
+                const items = Object.keys(liveStorageClasses).map((name) => ({ metadata: { name } }));
+                res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "StorageClassList", items }));
                 return;
             }
             res.writeHead(404).end("{}");

@@ -173,16 +173,29 @@ describe("the visits app on a real node (containers really run: one node, local 
     });
 
     /**
-     * `up`, then `kubectl rollout status` of the native StatefulSet. The provider's StatefulSet await (v4.25.0)
-     * can return before the controller has even seen a template change: it compares status fields only, not
-     * `status.observedGeneration` with `metadata.generation` (pulumi/pulumi-kubernetes#3329, fixed by #4094 after
-     * v4.25.0, the only provider version the Go module proxy serves here). Seen here: `up` returned while
-     * visits-0 was still being replaced. The Helm path is not affected (Helm's readiness check compares them).
+     * Right after `up` returned, with nothing in between (no `kubectl rollout status`): every StatefulSet of the
+     * namespace has rolled out (the controller observed its generation; every replica Ready and on the update
+     * revision, which is the current one), a partitioned canary excepted. The provider's own StatefulSet await
+     * (v4.25.0) can return before the controller has even seen a template change (pulumi/pulumi-kubernetes#3329,
+     * fixed by #4094 after v4.25.0, the only provider version the Go module proxy serves here); the program waits for
+     * it (lib/rollout-watch.ts). Seen here before: `up` returned while visits-0 was still being replaced.
      */
-    async function deploy(text: string, opts: { refresh?: boolean; statefulSet?: string } = {}): Promise<Record<string, number>> {
+    function assertRolledOut(when: string): void {
+        for (const s of getJson(["statefulsets", "-n", NS]).items as Any[]) {
+            const name = s.metadata.name;
+            const st = s.status ?? {};
+            assert.strictEqual(st.observedGeneration, s.metadata.generation, `${when}: ${name} generation ${s.metadata.generation} not yet observed`);
+            if ((s.spec.updateStrategy?.rollingUpdate?.partition ?? 0) > 0) continue;
+            assert.strictEqual(st.readyReplicas ?? 0, s.spec.replicas, `${when}: ${name} has ${st.readyReplicas ?? 0} of ${s.spec.replicas} Ready`);
+            assert.strictEqual(st.updatedReplicas ?? 0, s.spec.replicas, `${when}: ${name} has ${st.updatedReplicas ?? 0} of ${s.spec.replicas} updated`);
+            assert.strictEqual(st.currentRevision, st.updateRevision, `${when}: ${name} current revision is not the update revision`);
+        }
+    }
+
+    async function deploy(text: string, opts: { refresh?: boolean } = {}): Promise<Record<string, number>> {
         const dev = await env.open("dev", text);
         const changed = await up(dev.stack, dev.configFile, { refresh: opts.refresh });
-        kubectl(["rollout", "status", `statefulset/${opts.statefulSet ?? "visits"}`, "-n", NS, "--timeout=180s"]);
+        assertRolledOut("right after up");
         return changed;
     }
 
@@ -335,9 +348,7 @@ describe("the visits app on a real node (containers really run: one node, local 
             apps.push(ordered);
             return stringify(doc, { lineWidth: 0 });
         };
-        const rolledOut = () => kubectl(["rollout", "status", "statefulset/ordered", "-n", NS, "--timeout=180s"]);
         await timed("up (adds the OrderedReady app)", () => deploy(withOrdered()));
-        rolledOut();
         const claim = pvcUid("data-ordered-1");
         const before = await visitPod("ordered", 1);
         const sts = () => getJson(["statefulset", "ordered", "-n", NS]);
@@ -362,7 +373,7 @@ describe("the visits app on a real node (containers really run: one node, local 
         await timed("up (revert; the program deletes the stuck pod)", () =>
             revert.stack.up({ configFile: revert.configFile, onOutput: (t) => out.push(t), color: "never" }),
         );
-        rolledOut();
+        assertRolledOut("right after the revert's up");
         assert.match(
             out.join(""),
             /recoverStuckRollout: deleted pod ordered-1 of the OrderedReady StatefulSet ordered: not Ready for over \d+ s with its containers running on revision/,
@@ -404,7 +415,7 @@ describe("the visits app on a real node (containers really run: one node, local 
             h.deployWith = "native";
             delete h.helm;
         });
-        await timed("switch 3. up --refresh", () => deploy(native, { refresh: true, statefulSet: app }));
+        await timed("switch 3. up --refresh", () => deploy(native, { refresh: true }));
         assert.strictEqual(getJson(["statefulset", app, "-n", NS]).metadata.labels["app.kubernetes.io/managed-by"], "pulumi");
         assert.strictEqual(pvcUid(`data-${app}-0`), claim, "the same PVC");
         assert.strictEqual((await visitPod(app, 0)).n, before.n + 1, "the count continues");
@@ -435,7 +446,6 @@ describe("the visits app on a real node (containers really run: one node, local 
                     c[apps] = c[apps].filter((a: Any) => a.name !== "visits");
                     c[`${PROJECT}:removedApps`] = [{ name: "visits", data: "keep" }];
                 }),
-                { statefulSet: HELM_APP },
             ),
         );
         const r = spawnSync("bash", [path.join(ROOT, "scripts", "rebind-claims"), NS, "visits", NS, "visits2"], {
@@ -447,7 +457,7 @@ describe("the visits app on a real node (containers really run: one node, local 
             c[apps].find((a: Any) => a.name === "visits").name = "visits2";
             c[`${PROJECT}:removedApps`] = [{ name: "visits", data: "keep" }];
         });
-        await timed("rename 4. visits2, up", () => deploy(renamed, { statefulSet: "visits2" }));
+        await timed("rename 4. visits2, up", () => deploy(renamed));
         for (const i of [0, 1]) {
             assert.strictEqual(getJson(["pvc", `data-visits2-${i}`, "-n", NS]).spec.volumeName, volumes[i], `data-visits2-${i} on the old volume`);
             const after = await visitPod("visits2", i);
