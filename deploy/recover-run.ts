@@ -1,7 +1,8 @@
 /**
  * The runner's recovery steps (decisions in deploy/recovery.ts), run before each operation of `npm run deploy`:
  * 1. the stack's lock: stale locks are deleted, a live one stops the run with {@link EXIT_LOCKED};
- * 2. (`up`, `refresh`) pending operations an interrupted run left in the state: imported or cleared;
+ * 2. (`up`, `refresh`) pending operations an interrupted run left in the state: a create whose object exists adopted,
+ *    the rest cleared, then one refresh;
  * 3. (`up`) Helm releases of the stack left `pending-*`: rolled back, or their pending record forgotten.
  * Every step says what it found and did on stderr; a step that finds nothing is silent.
  */
@@ -43,6 +44,13 @@ export interface RecoveryContext {
     readonly cli: (args: string[]) => { status: number; stdout: string; stderr: string };
     readonly say: (message: string) => void;
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+/** Our kubectl against the runner's cluster. */
+const kubectl = (ctx: RecoveryContext, args: string[]) =>
+    spawnSync(ctx.kubectl, args, { encoding: "utf8", env: { ...process.env, KUBECONFIG: ctx.kubeconfig }, maxBuffer: 256 << 20 });
 
 const describe = (l: StackLock) => `pid ${l.pid} on ${l.hostname} (user ${l.username}, since ${l.timestamp})`;
 
@@ -110,12 +118,6 @@ function getObject(ctx: RecoveryContext, resourceType: string, id: string): { st
     return r.stdout.trim() === "" ? { status: "absent" } : { status: "found", object: JSON.parse(r.stdout) };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-
-const kubectl = (ctx: RecoveryContext, args: string[]) =>
-    spawnSync(ctx.kubectl, args, { encoding: "utf8", env: { ...process.env, KUBECONFIG: ctx.kubeconfig }, maxBuffer: 256 << 20 });
-
 /**
  * Settles the pending operations an interrupted run left in the state (deploy/recovery.ts
  * `planPendingOperations`): each pending create whose object exists is adopted (the interrupted run's field manager
@@ -171,9 +173,7 @@ export async function settlePendingOperations(ctx: RecoveryContext): Promise<num
  * @throws Error when the rollback or the delete fails.
  */
 export async function recoverHelmReleases(ctx: RecoveryContext): Promise<number> {
-    const kubectl = (args: string[]) =>
-        spawnSync(ctx.kubectl, args, { encoding: "utf8", env: { ...process.env, KUBECONFIG: ctx.kubeconfig }, maxBuffer: 256 << 20 });
-    const pending = kubectl(["get", "secrets", "-A", "-l", "owner=helm,status in (pending-install,pending-upgrade,pending-rollback)", "-o", "json"]);
+    const pending = kubectl(ctx, ["get", "secrets", "-A", "-l", "owner=helm,status in (pending-install,pending-upgrade,pending-rollback)", "-o", "json"]);
     if (pending.status !== 0) {
         ctx.say(`could not look for Helm releases left pending (${pending.stderr.trim().split("\n")[0]}); going on`);
         return 0;
@@ -182,8 +182,7 @@ export async function recoverHelmReleases(ctx: RecoveryContext): Promise<number>
     if (candidates.length === 0) return 0;
     const exported = await ctx.stack.exportStack();
     const ours = new Set<string>();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    for (const r of (exported.deployment?.resources ?? []) as any[]) {
+    for (const r of (exported.deployment?.resources ?? []) as Any[]) {
         if (r.type === "kubernetes:helm.sh/v3:Release") ours.add(`${r.outputs?.namespace ?? r.inputs?.namespace}/${r.outputs?.name ?? r.inputs?.name}`);
     }
     for (const op of pendingOperations(exported.deployment)) {
@@ -192,7 +191,7 @@ export async function recoverHelmReleases(ctx: RecoveryContext): Promise<number>
     let recovered = 0;
     for (const key of candidates.filter((k) => ours.has(k))) {
         const [namespace, release] = key.split("/", 2);
-        const all = kubectl(["get", "secrets", "-n", namespace, "-l", `owner=helm,name=${release}`, "-o", "json"]);
+        const all = kubectl(ctx, ["get", "secrets", "-n", namespace, "-l", `owner=helm,name=${release}`, "-o", "json"]);
         if (all.status !== 0) throw new Error(`cannot read the history of Helm release ${key}: ${all.stderr}`);
         const plan = planHelmRecovery(helmHistories(JSON.parse(all.stdout)).get(key) ?? []);
         if (plan.action === "none") continue;
@@ -207,7 +206,7 @@ export async function recoverHelmReleases(ctx: RecoveryContext): Promise<number>
             });
             if (r.status !== 0) throw new Error(`helm rollback ${release} ${plan.to} -n ${namespace} failed: ${r.stderr.trim()}`);
         } else {
-            const r = kubectl(["delete", "secret", plan.from.secret, "-n", namespace]);
+            const r = kubectl(ctx, ["delete", "secret", plan.from.secret, "-n", namespace]);
             if (r.status !== 0) throw new Error(`deleting ${namespace}/${plan.from.secret} failed: ${r.stderr.trim()}`);
         }
         recovered++;

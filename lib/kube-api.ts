@@ -7,7 +7,7 @@
  * Why not a `.get()` through the provider: a read of an object that does not exist fails the whole program, and the
  * PVCs that matter are created by the StatefulSet controller, not by Pulumi.
  */
-import { ClusterConnection, getJson, getJsonIfExists } from "./kube-client";
+import { ClusterConnection, getJson, getJsonIfAllowed, getJsonIfExists } from "./kube-client";
 import { DELETION_PROPAGATION_ANNOTATION, MANAGED_BY_LABEL, PART_OF_LABEL, PROJECT, STACK_ANNOTATION } from "./names";
 
 /**
@@ -101,12 +101,8 @@ export async function listStatefulSets(conn: ClusterConnection, namespace: strin
  * namespace is known.
  */
 export async function listProgramStatefulSets(conn: ClusterConnection): Promise<LiveStatefulSet[] | undefined> {
-    try {
-        return statefulSetsOf(await getJson(conn, `/apis/apps/v1/statefulsets?labelSelector=${encodeURIComponent(`${PART_OF_LABEL}=${PROJECT}`)}`));
-    } catch (e) {
-        if (/: HTTP 403 /.test((e as Error).message)) return undefined;
-        throw e;
-    }
+    const body = await getJsonIfAllowed(conn, `/apis/apps/v1/statefulsets?labelSelector=${encodeURIComponent(`${PART_OF_LABEL}=${PROJECT}`)}`);
+    return body === undefined ? undefined : statefulSetsOf(body);
 }
 
 function statefulSetsOf(body: unknown, listedNamespace?: string): LiveStatefulSet[] {
@@ -196,13 +192,8 @@ export async function existingPriorityClasses(conn: ClusterConnection, names: re
  * `storageclasses`), or undefined when that is forbidden (HTTP 403): the check that needs them is then skipped.
  */
 export async function listStorageClassNames(conn: ClusterConnection): Promise<string[] | undefined> {
-    try {
-        const list = (await getJson(conn, "/apis/storage.k8s.io/v1/storageclasses")) as { items?: { metadata?: { name?: string } }[] };
-        return (list.items ?? []).flatMap((i) => (i.metadata?.name ? [i.metadata.name] : []));
-    } catch (e) {
-        if (/: HTTP 403 /.test((e as Error).message)) return undefined;
-        throw e;
-    }
+    const list = (await getJsonIfAllowed(conn, "/apis/storage.k8s.io/v1/storageclasses")) as { items?: { metadata?: { name?: string } }[] } | undefined;
+    return list === undefined ? undefined : (list.items ?? []).flatMap((i) => (i.metadata?.name ? [i.metadata.name] : []));
 }
 
 /** What the program reads from the stack's namespace before it registers anything. */

@@ -173,11 +173,26 @@ export function getJson(conn: ClusterConnection, apiPath: string, timeoutMs = 15
  *
  * @throws an Error with the URL and the HTTP status or network error when the request fails otherwise.
  */
-export async function getJsonIfExists(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<unknown | undefined> {
+export function getJsonIfExists(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<unknown | undefined> {
+    return getJsonUnlessStatus(conn, apiPath, 404, timeoutMs);
+}
+
+/**
+ * {@link getJson}, or undefined when the deploying identity may not read it (HTTP 403): for reads whose check is
+ * skipped without that permission.
+ *
+ * @throws an Error with the URL and the HTTP status or network error when the request fails otherwise.
+ */
+export function getJsonIfAllowed(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<unknown | undefined> {
+    return getJsonUnlessStatus(conn, apiPath, 403, timeoutMs);
+}
+
+/** {@link getJson}, or undefined when the API server answers HTTP `status` (the status is in requestJson's message). */
+async function getJsonUnlessStatus(conn: ClusterConnection, apiPath: string, status: number, timeoutMs: number): Promise<unknown | undefined> {
     try {
         return await getJson(conn, apiPath, timeoutMs);
     } catch (e) {
-        if (/: HTTP 404 /.test((e as Error).message)) return undefined;
+        if ((e as Error).message.includes(`: HTTP ${status} `)) return undefined;
         throw e;
     }
 }
