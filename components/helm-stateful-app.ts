@@ -51,6 +51,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
                 namespace,
                 values: helmValues(app, secret.checksum, {
                     scrapeAnnotations: args.scrapeAnnotations,
+                    clusterDomain: args.clusterDomain,
                     stack: stackIdentity(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack()),
                 }),
                 // Wait for the StatefulSet's pods and the post-install hooks, bounded by the configured timeout.

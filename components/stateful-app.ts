@@ -126,6 +126,7 @@ export class StatefulApp extends pulumi.ComponentResource {
                     secretChecksum: secret.checksum,
                     managedBy: "pulumi",
                     scrapeAnnotations: args.scrapeAnnotations ?? false,
+                    clusterDomain: args.clusterDomain,
                 }),
             },
             {

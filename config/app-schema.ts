@@ -6,7 +6,20 @@ import { z } from "zod";
 import { LOG_FORMATS, LogFormat, MTAIL_PORT } from "../lib/mtail-constants";
 import { DNS1035_LABEL, MAX_APP_NAME } from "../lib/names";
 import { DEFAULT_PDB_MAX_UNAVAILABLE } from "../lib/pdb";
-import { BUSYBOX_IMAGE, configMapKey, DNS1123_SUBDOMAIN, imageRef, int32, intOrPercent, labelMap, MAX_REPLICAS, quantity, seconds } from "./fields";
+import { extraPortsSchema, membershipSchema, peerEnvSchema } from "./peer-schema";
+import {
+    BUSYBOX_IMAGE,
+    configMapKey,
+    ianaPortName,
+    DNS1123_SUBDOMAIN,
+    imageRef,
+    int32,
+    intOrPercent,
+    labelMap,
+    MAX_REPLICAS,
+    quantity,
+    seconds,
+} from "./fields";
 
 const probeSchema = z
     .strictObject({
@@ -64,15 +77,7 @@ export const appSchema = z.strictObject({
     command: z.array(z.string()).optional().describe("Container command (entrypoint override)."),
     args: z.array(z.string()).optional().describe("Container arguments."),
     port: z.number().int().min(1).max(65535).describe("The port the app listens on (containerPort)."),
-    portName: z
-        .string()
-        // k8s.io/apimachinery pkg/util/validation IsValidPortName (IANA_SVC_NAME, RFC 6335 5.1).
-        .regex(/^[a-z](?:-?[a-z0-9])*$/, {
-            message: "must be an IANA service name: lowercase letters, digits and single '-' between them, starting with a letter (e.g. http, rpc-2)",
-        })
-        .max(15, { message: "must be at most 15 characters (an IANA service name)" })
-        .default("app")
-        .describe("Name of the port on the pod and Services (an IANA service name)."),
+    portName: ianaPortName.default("app").describe("Name of the port on the pod and Services (an IANA service name)."),
     replicas: z
         .number()
         .int({ message: "must be a whole number" })
@@ -81,6 +86,9 @@ export const appSchema = z.strictObject({
         .max(MAX_REPLICAS, { message: `must be ≤ ${MAX_REPLICAS} (every pod's DNS name is a stack output)` })
         .default(1)
         .describe("Number of pods (each with its own PVC)."),
+    extraPorts: extraPortsSchema,
+    peerEnv: peerEnvSchema,
+    membership: membershipSchema,
     podManagementPolicy: z
         .enum(["OrderedReady", "Parallel"])
         .default("OrderedReady")

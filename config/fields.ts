@@ -91,6 +91,20 @@ export const imageRef = z
     .string()
     .regex(/^\S+$/, { message: "must be an image reference such as docker.io/library/busybox:1.37.0 (not empty, no whitespace)" });
 
+/**
+ * A port name: an IANA service name (k8s.io/apimachinery pkg/util/validation IsValidPortName, RFC 6335 5.1): at most
+ * 15 lowercase letters, digits and single '-' between them, starting with a letter.
+ */
+export const ianaPortName = z
+    .string()
+    .regex(/^[a-z](?:-?[a-z0-9])*$/, {
+        message: "must be an IANA service name: lowercase letters, digits and single '-' between them, starting with a letter (e.g. http, rpc-2)",
+    })
+    .max(15, { message: "must be at most 15 characters (an IANA service name)" });
+
+/** An environment variable name as this program accepts it: a C identifier (what shells and most apps can read). */
+export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "must be a C identifier: letters, digits and '_', not starting with a digit" });
+
 /** The image with `sh` and `nc` of the hook Jobs, the helm test Pod and the data-load wait (a pinned busybox). */
 export const BUSYBOX_IMAGE = "docker.io/library/busybox:1.37.0";
 

@@ -7,6 +7,7 @@ import { claimNamePattern, DELETION_PROPAGATION_ANNOTATION, workloadNames } from
 import { parseQuantity } from "../lib/quantity";
 import { immutableFieldChanges, RecreatePlan, recreatePlan } from "../lib/recreate";
 import { ConfigProblem, configKey } from "./errors";
+import { membershipProblems } from "./peer-rules";
 import type { StackConfig } from "./schema";
 
 /** The outcome of comparing the config with what is deployed. */
@@ -148,7 +149,7 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
                 );
             }
         }
-        problems.push(...claimFieldProblems(app, i, sized));
+        problems.push(...claimFieldProblems(app, i, sized), ...membershipProblems(app, i, sts));
         if (sized.length === 0 || now === undefined) {
             return;
         }

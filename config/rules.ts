@@ -8,6 +8,7 @@ import { MTAIL_PROGS_DIR } from "../lib/mtail-constants";
 import { allowedDisruptions, pdbEnabled } from "../lib/pdb";
 import { parseQuantity } from "../lib/quantity";
 import { INJECTED_ENV, LOOPBACK_REGISTRY, MAX_CONFIGMAP_BYTES } from "./fields";
+import { peerRules } from "./peer-rules";
 import type { AppConfig, StackConfig } from "./schema";
 
 /** One problem, at a path of the config (`["apps", 1, "storage", "size"]`). */
@@ -347,7 +348,7 @@ function removedAppRules(cfg: StackConfig): Problem[] {
 
 /** Every cross-field problem of the stack, all at once. */
 export function crossFieldProblems(cfg: StackConfig): Problem[] {
-    const perApp = [schedulingRules, resourceRules, imageRules, serviceRules, podRules, metricsRules, jobAndChartRules];
+    const perApp = [schedulingRules, resourceRules, imageRules, serviceRules, podRules, metricsRules, jobAndChartRules, peerRules];
     return [
         ...acrossApps(cfg),
         ...removedAppRules(cfg),

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { DNS1035_LABEL, DNS1123_LABEL } from "../lib/names";
 import { appSchema } from "./app-schema";
-import { labelMap, seconds, int32 } from "./fields";
+import { DNS1123_SUBDOMAIN, labelMap, seconds, int32 } from "./fields";
 
 export type { AppConfig, ProbeConfig } from "./app-schema";
 
@@ -23,7 +23,12 @@ const stackSchema = z.strictObject({
             podSecurity: z.enum(["restricted", "baseline"]).default("restricted").describe("Pod Security Standard enforced on the namespace."),
         })
         .describe("The namespace."),
-    clusterDomain: z.string().default("cluster.local").describe("Cluster DNS domain, for the DNS names in stack outputs."),
+    clusterDomain: z
+        .string()
+        .max(253)
+        .regex(DNS1123_SUBDOMAIN, { message: "must be a DNS domain such as cluster.local: lowercase letters, digits, '-' and '.'" })
+        .default("cluster.local")
+        .describe("Cluster DNS domain (the kubelet's `clusterDomain`), for the DNS names in stack outputs and in `peerEnv`."),
     protect: z.boolean().default(false).describe("Set `protect` and `retainOnDelete` on data-bearing resources (StatefulSet, Secret, password, release)."),
     allowLoadBalancer: z.boolean().default(false).describe("Allow client Services of type LoadBalancer."),
     zones: z

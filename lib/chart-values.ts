@@ -151,6 +151,30 @@ export const CHART_VALUES_SCHEMA = z
             .string()
             .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
             .optional(),
+        extraPorts: z
+            .array(
+                z.strictObject({
+                    name: z
+                        .string()
+                        .regex(/^[a-z](?:-?[a-z0-9])*$/)
+                        .max(15),
+                    port,
+                    access: z.enum(["members", "clients"]).optional(),
+                }),
+            )
+            .optional(),
+        peerEnv: z
+            .array(
+                z.strictObject({
+                    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+                    members: z.enum(["self", "all", "first"]),
+                    count: z.number().int().min(1).optional(),
+                    format: z.string().min(1).optional(),
+                    separator: z.string().optional(),
+                }),
+            )
+            .optional(),
+        clusterDomain: z.string().min(1).optional(),
         networkPolicy: z
             .strictObject({
                 enabled: z.boolean().optional(),

@@ -43,6 +43,8 @@ export interface StatefulAppValues {
  * @param opts.scrapeAnnotations annotate pods for annotation-based scraping when the app has `metrics`
  *   (stacks without the Prometheus Operator). Default false. `opts.stack`: the Pulumi stack, written on the
  *   StatefulSet as the annotation `stateful-apps/stack` (lib/names.ts STACK_ANNOTATION). Default: no annotation.
+ *   `opts.clusterDomain`: the stack's `clusterDomain`, for the members' DNS names of `peerEnv`. Default: the chart's
+ *   (`cluster.local`).
  * @returns values for `helm install`; names are pinned with `fullnameOverride`/`nameOverride` so the chart's
  *   objects carry the same names and selector labels as the native path. No value is ever null: Helm merges
  *   user values into the chart's defaults key by key, so the chart keeps no default that a value would have to
@@ -52,7 +54,7 @@ export interface StatefulAppValues {
 export function helmValues(
     app: AppConfig,
     secretChecksum: pulumi.Input<string>,
-    opts: { scrapeAnnotations?: boolean; stack?: string } = {},
+    opts: { scrapeAnnotations?: boolean; stack?: string; clusterDomain?: string } = {},
 ): StatefulAppValues {
     const names = workloadNames(app.name);
     const program = mtailProgram(app);
@@ -70,6 +72,9 @@ export function helmValues(
         preStopSleepSeconds: app.preStopSleepSeconds,
         containerPort: app.port,
         portName: app.portName,
+        extraPorts: app.extraPorts.map((p) => ({ ...p })),
+        peerEnv: app.peerEnv.map((e) => ({ ...e })),
+        ...optional("clusterDomain", opts.clusterDomain),
         service: { type: app.service.type, port: app.service.port ?? app.port, ...optional("nodePort", app.service.nodePort) },
         persistence: {
             size: app.storage.size,

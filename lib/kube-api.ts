@@ -88,6 +88,8 @@ export interface LiveStatefulSet {
     readonly whenDeleted?: string;
     /** `metadata.generation`: moves on every spec change (lib/rollout-watch.ts waits for the rollouts an `up` started). */
     readonly generation?: number;
+    /** `spec.replicas` (the API server defaults it to 1); config/peer-rules.ts guards membership changes against it. */
+    readonly replicas?: number;
 }
 
 /** The StatefulSets in `namespace` (an empty list when the namespace does not exist). */
@@ -118,6 +120,7 @@ function statefulSetsOf(body: unknown, listedNamespace?: string): LiveStatefulSe
                 annotations?: Record<string, string>;
             };
             spec?: {
+                replicas?: number;
                 podManagementPolicy?: string;
                 persistentVolumeClaimRetentionPolicy?: { whenDeleted?: string };
                 volumeClaimTemplates?: { spec?: { resources?: { requests?: { storage?: string } } } }[];
@@ -146,6 +149,7 @@ function statefulSetsOf(body: unknown, listedNamespace?: string): LiveStatefulSe
                       ...(stack ? { stack } : {}),
                       ...(i.metadata?.deletionTimestamp ? { deleting: true } : {}),
                       podManagementPolicy: i.spec?.podManagementPolicy ?? "OrderedReady",
+                      replicas: i.spec?.replicas ?? 1,
                       whenDeleted: i.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? "Retain",
                       ...(claimSize ? { claimSize } : {}),
                       ...(orphanOnDelete ? { orphanOnDelete } : {}),

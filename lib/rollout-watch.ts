@@ -42,7 +42,14 @@ export const BLOCKING_EVENT_REASONS = [
 ] as const;
 
 /** Container waiting reasons that say a pod cannot start (`status.containerStatuses[].state.waiting.reason`). */
-export const BLOCKING_WAIT_REASONS = ["ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff", "CreateContainerConfigError", "InvalidImageName"] as const;
+export const BLOCKING_WAIT_REASONS = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "ErrImageNeverPull",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "InvalidImageName",
+] as const;
 
 /** What {@link rolloutPending} needs of a live StatefulSet. */
 export interface RolloutState {

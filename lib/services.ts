@@ -4,6 +4,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { selectorLabels } from "./names";
+import { extraServicePorts } from "./peers";
 import type { AppConfig } from "../config/schema";
 
 type ServiceSpec = k8s.types.input.core.v1.ServiceSpec;
@@ -18,46 +19,61 @@ function appPort(app: AppConfig, port: number): ServicePort {
  * The headless Service (`clusterIP: None`) that gives each pod its DNS name `<app>-<i>.<app>-headless`. It
  * publishes not-Ready addresses: peers must find each other before they are Ready (a datastore's seeds). It also
  * carries the mtail `metrics` port (apps with `metrics`), so a ServiceMonitor scrapes every pod, Ready or not,
- * exactly once.
+ * exactly once, and every `extraPorts` entry (peers reach each other's peer ports by the pods' DNS names).
  */
 export function headlessServiceSpec(app: AppConfig): ServiceSpec {
     return {
         clusterIP: "None",
         publishNotReadyAddresses: true,
         selector: selectorLabels(app.name),
-        ports: [appPort(app, app.port), ...(app.metrics ? [{ name: "metrics", port: app.metrics.port, targetPort: "metrics", protocol: "TCP" }] : [])],
-    };
-}
-
-/** The client Service: `service.type`, on `service.port` (default: the app's port), with a fixed `nodePort` if set. */
-export function clientServiceSpec(app: AppConfig): ServiceSpec {
-    return {
-        type: app.service.type,
-        selector: selectorLabels(app.name),
-        ports: [{ ...appPort(app, app.service.port ?? app.port), ...(app.service.nodePort ? { nodePort: app.service.nodePort } : {}) }],
+        ports: [
+            appPort(app, app.port),
+            ...extraServicePorts(app, "all"),
+            ...(app.metrics ? [{ name: "metrics", port: app.metrics.port, targetPort: "metrics", protocol: "TCP" }] : []),
+        ],
     };
 }
 
 /**
- * The ingress NetworkPolicy (`networkPolicy.enabled`): only the app port, only from the app's own pods and the
- * configured peers (pod labels, namespace labels, or both in one peer).
+ * The client Service: `service.type`, on `service.port` (default: the app's port), with a fixed `nodePort` if set,
+ * and the `extraPorts` with `access: clients`.
+ */
+export function clientServiceSpec(app: AppConfig): ServiceSpec {
+    return {
+        type: app.service.type,
+        selector: selectorLabels(app.name),
+        ports: [
+            { ...appPort(app, app.service.port ?? app.port), ...(app.service.nodePort ? { nodePort: app.service.nodePort } : {}) },
+            ...extraServicePorts(app, "clients"),
+        ],
+    };
+}
+
+/**
+ * The ingress NetworkPolicy (`networkPolicy.enabled`): the app port and the `clients` extra ports only from the app's
+ * own pods and the configured peers (pod labels, namespace labels, or both in one peer); the `members` extra ports
+ * (peer traffic) only from the app's own pods. Nothing else reaches the pods.
  */
 export function networkPolicySpec(app: AppConfig): k8s.types.input.networking.v1.NetworkPolicySpec {
     const selector = selectorLabels(app.name);
+    const own = { podSelector: { matchLabels: selector } };
+    const tcp = (port: number) => ({ port, protocol: "TCP" });
+    const memberPorts = app.extraPorts.filter((p) => p.access === "members");
     return {
         podSelector: { matchLabels: selector },
         policyTypes: ["Ingress"],
         ingress: [
             {
-                ports: [{ port: app.port, protocol: "TCP" }],
+                ports: [tcp(app.port), ...app.extraPorts.filter((p) => p.access === "clients").map((p) => tcp(p.port))],
                 from: [
-                    { podSelector: { matchLabels: selector } },
+                    own,
                     ...app.networkPolicy.allowFrom.map((peer) => ({
                         ...(peer.podLabels ? { podSelector: { matchLabels: { ...peer.podLabels } } } : {}),
                         ...(peer.namespaceLabels ? { namespaceSelector: { matchLabels: { ...peer.namespaceLabels } } } : {}),
                     })),
                 ],
             },
+            ...(memberPorts.length > 0 ? [{ ports: memberPorts.map((p) => tcp(p.port)), from: [own] }] : []),
         ],
     };
 }

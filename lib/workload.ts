@@ -10,6 +10,7 @@ import { configFileData } from "./config-files";
 import { recommendedLabels, selectorLabels, WorkloadNames } from "./names";
 import { containerResources, containerSecurityContext, imageReference, podSecurityContext, TMP_SIZE_LIMIT } from "./container";
 import { metricsAnnotations, metricsInitContainers } from "./metrics-sidecar";
+import { extraContainerPorts, peerEnvVars } from "./peers";
 import { INJECTED_ENV } from "../config/fields";
 import type { AppConfig, ProbeConfig } from "../config/schema";
 
@@ -188,6 +189,8 @@ export interface PodTemplateInputs {
      * metrics sidecar; used when the stack has no Prometheus Operator (`monitoring.prometheusOperator: false`).
      */
     readonly scrapeAnnotations: boolean;
+    /** The stack's `clusterDomain` (e.g. `cluster.local`), for the members' DNS names in `peerEnv` (lib/peers.ts). */
+    readonly clusterDomain: string;
 }
 
 /**
@@ -205,11 +208,12 @@ export function podTemplate(app: AppConfig, inputs: PodTemplateInputs): k8s.type
         imagePullPolicy: app.image.pullPolicy,
         command: app.command,
         args: app.args,
-        ports: [{ name: app.portName, containerPort: app.port, protocol: "TCP" }],
+        ports: [{ name: app.portName, containerPort: app.port, protocol: "TCP" }, ...extraContainerPorts(app)],
         envFrom: [{ configMapRef: { name: names.envConfigMap } }],
         env: [
             { name: app.secret.envName, valueFrom: { secretKeyRef: { name: names.secret, key: app.secret.key } } },
             ...Object.entries(INJECTED_ENV).map(([name, fieldPath]) => ({ name, valueFrom: { fieldRef: { fieldPath } } })),
+            ...peerEnvVars(app, inputs.clusterDomain),
         ],
         resources: containerResources(app),
         readinessProbe: probe(app.probes.readiness, app),

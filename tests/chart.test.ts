@@ -14,6 +14,7 @@ import { selectorLabels, workloadNames } from "../lib/names";
 import { pdbEnabled, pdbSpec } from "../lib/pdb";
 import { clientServiceSpec, headlessServiceSpec, networkPolicySpec } from "../lib/services";
 import { podTemplate, pvcRetentionPolicy, scannerWaivers, updateStrategy, volumeClaimTemplates } from "../lib/workload";
+import { parseStackConfig } from "../config/parse";
 import { CHECKSUM, helm, render, stackConfig } from "./helm";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -120,8 +121,14 @@ describe("charts/stateful-app with the Helm CLI", () => {
 
                 it(`${app.name}: renders the same StatefulSet spec as the native component`, () => {
                     const names = workloadNames(app.name);
-                    const sts = render(app, cfg.namespace.name).find((d) => d.kind === "StatefulSet");
-                    const native = podTemplate(app, { names, secretChecksum: CHECKSUM, managedBy: "Helm", scrapeAnnotations: false }) as Any;
+                    const sts = render(app, cfg.namespace.name, cfg.clusterDomain).find((d) => d.kind === "StatefulSet");
+                    const native = podTemplate(app, {
+                        names,
+                        secretChecksum: CHECKSUM,
+                        managedBy: "Helm",
+                        scrapeAnnotations: false,
+                        clusterDomain: cfg.clusterDomain,
+                    }) as Any;
                     const chartPod = sts.spec.template;
                     // Pod spec: security contexts, probes, ports, env, mounts, volumes, spread, resources.
                     assert.deepStrictEqual(comparable(chartPod.spec), JSON.parse(JSON.stringify(comparable(native.spec))));
@@ -143,7 +150,13 @@ describe("charts/stateful-app with the Helm CLI", () => {
                     const withField = { ...app, priorityClassName: "stateful-high" };
                     const names = workloadNames(app.name);
                     const chartPod = render(withField, cfg.namespace.name).find((d) => d.kind === "StatefulSet").spec.template;
-                    const native = podTemplate(withField, { names, secretChecksum: CHECKSUM, managedBy: "Helm", scrapeAnnotations: false }) as Any;
+                    const native = podTemplate(withField, {
+                        names,
+                        secretChecksum: CHECKSUM,
+                        managedBy: "Helm",
+                        scrapeAnnotations: false,
+                        clusterDomain: cfg.clusterDomain,
+                    }) as Any;
                     assert.strictEqual(chartPod.spec.priorityClassName, "stateful-high");
                     assert.deepStrictEqual(comparable(chartPod.spec), JSON.parse(JSON.stringify(comparable(native.spec))));
                 });
@@ -164,4 +177,78 @@ describe("charts/stateful-app with the Helm CLI", () => {
             }
         });
     }
+
+    describe("a clustered app (extraPorts of both kinds, peerEnv self/all/first, a cluster domain that is not cluster.local)", () => {
+        const cfg = parseStackConfig(
+            {
+                environment: "dev",
+                namespace: { name: "ring" },
+                clusterDomain: "corp.example",
+                apps: [
+                    {
+                        name: "etcd",
+                        image: { repository: "localhost/etcd", tag: "3.6.16" },
+                        port: 2379,
+                        portName: "client",
+                        replicas: 3,
+                        extraPorts: [
+                            { name: "peer", port: 2380 },
+                            { name: "metrics", port: 2381, access: "clients" },
+                        ],
+                        peerEnv: [
+                            { name: "ETCD_INITIAL_CLUSTER", members: "all", format: "{pod}=http://{host}:2380" },
+                            { name: "ETCD_ADVERTISE", members: "self", format: "http://{host}:2379" },
+                            { name: "SEEDS", members: "first", count: 2, separator: ";" },
+                        ],
+                        resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                        probes: { readiness: { type: "tcp" }, liveness: { type: "tcp" } },
+                        secret: { source: "generated" },
+                        networkPolicy: { enabled: true, allowFrom: [{ podLabels: { role: "client" } }] },
+                    },
+                ],
+            },
+            () => false,
+        );
+        const app = cfg.apps[0];
+        const names = workloadNames(app.name);
+        const docs = render(app, cfg.namespace.name, cfg.clusterDomain);
+        const find = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+        const json = (v: unknown) => JSON.parse(JSON.stringify(v));
+
+        it("both paths render the same pod spec, peer env values included", () => {
+            const native = podTemplate(app, { names, secretChecksum: CHECKSUM, managedBy: "Helm", scrapeAnnotations: false, clusterDomain: cfg.clusterDomain });
+            assert.deepStrictEqual(comparable(find("StatefulSet", "etcd").spec.template.spec), json(comparable((native as Any).spec)));
+        });
+
+        it("the peer env: every member, this pod and the first two, with the namespace left to the kubelet ($(POD_NAMESPACE))", () => {
+            const env = find("StatefulSet", "etcd").spec.template.spec.containers[0].env as { name: string; value?: string }[];
+            const value = (n: string) => env.find((e) => e.name === n)?.value;
+            const host = (p: string) => `${p}.etcd-headless.$(POD_NAMESPACE).svc.corp.example`;
+            assert.strictEqual(value("ETCD_INITIAL_CLUSTER"), ["etcd-0", "etcd-1", "etcd-2"].map((p) => `${p}=http://${host(p)}:2380`).join(","));
+            assert.strictEqual(value("ETCD_ADVERTISE"), `http://${host("$(POD_NAME)")}:2379`);
+            assert.strictEqual(value("SEEDS"), `${host("etcd-0")};${host("etcd-1")}`);
+            const order = env.map((e) => e.name);
+            assert.ok(order.indexOf("POD_NAMESPACE") < order.indexOf("ETCD_INITIAL_CLUSTER"), "POD_NAMESPACE comes first: $(VAR) expands only earlier vars");
+        });
+
+        it("both paths render the same Services and NetworkPolicy: peer port on the headless Service only, open to members only", () => {
+            assert.deepStrictEqual(find("Service", names.headless)?.spec, json(headlessServiceSpec(app)));
+            assert.deepStrictEqual(find("Service", names.app)?.spec, json(clientServiceSpec(app)));
+            assert.deepStrictEqual(find("NetworkPolicy", names.app)?.spec, json(networkPolicySpec(app)));
+            assert.deepStrictEqual(
+                find("Service", names.headless).spec.ports.map((p: Any) => p.name),
+                ["client", "peer", "metrics"],
+            );
+            assert.deepStrictEqual(
+                find("Service", names.app).spec.ports.map((p: Any) => p.name),
+                ["client", "metrics"],
+            );
+            const rules = find("NetworkPolicy", names.app).spec.ingress;
+            assert.deepStrictEqual(rules[1], { ports: [{ port: 2380, protocol: "TCP" }], from: [{ podSelector: { matchLabels: selectorLabels("etcd") } }] });
+            assert.deepStrictEqual(rules[0].ports, [
+                { port: 2379, protocol: "TCP" },
+                { port: 2381, protocol: "TCP" },
+            ]);
+        });
+    });
 });

@@ -199,6 +199,7 @@ function fakeApiServer(): Promise<string> {
                             },
                         },
                         spec: {
+                            ...(s.replicas !== undefined ? { replicas: s.replicas } : {}),
                             podManagementPolicy: s.podManagementPolicy,
                             ...(s.whenDeleted ? { persistentVolumeClaimRetentionPolicy: { whenDeleted: s.whenDeleted } } : {}),
                             volumeClaimTemplates: s.claimSize ? [{ spec: { resources: { requests: { storage: s.claimSize } } } }] : [],

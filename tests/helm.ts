@@ -44,9 +44,12 @@ export function helm(args: string[], values?: object): { status: number; stdout:
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** `helm template` of the bundled chart for an app: every object, hooks and test Pod included. */
-export function render(app: AppConfig, namespace: string): Any[] {
-    const r = helm(["template", app.name, CHART_PATH, "--namespace", namespace], helmValues(app, CHECKSUM));
+/**
+ * `helm template` of the bundled chart for an app: every object, hooks and test Pod included. `clusterDomain`: passed
+ * as the program passes the stack's; default: none passed (the chart's own default).
+ */
+export function render(app: AppConfig, namespace: string, clusterDomain?: string): Any[] {
+    const r = helm(["template", app.name, CHART_PATH, "--namespace", namespace], helmValues(app, CHECKSUM, { clusterDomain }));
     assert.strictEqual(r.status, 0, r.stderr);
     return parseAllDocuments(r.stdout)
         .map((d) => d.toJS())

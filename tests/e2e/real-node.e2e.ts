@@ -23,7 +23,7 @@ import { ROOT } from "../../deploy/engine";
 import { PROJECT } from "../../lib/names";
 import { parse, stringify } from "yaml";
 import { HELM } from "../helm";
-import { Any, appIn, claimsReleased, EngineEnv, eventually, stackFileWith, succeeds, timed, up } from "./harness";
+import { Any, appIn, claimsReleased, collector, EngineEnv, eventually, stackFileWith, succeeds, timed, up } from "./harness";
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-real-node-"));
 let env: EngineEnv;
@@ -400,6 +400,45 @@ describe("the visits app on a real node (containers really run: one node, local 
         const r = spawnSync(HELM, ["test", HELM_APP, "-n", NS, "--kubeconfig", env.cluster.kubeconfig, "--timeout", "120s"], { encoding: "utf8" });
         assert.strictEqual(r.status, 0, `helm test failed:\n${r.stdout}\n${r.stderr}`);
         assert.match(r.stdout, /Phase:\s+Succeeded/);
+    });
+
+    it("an image the node cannot have (pullPolicy: Never, a tag never built) on the Helm copy: `up` names ErrImageNeverPull within seconds, not at its timeout, and fails at helm.timeoutSeconds; the revert's up recovers, count continues", async () => {
+        const before = await visitPod(HELM_APP, 0);
+        const claim = pvcUid(`data-${HELM_APP}-0`);
+        const TIMEOUT = 60;
+        const bad = realNodeStack((_v, h) => {
+            h.image = { ...h.image, tag: `${h.image.tag}-never-built`, pullPolicy: "Never" };
+            h.helm.timeoutSeconds = TIMEOUT;
+        });
+        const dev = await env.open("dev", bad);
+        const out = collector();
+        const started = Date.now();
+        let said: number | undefined;
+        const failed = await timed("up (an image the node does not have)", () =>
+            dev.stack
+                .up({
+                    configFile: dev.configFile,
+                    color: "never",
+                    onOutput: (t) => {
+                        out.onOutput(t);
+                        if (said === undefined && /waiting for the StatefulSet visits-helm: .*ErrImageNeverPull/.test(out.text())) said = Date.now();
+                    },
+                })
+                .then(
+                    () => false,
+                    () => true,
+                ),
+        );
+        const ended = Date.now();
+        assert.ok(failed, `up passed with an image the node does not have:\n${out.text().slice(-3000)}`);
+        assert.ok(said !== undefined, `up never said ErrImageNeverPull:\n${out.text().slice(-3000)}`);
+        process.stdout.write(
+            `      [e2e] ErrImageNeverPull printed ${((said - started) / 1000).toFixed(1)} s after up began; up failed after ${((ended - started) / 1000).toFixed(1)} s (helm.timeoutSeconds ${TIMEOUT})\n`,
+        );
+        assert.ok(ended - said > 20_000, "the reason came only at the timeout");
+        await timed("up (revert)", () => deploy(realNodeStack()));
+        assert.strictEqual(pvcUid(`data-${HELM_APP}-0`), claim, "the same PVC");
+        assert.strictEqual((await visitPod(HELM_APP, 0)).n, before.n + 1, "the count continues");
     });
 
     it('docs/CHANGES.md "Switching deployWith", helm -> native for the Helm copy: its count continues on the same PVC, preview clean', async () => {

@@ -82,3 +82,27 @@ on top. Args: (list <probe values> <port name>).
 {{- toYaml (merge (deepCopy $probe) $default) -}}
 {{- end -}}
 {{- end }}
+
+{{/*
+One peerEnv entry's value (lib/peers.ts peerEnvValue renders the same): `format` per member with {pod}, {host} and
+{ordinal} replaced; self: this pod, through $(POD_NAME); all: ordinals 0..replicaCount-1; first: 0..count-1; joined
+by `separator`. The namespace is $(POD_NAMESPACE), expanded by the kubelet. Call with (list $ entry).
+*/}}
+{{- define "stateful-app.peerValue" -}}
+{{- $root := index . 0 -}}
+{{- $e := index . 1 -}}
+{{- $format := $e.format | default "{host}" -}}
+{{- $suffix := printf ".%s.$(POD_NAMESPACE).svc.%s" (include "stateful-app.headless" $root) $root.Values.clusterDomain -}}
+{{- if eq $e.members "self" -}}
+{{- $format | replace "{host}" (printf "$(POD_NAME)%s" $suffix) | replace "{pod}" "$(POD_NAME)" | replace "{ordinal}" "" -}}
+{{- else -}}
+{{- $n := int $root.Values.replicaCount -}}
+{{- if eq $e.members "first" }}{{ $n = int $e.count }}{{ end -}}
+{{- $members := list -}}
+{{- range $i := until $n -}}
+{{- $pod := printf "%s-%d" (include "stateful-app.fullname" $root) $i -}}
+{{- $members = append $members ($format | replace "{host}" (printf "%s%s" $pod $suffix) | replace "{pod}" $pod | replace "{ordinal}" (toString $i)) -}}
+{{- end -}}
+{{- join (hasKey $e "separator" | ternary $e.separator ",") $members -}}
+{{- end -}}
+{{- end -}}
