@@ -16,6 +16,8 @@ import { namespaceMetadata } from "./lib/namespace";
 import { checkAgainstDeployed, loadConfig } from "./config";
 import { configKey } from "./config/errors";
 import { clusterConnection } from "./lib/kube-client";
+import { membershipJob, membershipStep } from "./lib/membership";
+import { runStepJob } from "./lib/membership-run";
 import { workloadNames } from "./lib/names";
 import { recoverStuckRollout } from "./lib/rollout-recovery";
 import { watchRollout } from "./lib/rollout-watch";
@@ -36,7 +38,8 @@ interface ProgramOutputs {
 
 export = async (): Promise<ProgramOutputs> => {
     const { stack, cluster, kubeconfigFiles, secret } = loadConfig();
-    const { recreatePlans, generations } = await checkAgainstDeployed({ stack, cluster, kubeconfigFiles });
+    const { recreatePlans, generations, liveReplicas } = await checkAgainstDeployed({ stack, cluster, kubeconfigFiles });
+    const steps = stack.apps.map((app) => membershipStep(app, liveReplicas.get(workloadNames(app.name).app)));
 
     const provider = clusterProvider(cluster);
     // Always retainOnDelete: deleting a namespace deletes every PVC in it, so neither `pulumi destroy` nor a rename
@@ -54,6 +57,19 @@ export = async (): Promise<ProgramOutputs> => {
     // Only in `up`, never in `preview`: the stuck-rollout watcher deletes live pods (lib/rollout-recovery.ts), the
     // rollout watch reads the cluster while it waits (lib/rollout-watch.ts).
     const connection = pulumi.runtime.isDryRun() ? undefined : clusterConnection(kubeconfigFiles, cluster.context);
+    // Before anything is registered: a scale-down's beforeScaleDown Job (lib/membership.ts) must succeed before the
+    // StatefulSet loses members; when it fails, nothing has changed.
+    const runStep = async (i: number) => {
+        const app = stack.apps[i];
+        const step = steps[i];
+        if (!connection || !step) return;
+        const key = configKey(["apps", i, "membership", step.step]);
+        const job = membershipJob(app, step, stack.namespace.name, stack.clusterDomain);
+        await runStepJob(connection, stack.namespace.name, job, (m) => pulumi.log.info(`${key}: ${m}`)).catch((e: Error) => {
+            throw new pulumi.RunError(`${key}: ${e.message}`);
+        });
+    };
+    for (const i of stack.apps.keys()) if (steps[i]?.step === "beforeScaleDown") await runStep(i);
     for (const [i, app] of stack.apps.entries()) {
         const w = new StatefulWorkload(
             app.name,
@@ -88,7 +104,14 @@ export = async (): Promise<ProgramOutputs> => {
             podDns: w.podDns,
             secretName: w.secretName,
             storageSize: w.storageSize,
-            rollout: watch ? w.workloadSettled.apply(async () => (await watch.rolledOut(), w.rollout)) : w.rollout,
+            // After the rollout: a scale-up's afterScaleUp Job.
+            rollout: watch
+                ? w.workloadSettled.apply(async () => {
+                      await watch.rolledOut();
+                      if (steps[i]?.step === "afterScaleUp") await runStep(i);
+                      return w.rollout;
+                  })
+                : w.rollout,
             recreatePending: w.recreatePending,
         };
     }

@@ -180,13 +180,15 @@ function parseJson(text: string | undefined): unknown {
  *
  * @returns `recreatePlans`: per app name, the StatefulSet recreate phase for this run (lib/recreate.ts), from the live
  *   StatefulSets; `generations`: per StatefulSet name in the stack's namespace, its `metadata.generation` now
- *   (lib/rollout-watch.ts waits for the rollouts this run starts).
+ *   (lib/rollout-watch.ts waits for the rollouts this run starts); `liveReplicas`: per StatefulSet name in the stack's
+ *   namespace, its `spec.replicas` now (lib/membership.ts picks the membership step a change of `replicas` needs).
  * @throws a `pulumi.RunError` named StackConfigError naming `stateful-apps:apps[i].storage.size`, or naming
  *   `kubernetes:context` when the cluster cannot be read (unreachable, refused credentials).
  */
 export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: Pick<LoadedConfig, "stack" | "cluster" | "kubeconfigFiles">): Promise<{
     recreatePlans: ReadonlyMap<string, RecreatePlan>;
     generations: ReadonlyMap<string, number>;
+    liveReplicas: ReadonlyMap<string, number>;
 }> {
     const context = cluster.context;
     const thisStack = stackIdentity(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack());
@@ -221,5 +223,6 @@ export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: 
         throw stackConfigRunError([...departures.problems, ...problems]);
     }
     const generations = new Map(live.statefulSets.flatMap((s) => (s.generation !== undefined ? [[s.name, s.generation] as const] : [])));
-    return { recreatePlans: plans, generations };
+    const liveReplicas = new Map(live.statefulSets.flatMap((s) => (s.replicas !== undefined ? [[s.name, s.replicas] as const] : [])));
+    return { recreatePlans: plans, generations, liveReplicas };
 }

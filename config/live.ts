@@ -8,6 +8,7 @@ import { parseQuantity } from "../lib/quantity";
 import { immutableFieldChanges, RecreatePlan, recreatePlan } from "../lib/recreate";
 import { ConfigProblem, configKey } from "./errors";
 import { membershipProblems } from "./peer-rules";
+import { describeStep, membershipStep } from "../lib/membership";
 import type { StackConfig } from "./schema";
 
 /** The outcome of comparing the config with what is deployed. */
@@ -150,6 +151,8 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
             }
         }
         problems.push(...claimFieldProblems(app, i, sized), ...membershipProblems(app, i, sts));
+        const step = membershipStep(app, sts?.replicas);
+        if (step) warnings.push(`${configKey(["apps", i, "membership", step.step])}: ${describeStep(step)}`);
         if (sized.length === 0 || now === undefined) {
             return;
         }

@@ -3,6 +3,7 @@
  * seed count the app has, and the membership guard, at preview against the live StatefulSet's replicas.
  */
 import type { LiveStatefulSet } from "../lib/kube-api";
+import { MAX_APP_NAME_WITH_STEPS } from "../lib/membership";
 import { PEER_PLACEHOLDERS } from "./peer-schema";
 import { INJECTED_ENV } from "./fields";
 import { ConfigProblem, configKey } from "./errors";
@@ -101,9 +102,23 @@ function minReplicasRule(app: AppConfig, at: (...p: PropertyKey[]) => PropertyKe
         : [];
 }
 
+/** An app with membership steps: its name must leave room for the step Jobs' `job-name` label. */
+function stepNameRule(app: AppConfig, at: (...p: PropertyKey[]) => PropertyKey[]): Problem[] {
+    const steps = app.membership.beforeScaleDown ?? app.membership.afterScaleUp;
+    return steps && app.name.length > MAX_APP_NAME_WITH_STEPS
+        ? [
+              {
+                  path: at("name"),
+                  message: `must be at most ${MAX_APP_NAME_WITH_STEPS} characters with membership steps: the Job <name>-scale-down-<hash> becomes a 63-character label (job-name)`,
+                  given: app.name,
+              },
+          ]
+        : [];
+}
+
 /** Every problem of an app's clustered keys, as config/rules.ts `crossFieldProblems` collects them. */
 export function peerRules(app: AppConfig, at: (...p: PropertyKey[]) => PropertyKey[]): Problem[] {
-    return [...portRules(app, at), ...peerEnvRules(app, at), ...minReplicasRule(app, at)];
+    return [...portRules(app, at), ...peerEnvRules(app, at), ...minReplicasRule(app, at), ...stepNameRule(app, at)];
 }
 
 /**

@@ -4,7 +4,7 @@
  * rules across fields are in ./peer-rules.ts, the rendering in lib/peers.ts.
  */
 import { z } from "zod";
-import { envName, ianaPortName, int32 } from "./fields";
+import { envName, ianaPortName, int32, seconds } from "./fields";
 
 /** The placeholders of a `peerEnv[].format`, replaced per member (lib/peers.ts). */
 export const PEER_PLACEHOLDERS = {
@@ -58,8 +58,39 @@ export const peerEnvSchema = z
         'Peer discovery: environment variables built from `replicas`, the headless Service, the namespace and the stack\'s `clusterDomain`, on both deployment paths. The namespace enters as `$(POD_NAMESPACE)`, which the kubelet expands, so no stack file names its namespace (docs/CONFIGURATION.md "Clustered datastores").',
     );
 
+/** What a membership step's Job gets besides the app's env (lib/membership.ts membershipJob sets them). */
+export const MEMBERSHIP_STEP_ENV = {
+    MEMBERS_LEAVING: "beforeScaleDown: the pod names of the members that go, highest ordinal first, space-separated (`etcd-4 etcd-3`)",
+    MEMBERS_JOINED: "afterScaleUp: the pod names of the members that came, lowest ordinal first, space-separated",
+    MEMBERS: "the pod names of every member after the change, space-separated",
+    MEMBER_DOMAIN: "the members' DNS suffix: a member's name is `<pod>.$MEMBER_DOMAIN` (`etcd-headless.<namespace>.svc.<clusterDomain>`)",
+    APP_SERVICE: "the client Service, `<app>:<port>`",
+} as const;
+
+const stepSchema = (when: string) =>
+    z
+        .strictObject({
+            command: z
+                .array(z.string())
+                .min(1)
+                .describe(
+                    `Command run ${when} in a Job of the app's image, with the app's env, its password and ${Object.keys(MEMBERSHIP_STEP_ENV).join(", ")}. Must be idempotent: an interrupted \`up\` runs it again.`,
+                ),
+            activeDeadlineSeconds: seconds("activeDeadlineSeconds", 1)
+                .default(300)
+                .describe("Seconds the Job may run, retries included; past them the `up` fails."),
+            backoffLimit: int32(0).default(2).describe("Retries before the Job fails (and with it the `up`, before the StatefulSet changes)."),
+        })
+        .optional();
+
 export const membershipSchema = z
     .strictObject({
+        beforeScaleDown: stepSchema("before the StatefulSet loses members (e.g. `etcdctl member remove`, `nodetool decommission`)").describe(
+            "A Job `up` runs against the live members before it lowers `replicas`, naming the members that go; the StatefulSet changes only once it succeeded. Both paths.",
+        ),
+        afterScaleUp: stepSchema("after the StatefulSet's new members are Ready (e.g. `nodetool cleanup`, a cluster health check)").describe(
+            "A Job `up` runs once a raised `replicas` has rolled out, naming the members that came. Both paths.",
+        ),
         minReplicas: int32(1)
             .optional()
             .describe("Fewest members the app may run with (a quorum store: 3). `replicas` below it is refused at preview, except 0 (the app parked)."),

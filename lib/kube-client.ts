@@ -204,11 +204,48 @@ async function getJsonUnlessStatus(conn: ClusterConnection, apiPath: string, sta
  *
  * @throws an Error with the URL and the HTTP status or network error when the request fails (404 and 409 included).
  */
-export function deleteJson(conn: ClusterConnection, apiPath: string, uid: string, timeoutMs = 15_000): Promise<unknown> {
-    return requestJson(conn, "DELETE", apiPath, timeoutMs, { kind: "DeleteOptions", apiVersion: "v1", preconditions: { uid } });
+export function deleteJson(
+    conn: ClusterConnection,
+    apiPath: string,
+    uid: string,
+    timeoutMs = 15_000,
+    propagationPolicy?: "Background" | "Foreground" | "Orphan",
+): Promise<unknown> {
+    return requestJson(conn, "DELETE", apiPath, timeoutMs, {
+        kind: "DeleteOptions",
+        apiVersion: "v1",
+        preconditions: { uid },
+        ...(propagationPolicy ? { propagationPolicy } : {}),
+    });
 }
 
-function requestJson(conn: ClusterConnection, method: "GET" | "DELETE", apiPath: string, timeoutMs: number, requestBody?: unknown): Promise<unknown> {
+/**
+ * POSTs (creates) an object at a collection's API path (e.g. `/apis/batch/v1/namespaces/apps/jobs`) and returns the
+ * created object.
+ *
+ * @throws an Error with the URL and the HTTP status (409: it exists) or network error when the request fails.
+ */
+export function postJson(conn: ClusterConnection, apiPath: string, object: unknown, timeoutMs = 15_000): Promise<unknown> {
+    return requestJson(conn, "POST", apiPath, timeoutMs, object);
+}
+
+/**
+ * GETs a path whose answer is text, not JSON (a pod's log: `/api/v1/namespaces/apps/pods/p/log?tailLines=20`).
+ *
+ * @throws an Error with the URL and the HTTP status or network error when the request fails.
+ */
+export function getText(conn: ClusterConnection, apiPath: string, timeoutMs = 15_000): Promise<string> {
+    return requestJson(conn, "GET", apiPath, timeoutMs, undefined, false) as Promise<string>;
+}
+
+function requestJson(
+    conn: ClusterConnection,
+    method: "GET" | "DELETE" | "POST",
+    apiPath: string,
+    timeoutMs: number,
+    requestBody?: unknown,
+    json = true,
+): Promise<unknown> {
     const payload = requestBody === undefined ? undefined : JSON.stringify(requestBody);
     // Keep a path prefix of the server (a proxy such as Rancher's `https://host/k8s/clusters/c-abc`).
     const url = new URL(`${conn.server.pathname.replace(/\/$/, "")}${apiPath}`, conn.server);
@@ -216,7 +253,7 @@ function requestJson(conn: ClusterConnection, method: "GET" | "DELETE", apiPath:
     const options: https.RequestOptions = {
         method,
         headers: {
-            Accept: "application/json",
+            Accept: json ? "application/json" : "text/plain, */*",
             ...(payload ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } : {}),
             ...(conn.token ? { Authorization: `Bearer ${conn.token}` } : {}),
         },
@@ -235,6 +272,10 @@ function requestJson(conn: ClusterConnection, method: "GET" | "DELETE", apiPath:
                 const body = Buffer.concat(chunks).toString("utf8");
                 if ((res.statusCode ?? 0) >= 300) {
                     reject(new Error(`${method} ${url.href}: HTTP ${res.statusCode} ${body.slice(0, 300)}`));
+                    return;
+                }
+                if (!json) {
+                    resolve(body);
                     return;
                 }
                 try {

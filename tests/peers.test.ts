@@ -9,8 +9,13 @@ import { parseStackConfig } from "../config/parse";
 import { membershipProblems } from "../config/peer-rules";
 import type { AppConfig } from "../config/schema";
 import type { LiveStatefulSet } from "../lib/kube-api";
+import { membershipJob, membershipStep } from "../lib/membership";
+import { jobOutcome } from "../lib/membership-run";
 import { peerEnvValue } from "../lib/peers";
 import { stackConfig } from "./helm";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
 
 function ring(extra: Record<string, unknown> = {}): AppConfig {
     return parseStackConfig(
@@ -80,6 +85,70 @@ describe("the membership guard (config/peer-rules.ts membershipProblems), agains
         assert.deepStrictEqual(membershipProblems(at(5), 0, live(0)), []);
         assert.deepStrictEqual(membershipProblems(at(1), 0, undefined), []);
         assert.deepStrictEqual(membershipProblems({ ...ring(), replicas: 1 }, 0, live(9)), []);
+    });
+});
+
+describe("membership steps (lib/membership.ts): which Job a change of replicas runs, and the Job", () => {
+    const steps = {
+        membership: {
+            beforeScaleDown: { command: ["sh", "-c", "for m in $MEMBERS_LEAVING; do etcdctl member remove $m; done"] },
+            afterScaleUp: { command: ["etcdctl", "endpoint", "health", "--cluster"] },
+        },
+    };
+
+    it("5 -> 3: beforeScaleDown for etcd-4, etcd-3 (highest first); 3 -> 5: afterScaleUp for etcd-3, etcd-4; none for first deploy, parking, no change", () => {
+        assert.deepStrictEqual(membershipStep(ring(steps), 5), { app: "etcd", step: "beforeScaleDown", from: 5, to: 3, members: ["etcd-4", "etcd-3"] });
+        assert.deepStrictEqual(membershipStep(ring({ ...steps, replicas: 5 }), 3), {
+            app: "etcd",
+            step: "afterScaleUp",
+            from: 3,
+            to: 5,
+            members: ["etcd-3", "etcd-4"],
+        });
+        for (const [replicas, live] of [
+            [3, undefined],
+            [0, 3],
+            [3, 0],
+            [3, 3],
+        ] as const) {
+            assert.strictEqual(membershipStep(ring({ ...steps, replicas }), live), undefined, `${live} -> ${replicas}`);
+        }
+        assert.strictEqual(membershipStep(ring(), 5), undefined, "no step declared");
+    });
+
+    it("the Job: the app's image, restricted and read-only, the step env with the members and their DNS suffix; its name is stable per step", () => {
+        const app = ring(steps);
+        const step = membershipStep(app, 5)!;
+        const job = membershipJob(app, step, "ring", "cluster.local");
+        assert.match(job.metadata.name, /^etcd-scale-down-[0-9a-f]{8}$/);
+        assert.strictEqual(membershipJob(app, step, "ring", "cluster.local").metadata.name, job.metadata.name);
+        assert.notStrictEqual(membershipJob(app, { ...step, members: ["etcd-4"], to: 4 }, "ring", "cluster.local").metadata.name, job.metadata.name);
+        const c = (job.spec.template as Any).spec.containers[0];
+        assert.strictEqual(c.image, "localhost/etcd:3.6.16");
+        assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true);
+        assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false);
+        const env = Object.fromEntries(c.env.filter((e: Any) => e.value !== undefined).map((e: Any) => [e.name, e.value]));
+        assert.strictEqual(env.MEMBERS_LEAVING, "etcd-4 etcd-3");
+        assert.strictEqual(env.MEMBERS, "etcd-0 etcd-1 etcd-2");
+        assert.strictEqual(env.MEMBER_DOMAIN, "etcd-headless.ring.svc.cluster.local");
+        assert.strictEqual(env.APP_SERVICE, "etcd:2379");
+        assert.strictEqual((job.spec.template as Any).metadata.labels["app.kubernetes.io/name"], "etcd-scale-down", "not the app's selector (name etcd)");
+    });
+
+    it("reads a Job's outcome from its status: Complete, Failed with its reason, else running", () => {
+        assert.deepStrictEqual(jobOutcome({ status: { succeeded: 1 } }), { state: "succeeded" });
+        assert.deepStrictEqual(
+            jobOutcome({
+                status: {
+                    conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" }],
+                },
+            }),
+            {
+                state: "failed",
+                why: "BackoffLimitExceeded: Job has reached the specified backoff limit",
+            },
+        );
+        assert.deepStrictEqual(jobOutcome({ status: { active: 1 } }), { state: "running" });
     });
 });
 
