@@ -33,6 +33,12 @@ export const REVISION_LABEL = "controller-revision-hash";
 /** Seconds between two looks at the StatefulSet and its pods while `up` waits. */
 export const RECOVERY_POLL_SECONDS = 2;
 
+/**
+ * Container waiting reasons of an image that will not come (`status.containerStatuses[].state.waiting.reason`; the
+ * kubelet's images package): a pod in one of them never starts on its revision, however long it is given.
+ */
+export const IMAGE_WAIT_REASONS = ["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"] as const;
+
 /** What {@link stuckPods} needs of a live pod. */
 export interface LivePod {
     readonly name: string;
@@ -46,6 +52,8 @@ export interface LivePod {
     readonly runningSinceMs?: number;
     /** The pod has a `deletionTimestamp`. */
     readonly terminating: boolean;
+    /** A container waits for an image that will not come ({@link IMAGE_WAIT_REASONS}): the reason. */
+    readonly imageBlocked?: string;
 }
 
 /** What {@link stuckPods} needs of the live StatefulSet. */
@@ -84,15 +92,17 @@ export function stuckBudget(app: AppConfig): StuckBudget {
 /**
  * The pods to delete (see the module comment): of an OrderedReady RollingUpdate StatefulSet, at or above its
  * partition, not on `updateRevision`, not terminating, and not Ready for longer than `budget` allows at `nowMs`:
- * counted from the later of the Ready condition's last change and the containers' start when they run.
+ * counted from the later of the Ready condition's last change and the containers' start when they run. A pod whose
+ * image will not come (`imageBlocked`) is stuck at once: no budget makes it start on its revision.
  */
 export function stuckPods(sts: LiveRollout, pods: readonly LivePod[], nowMs: number, budget: StuckBudget): LivePod[] {
     if (sts.podManagementPolicy !== "OrderedReady" || sts.updateStrategy !== "RollingUpdate" || !sts.updateRevision) return [];
     const ordinal = (p: LivePod) => (p.name.startsWith(`${sts.name}-`) ? Number(p.name.slice(sts.name.length + 1)) : NaN);
     const unreadyLongEnough = (p: LivePod) =>
-        p.runningSinceMs !== undefined
+        p.imageBlocked !== undefined ||
+        (p.runningSinceMs !== undefined
             ? nowMs - Math.max(p.runningSinceMs, p.readySinceMs ?? 0) >= budget.runningSeconds * 1000
-            : nowMs - (p.readySinceMs ?? nowMs) >= budget.otherwiseSeconds * 1000;
+            : nowMs - (p.readySinceMs ?? nowMs) >= budget.otherwiseSeconds * 1000);
     return pods.filter(
         (p) =>
             ordinal(p) >= sts.partition && p.revision !== undefined && p.revision !== sts.updateRevision && !p.ready && !p.terminating && unreadyLongEnough(p),
@@ -113,7 +123,10 @@ export function watchSeconds(app: AppConfig): number {
 export function livePod(p: any): LivePod {
     const ready = (p.status?.conditions ?? []).find((c: { type?: string }) => c.type === "Ready");
     const since = ready?.lastTransitionTime ?? p.status?.startTime;
-    const statuses = (p.status?.containerStatuses ?? []) as { state?: { running?: { startedAt?: string } } }[];
+    const statuses = (p.status?.containerStatuses ?? []) as { state?: { running?: { startedAt?: string }; waiting?: { reason?: string } } }[];
+    const blocked = [...(p.status?.initContainerStatuses ?? []), ...statuses]
+        .map((c: { state?: { waiting?: { reason?: string } } }) => c.state?.waiting?.reason)
+        .find((r): r is string => r !== undefined && (IMAGE_WAIT_REASONS as readonly string[]).includes(r));
     const started = statuses.map((c) => c.state?.running?.startedAt);
     const running = statuses.length > 0 && started.every((t) => t !== undefined) ? Math.max(...started.map((t) => Date.parse(t!))) : undefined;
     return {
@@ -124,6 +137,7 @@ export function livePod(p: any): LivePod {
         ...(since ? { readySinceMs: Date.parse(since) } : {}),
         ...(running !== undefined ? { runningSinceMs: running } : {}),
         terminating: Boolean(p.metadata?.deletionTimestamp),
+        ...(blocked ? { imageBlocked: blocked } : {}),
     };
 }
 
@@ -172,7 +186,7 @@ export function recoverStuckRollout(conn: ClusterConnection, namespace: string, 
             deleted.add(pod.uid);
             await deleteJson(conn, `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod.name)}`, pod.uid);
             log(
-                `deleted pod ${pod.name} of the OrderedReady StatefulSet ${name}: not Ready for over ${pod.runningSinceMs !== undefined ? `${budget.runningSeconds} s with its containers running` : `${budget.otherwiseSeconds} s`} on revision ${pod.revision} while the StatefulSet updates to ${rollout.updateRevision}; the controller waits for such a pod forever (kubernetes#67250) and now makes it again on the update revision, with the same PVC (docs/DAY-2.md "Day-2 operations")`,
+                `deleted pod ${pod.name} of the OrderedReady StatefulSet ${name}: ${pod.imageBlocked ? `its image will not come (${pod.imageBlocked})` : `not Ready for over ${pod.runningSinceMs !== undefined ? `${budget.runningSeconds} s with its containers running` : `${budget.otherwiseSeconds} s`}`} on revision ${pod.revision} while the StatefulSet updates to ${rollout.updateRevision}; the controller waits for such a pod forever (kubernetes#67250) and now makes it again on the update revision, with the same PVC (docs/DAY-2.md "Day-2 operations")`,
             );
         }
     };

@@ -22,7 +22,7 @@
 import type { AppConfig } from "../config/schema";
 import { ClusterConnection, getJson, getJsonIfExists } from "./kube-client";
 import { workloadNames } from "./names";
-import { watchSeconds } from "./rollout-recovery";
+import { IMAGE_WAIT_REASONS, watchSeconds } from "./rollout-recovery";
 
 /** Seconds between two looks while `up` runs. */
 export const WATCH_POLL_SECONDS = 2;
@@ -42,14 +42,7 @@ export const BLOCKING_EVENT_REASONS = [
 ] as const;
 
 /** Container waiting reasons that say a pod cannot start (`status.containerStatuses[].state.waiting.reason`). */
-export const BLOCKING_WAIT_REASONS = [
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "ErrImageNeverPull",
-    "CrashLoopBackOff",
-    "CreateContainerConfigError",
-    "InvalidImageName",
-] as const;
+export const BLOCKING_WAIT_REASONS = ["CrashLoopBackOff", "CreateContainerConfigError", ...IMAGE_WAIT_REASONS] as const;
 
 /** What {@link rolloutPending} needs of a live StatefulSet. */
 export interface RolloutState {

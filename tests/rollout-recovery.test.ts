@@ -76,6 +76,26 @@ describe("stuck-rollout recovery (lib/rollout-recovery.ts)", () => {
         assert.deepStrictEqual(stuckPods({ ...sts, updateRevision: undefined }, pods, NOW, budget), [], "no update revision reported yet");
     });
 
+    it("a pod of an old revision whose image will not come (ErrImageNeverPull, ImagePullBackOff, …) is stuck at once; one on the update revision never", () => {
+        const sts: LiveRollout = { name: "visits", podManagementPolicy: "OrderedReady", updateStrategy: "RollingUpdate", partition: 0, updateRevision: "good" };
+        const budget = { runningSeconds: 15, otherwiseSeconds: 125 };
+        const pods = [
+            pod({ name: "visits-0", readySinceMs: NOW - 1_000, imageBlocked: "ErrImageNeverPull" }),
+            pod({ name: "visits-1", revision: "good", readySinceMs: NOW - 600_000, imageBlocked: "ImagePullBackOff" }),
+        ];
+        assert.deepStrictEqual(
+            stuckPods(sts, pods, NOW, budget).map((p) => p.name),
+            ["visits-0"],
+        );
+        const blocked = livePod({
+            metadata: { name: "visits-0" },
+            status: { containerStatuses: [{ state: { waiting: { reason: "ErrImageNeverPull", message: "not present" } } }] },
+        });
+        assert.strictEqual(blocked.imageBlocked, "ErrImageNeverPull");
+        const crashing = livePod({ metadata: { name: "visits-0" }, status: { containerStatuses: [{ state: { waiting: { reason: "CrashLoopBackOff" } } }] } });
+        assert.strictEqual(crashing.imageBlocked, undefined, "a crash loop keeps its budget");
+    });
+
     it("watches as long as up may wait for the app: the StatefulSet's timeouts, or Helm's --wait timeout", () => {
         assert.strictEqual(watchSeconds(devApp(0)), Math.max(statefulSetTimeouts(devApp(0)).createSeconds, statefulSetTimeouts(devApp(0)).updateSeconds));
         assert.strictEqual(watchSeconds(devApp(1)), devApp(1).helm.timeoutSeconds, "litecoin is a Helm release");

@@ -1,0 +1,66 @@
+/**
+ * Our own scripts for etcd on StatefulSets (tests/e2e/datastore.e2e.ts): the members' start script, mounted from the
+ * ConfigMap (`configFiles`), and the beforeScaleDown step. busybox sh and awk, etcdctl 3.6. Written for this
+ * program's env: ETCD_NAME and the advertised URLs from `peerEnv` (`self`), ETCD_INITIAL_CLUSTER from `peerEnv`
+ * (`first`, 3), the step's MEMBERS_LEAVING / MEMBERS / MEMBER_DOMAIN / APP_SERVICE (config/peer-schema.ts).
+ */
+
+/**
+ * Starts this pod's member:
+ * - data on the volume and the cluster lists this member (or cannot be asked): start as it is;
+ * - data, but the running cluster no longer lists the member (a scale-down removed it; the PVC was retained): in a
+ *   new pod, start over with empty data and join (etcd-io/etcd#14805); in the same pod (the member was removed while
+ *   it ran, and its pod is about to go), wait instead of joining back;
+ * - no data and no cluster answers on the client Service: bootstrap with the initial cluster (first start);
+ * - no data and a cluster answers: add this member (unless listed) and join with the cluster's member list.
+ * /tmp is the pod's emptyDir: it outlives a container restart, not the pod.
+ */
+export const ETCD_START_SCRIPT = `#!/bin/sh
+set -eu
+ep="--endpoints=http://etcd:2379 --dial-timeout=2s --command-timeout=5s"
+peer="$ETCD_INITIAL_ADVERTISE_PEER_URLS"
+members=$(etcdctl $ep member list 2>/dev/null || true)
+listed() { printf '%s\\n' "$members" | awk -F', ' -v u="$peer" '$4 == u { found = 1 } END { exit !found }'; }
+if [ -d "$ETCD_DATA_DIR/member" ]; then
+  if [ -z "$members" ] || listed; then touch /tmp/started; exec etcd; fi
+  if [ -e /tmp/started ]; then
+    echo "the cluster removed $ETCD_NAME while it ran: waiting for the pod to be deleted"
+    exec sleep 2147483647
+  fi
+  echo "the cluster no longer lists $ETCD_NAME ($peer): starting over with empty data"
+  rm -rf "$ETCD_DATA_DIR/member"
+fi
+touch /tmp/started
+if [ -z "$members" ]; then
+  echo "no cluster answers on the client Service: bootstrapping with $ETCD_INITIAL_CLUSTER"
+  export ETCD_INITIAL_CLUSTER_STATE=new
+  exec etcd
+fi
+listed || etcdctl $ep member add "$ETCD_NAME" --peer-urls="$peer"
+ETCD_INITIAL_CLUSTER=$(etcdctl $ep member list | awk -F', ' -v me="$ETCD_NAME" -v u="$peer" '{ n = ($4 == u) ? me : $3; printf "%s%s=%s", s, n, $4; s = "," }')
+export ETCD_INITIAL_CLUSTER ETCD_INITIAL_CLUSTER_STATE=existing
+echo "joining the running cluster as $ETCD_NAME: $ETCD_INITIAL_CLUSTER"
+exec etcd
+`;
+
+/**
+ * membership.beforeScaleDown: for each member that goes (highest ordinal first), move the leadership to the first
+ * member when it leads (so no election interrupts writes), then remove it. Idempotent: a member already removed is
+ * skipped.
+ */
+export const ETCD_LEAVE_SCRIPT = `set -eu
+svc="--endpoints=http://$APP_SERVICE"
+first=\${MEMBERS%% *}
+for m in $MEMBERS_LEAVING; do
+  url="http://$m.$MEMBER_DOMAIN"
+  id=$(etcdctl $svc member list | awk -F', ' -v u="$url:2380" '$4 == u { print $1 }')
+  if [ -z "$id" ]; then echo "$m is not a member (removed before)"; continue; fi
+  if [ "$(etcdctl --endpoints="$url:2379" endpoint status 2>/dev/null | awk -F', ' '{ print $9 }')" = true ]; then
+    to=$(etcdctl $svc member list | awk -F', ' -v n="$first" '$3 == n { print $1 }')
+    echo "$m leads: moving the leadership to $first ($to)"
+    etcdctl --endpoints="$url:2379" move-leader "$to"
+  fi
+  etcdctl $svc member remove "$id"
+done
+etcdctl $svc member list
+`;
