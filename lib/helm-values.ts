@@ -72,9 +72,9 @@ export function helmValues(
         preStopSleepSeconds: app.preStopSleepSeconds,
         containerPort: app.port,
         portName: app.portName,
-        extraPorts: app.extraPorts.map((p) => ({ ...p })),
-        peerEnv: app.peerEnv.map((e) => ({ ...e })),
-        ...optional("clusterDomain", opts.clusterDomain),
+        // Only when set: an app without them keeps the values (and the release) it had before these keys existed.
+        ...(app.extraPorts.length > 0 ? { extraPorts: app.extraPorts.map((p) => ({ ...p })) } : {}),
+        ...(app.peerEnv.length > 0 ? { peerEnv: app.peerEnv.map((e) => ({ ...e })), ...optional("clusterDomain", opts.clusterDomain) } : {}),
         service: { type: app.service.type, port: app.service.port ?? app.port, ...optional("nodePort", app.service.nodePort) },
         persistence: {
             size: app.storage.size,

@@ -225,11 +225,19 @@ describe("etcd on the real node: a 3-member cluster through peerEnv, membership 
         assert.strictEqual(await localRead(NS, "etcd-1", "greeting"), "hello ring");
     });
 
-    it("replicas 3 -> 1 is refused at preview naming replicas (membership.maxScaleDownStep), nothing touched", async () => {
-        const s = await env.open("dev", ringStack(NS, 1));
-        const out = collector();
-        await assert.rejects(s.stack.preview({ configFile: s.configFile, onOutput: out.onOutput, color: "never" }));
-        assert.match(out.text(), /stateful-apps:apps\[0\]\.replicas: would remove 2 members at once \(the live StatefulSet etcd has 3\)/);
+    it("replicas 3 -> 1 and 3 -> 5 are refused at preview naming replicas (membership.minReplicas, maxScaleUpStep), nothing touched", async () => {
+        for (const [n, message] of [
+            [1, /stateful-apps:apps\[0\]\.replicas: is below membership\.minReplicas \(3\)/],
+            [
+                5,
+                /stateful-apps:apps\[0\]\.replicas: would add 2 members at once \(the live StatefulSet etcd has 3\); membership\.maxScaleUpStep allows 1 per up\. Go in steps: 4 first/,
+            ],
+        ] as const) {
+            const s = await env.open("dev", ringStack(NS, n));
+            const out = collector();
+            await assert.rejects(s.stack.preview({ configFile: s.configFile, onOutput: out.onOutput, color: "never" }));
+            assert.match(out.text(), message);
+        }
         assert.strictEqual(getJson(["statefulset", APP, "-n", NS]).spec.replicas, 3);
         await assertRing(NS, 3);
     });

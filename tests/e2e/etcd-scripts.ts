@@ -25,7 +25,10 @@ if [ -d "$ETCD_DATA_DIR/member" ]; then
   if [ -z "$members" ] || listed; then touch /tmp/started; exec etcd; fi
   if [ -e /tmp/started ]; then
     echo "the cluster removed $ETCD_NAME while it ran: waiting for the pod to be deleted"
-    exec sleep 2147483647
+    # sh is PID 1: without a trap it would ignore SIGTERM and the pod would take its whole grace period to go.
+    trap 'exit 0' TERM INT
+    sleep 2147483647 &
+    wait $!
   fi
   echo "the cluster no longer lists $ETCD_NAME ($peer): starting over with empty data"
   rm -rf "$ETCD_DATA_DIR/member"
