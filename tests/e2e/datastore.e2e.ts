@@ -25,6 +25,8 @@ import { IMAGES, imageBlock, NODE, request, requestInNode, resolveInCluster } fr
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-datastore-"));
 let env: EngineEnv;
+/** etcd-3's member ID before the scale-down removed it (the next test re-adds the ordinal). */
+let removedId: string | undefined;
 const getJson = (args: string[]): Any => env.cluster.getJson(args);
 
 const APP = "etcd";
@@ -261,6 +263,7 @@ describe("etcd on the real node: a 3-member cluster through peerEnv, membership 
             let live = 3;
             for (const n of [4, 5, 4, 3]) {
                 const out = await deploy("dev", ringStack(NS, n), `up (replicas ${live} -> ${n})`);
+                if (n === 3) removedId = (await members(NS, "etcd-0")).find((m) => m.name === "etcd-3")?.id;
                 const [step, job] = n > live ? ["afterScaleUp", "scale-up"] : ["beforeScaleDown", "scale-down"];
                 assert.match(out, new RegExp(`membership\\.${step}: Job ${APP}-${job}-[0-9a-f]{8} succeeded`), out.slice(-3000));
                 live = n;
@@ -282,15 +285,25 @@ describe("etcd on the real node: a 3-member cluster through peerEnv, membership 
         const out = await deploy("dev", ringStack(NS, 4), "up (replicas 4, retained PVC)");
         await assertRing(NS, 4);
         assert.match(env.cluster.kubectl(["logs", "etcd-3", "-n", NS]), /no longer lists etcd-3 .*starting over/);
+        const id = (await members(NS, "etcd-0")).find((m) => m.name === "etcd-3")?.id;
+        assert.ok(removedId && id && id !== removedId, `etcd-3 joined as a new member (was ${removedId}, is ${id})`);
         assert.strictEqual(await localRead(NS, "etcd-3", "greeting"), "hello ring");
         assert.match(out, /afterScaleUp: Job etcd-scale-up-[0-9a-f]{8} succeeded/);
         await deploy("dev", ringStack(NS, 3), "up (replicas 3)");
         await assertRing(NS, 3);
     });
 
-    it("the same stack in another namespace, as a Helm release of the chart: its own 3-member cluster, named in that namespace", async () => {
+    it("the same stack in another namespace, as a Helm release of the chart: its own 3-member cluster, named in that namespace; 3 -> 4 -> 3 with the membership steps", async () => {
         await deploy("prod", ringStack("ring-b", 3, "helm"), "up (ring-b, Helm)");
         await assertRing("ring-b", 3);
         await previewClean("prod", ringStack("ring-b", 3, "helm"));
+        // The membership steps on the Helm path: the same Jobs, run by the program around the release's upgrade.
+        assert.match(await deploy("prod", ringStack("ring-b", 4, "helm"), "up (ring-b 3 -> 4, Helm)"), /afterScaleUp: Job etcd-scale-up-[0-9a-f]{8} succeeded/);
+        await assertRing("ring-b", 4);
+        assert.match(
+            await deploy("prod", ringStack("ring-b", 3, "helm"), "up (ring-b 4 -> 3, Helm)"),
+            /beforeScaleDown: Job etcd-scale-down-[0-9a-f]{8} succeeded/,
+        );
+        await assertRing("ring-b", 3);
     });
 });
