@@ -22,6 +22,59 @@ export type JobObject = {
     spec: k8s.types.input.batch.v1.JobSpec;
 };
 
+/** The containers' security context of a one-off Job: the app's, with a read-only root filesystem always. */
+function jobSecurityContext(app: AppConfig): k8s.types.input.core.v1.SecurityContext {
+    return { ...containerSecurityContext(app), readOnlyRootFilesystem: true };
+}
+
+/**
+ * The pod spec of a one-off Job that runs a command with an app's env (the data-load Job, the membership steps of
+ * lib/membership.ts): restartPolicy Never, no service account token, no service links, the app's pod security
+ * context; one container `c.name` running `c.image` with `c.command` (and `c.args`), the app's env (its ConfigMap
+ * and password), `c.env`, `HOME=/tmp`, the app's resources, a read-only root (whatever the app's pods need: the
+ * command replaces the image's entrypoint) and `/tmp` an emptyDir. `c.initContainers` run first.
+ */
+export function appCommandPodSpec(
+    app: AppConfig,
+    names: WorkloadNames,
+    c: {
+        readonly name: string;
+        readonly image: string;
+        readonly imagePullPolicy?: string;
+        readonly command: readonly string[];
+        readonly args?: readonly string[];
+        readonly env: readonly { name: string; value: string }[];
+        readonly initContainers?: k8s.types.input.core.v1.Container[];
+    },
+): k8s.types.input.core.v1.PodSpec {
+    return {
+        restartPolicy: "Never",
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        securityContext: podSecurityContext(app),
+        ...(c.initContainers ? { initContainers: c.initContainers } : {}),
+        containers: [
+            {
+                name: c.name,
+                image: c.image,
+                ...(c.imagePullPolicy ? { imagePullPolicy: c.imagePullPolicy } : {}),
+                command: [...c.command],
+                ...(c.args ? { args: [...c.args] } : {}),
+                envFrom: [{ configMapRef: { name: names.envConfigMap } }],
+                env: [
+                    { name: app.secret.envName, valueFrom: { secretKeyRef: { name: names.secret, key: app.secret.key } } },
+                    ...c.env.map((e) => ({ ...e })),
+                    { name: "HOME", value: "/tmp" },
+                ],
+                resources: containerResources(app),
+                securityContext: jobSecurityContext(app),
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            },
+        ],
+        volumes: [{ name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } }],
+    };
+}
+
 /**
  * The data-load Job, named `<app>-data-load-<first 8 hex of a hash of its spec>`: a Job's pod template is
  * immutable, so a changed load is a new Job (Pulumi creates it, then deletes the old one), and an unchanged
@@ -43,7 +96,6 @@ export function dataLoadJob(app: AppConfig, names: WorkloadNames, opts: { manage
         throw new Error(`app ${app.name} has no dataLoad`);
     }
     const servicePort = app.service.port ?? app.port;
-    const jobSecurityContext = { ...containerSecurityContext(app), readOnlyRootFilesystem: true };
     const labels = {
         "app.kubernetes.io/name": names.dataLoad,
         "app.kubernetes.io/instance": app.name,
@@ -58,39 +110,22 @@ export function dataLoadJob(app: AppConfig, names: WorkloadNames, opts: { manage
         template: {
             // Not the app's selector labels: the app's Services and PodDisruptionBudget must not select this pod.
             metadata: { labels },
-            spec: {
-                restartPolicy: "Never",
-                automountServiceAccountToken: false,
-                enableServiceLinks: false,
-                securityContext: podSecurityContext(app),
+            spec: appCommandPodSpec(app, names, {
+                name: "load",
+                image: imageReference(load.image ?? app.image),
+                command: load.command,
+                args: load.args,
+                env: [{ name: "APP_SERVICE", value: `${names.app}:${servicePort}` }],
                 initContainers: [
                     {
                         name: "wait-for-service",
                         image: load.waitImage,
                         command: ["sh", "-c", `until nc -z -w 2 ${names.app} ${servicePort}; do echo "waiting for ${names.app}:${servicePort}"; sleep 2; done`],
                         resources: WAIT_RESOURCES,
-                        securityContext: jobSecurityContext,
+                        securityContext: jobSecurityContext(app),
                     },
                 ],
-                containers: [
-                    {
-                        name: "load",
-                        image: imageReference(load.image ?? app.image),
-                        command: [...load.command],
-                        ...(load.args ? { args: [...load.args] } : {}),
-                        envFrom: [{ configMapRef: { name: names.envConfigMap } }],
-                        env: [
-                            { name: app.secret.envName, valueFrom: { secretKeyRef: { name: names.secret, key: app.secret.key } } },
-                            { name: "APP_SERVICE", value: `${names.app}:${servicePort}` },
-                            { name: "HOME", value: "/tmp" },
-                        ],
-                        resources: containerResources(app),
-                        securityContext: jobSecurityContext,
-                        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                    },
-                ],
-                volumes: [{ name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } }],
-            },
+            }),
         },
     };
     return {

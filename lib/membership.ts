@@ -7,8 +7,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/schema";
 import { MEMBERSHIP_STEP_ENV } from "../config/peer-schema";
-import { containerResources, containerSecurityContext, imageReference, podSecurityContext, TMP_SIZE_LIMIT } from "./container";
-import type { JobObject } from "./jobs";
+import { imageReference } from "./container";
+import { appCommandPodSpec, type JobObject } from "./jobs";
 import { PROJECT, workloadNames } from "./names";
 import { checksum } from "./workload";
 
@@ -62,7 +62,6 @@ export function membershipJob(app: AppConfig, step: MembershipStep, namespace: s
     if (!cfg) throw new Error(`app ${app.name} has no membership.${step.step}`);
     const names = workloadNames(app.name);
     const sts = names.app;
-    const securityContext = { ...containerSecurityContext(app), readOnlyRootFilesystem: true };
     const labels = {
         "app.kubernetes.io/name": `${app.name}-${STEP_JOB_SUFFIX[step.step]}`,
         "app.kubernetes.io/instance": app.name,
@@ -82,30 +81,13 @@ export function membershipJob(app: AppConfig, step: MembershipStep, namespace: s
         activeDeadlineSeconds: cfg.activeDeadlineSeconds,
         template: {
             metadata: { labels },
-            spec: {
-                restartPolicy: "Never",
-                automountServiceAccountToken: false,
-                enableServiceLinks: false,
-                securityContext: podSecurityContext(app),
-                containers: [
-                    {
-                        name: "step",
-                        image: imageReference(app.image),
-                        imagePullPolicy: app.image.pullPolicy,
-                        command: [...cfg.command],
-                        envFrom: [{ configMapRef: { name: names.envConfigMap } }],
-                        env: [
-                            { name: app.secret.envName, valueFrom: { secretKeyRef: { name: names.secret, key: app.secret.key } } },
-                            ...Object.entries(stepEnv).map(([name, value]) => ({ name, value })),
-                            { name: "HOME", value: "/tmp" },
-                        ],
-                        resources: containerResources(app),
-                        securityContext,
-                        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                    },
-                ],
-                volumes: [{ name: "tmp", emptyDir: { sizeLimit: TMP_SIZE_LIMIT } }],
-            },
+            spec: appCommandPodSpec(app, names, {
+                name: "step",
+                image: imageReference(app.image),
+                imagePullPolicy: app.image.pullPolicy,
+                command: cfg.command,
+                env: Object.entries(stepEnv).map(([name, value]) => ({ name, value })),
+            }),
         },
     };
     return { metadata: { name: `${app.name}-${STEP_JOB_SUFFIX[step.step]}-${checksum(spec).slice(0, 8)}`, labels, annotations: {} }, spec };

@@ -15,6 +15,7 @@ import { pdbEnabled, pdbSpec } from "../lib/pdb";
 import { clientServiceSpec, headlessServiceSpec, networkPolicySpec } from "../lib/services";
 import { podTemplate, pvcRetentionPolicy, scannerWaivers, updateStrategy, volumeClaimTemplates } from "../lib/workload";
 import { parseStackConfig } from "../config/parse";
+import type { AppConfig } from "../config/schema";
 import { CHECKSUM, helm, render, stackConfig } from "./helm";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -25,6 +26,11 @@ function comparable(spec: Any): Any {
     const s = structuredClone(spec);
     delete s.metadata;
     return s;
+}
+
+/** The native component's pod template for an app, as the chart's parity needs it (managed-by Helm, no scrape annotations). */
+function nativePodTemplate(app: AppConfig, clusterDomain: string): Any {
+    return podTemplate(app, { names: workloadNames(app.name), secretChecksum: CHECKSUM, managedBy: "Helm", scrapeAnnotations: false, clusterDomain });
 }
 
 describe("charts/stateful-app with the Helm CLI", () => {
@@ -122,13 +128,7 @@ describe("charts/stateful-app with the Helm CLI", () => {
                 it(`${app.name}: renders the same StatefulSet spec as the native component`, () => {
                     const names = workloadNames(app.name);
                     const sts = render(app, cfg.namespace.name, cfg.clusterDomain).find((d) => d.kind === "StatefulSet");
-                    const native = podTemplate(app, {
-                        names,
-                        secretChecksum: CHECKSUM,
-                        managedBy: "Helm",
-                        scrapeAnnotations: false,
-                        clusterDomain: cfg.clusterDomain,
-                    }) as Any;
+                    const native = nativePodTemplate(app, cfg.clusterDomain) as Any;
                     const chartPod = sts.spec.template;
                     // Pod spec: security contexts, probes, ports, env, mounts, volumes, spread, resources.
                     assert.deepStrictEqual(comparable(chartPod.spec), JSON.parse(JSON.stringify(comparable(native.spec))));
@@ -148,15 +148,8 @@ describe("charts/stateful-app with the Helm CLI", () => {
 
                 it(`${app.name}: with a pod-spec field set (priorityClassName, through podSpecFields), still the same pod spec as the native component`, () => {
                     const withField = { ...app, priorityClassName: "stateful-high" };
-                    const names = workloadNames(app.name);
                     const chartPod = render(withField, cfg.namespace.name).find((d) => d.kind === "StatefulSet").spec.template;
-                    const native = podTemplate(withField, {
-                        names,
-                        secretChecksum: CHECKSUM,
-                        managedBy: "Helm",
-                        scrapeAnnotations: false,
-                        clusterDomain: cfg.clusterDomain,
-                    }) as Any;
+                    const native = nativePodTemplate(withField, cfg.clusterDomain) as Any;
                     assert.strictEqual(chartPod.spec.priorityClassName, "stateful-high");
                     assert.deepStrictEqual(comparable(chartPod.spec), JSON.parse(JSON.stringify(comparable(native.spec))));
                 });
@@ -216,7 +209,7 @@ describe("charts/stateful-app with the Helm CLI", () => {
         const json = (v: unknown) => JSON.parse(JSON.stringify(v));
 
         it("both paths render the same pod spec, peer env values included", () => {
-            const native = podTemplate(app, { names, secretChecksum: CHECKSUM, managedBy: "Helm", scrapeAnnotations: false, clusterDomain: cfg.clusterDomain });
+            const native = nativePodTemplate(app, cfg.clusterDomain);
             assert.deepStrictEqual(comparable(find("StatefulSet", "etcd").spec.template.spec), json(comparable((native as Any).spec)));
         });
 
