@@ -262,8 +262,8 @@ describe("etcd on the real node: a 3-member cluster through peerEnv, membership 
         try {
             let live = 3;
             for (const n of [4, 5, 4, 3]) {
-                const out = await deploy("dev", ringStack(NS, n), `up (replicas ${live} -> ${n})`);
                 if (n === 3) removedId = (await members(NS, "etcd-0")).find((m) => m.name === "etcd-3")?.id;
+                const out = await deploy("dev", ringStack(NS, n), `up (replicas ${live} -> ${n})`);
                 const [step, job] = n > live ? ["afterScaleUp", "scale-up"] : ["beforeScaleDown", "scale-down"];
                 assert.match(out, new RegExp(`membership\\.${step}: Job ${APP}-${job}-[0-9a-f]{8} succeeded`), out.slice(-3000));
                 live = n;
