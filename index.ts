@@ -16,7 +16,7 @@ import { namespaceMetadata } from "./lib/namespace";
 import { checkAgainstDeployed, loadConfig } from "./config";
 import { configKey } from "./config/errors";
 import { clusterConnection } from "./lib/kube-client";
-import { membershipJob, membershipStep } from "./lib/membership";
+import { membershipJob } from "./lib/membership";
 import { runStepJob } from "./lib/membership-run";
 import { workloadNames } from "./lib/names";
 import { recoverStuckRollout } from "./lib/rollout-recovery";
@@ -38,8 +38,8 @@ interface ProgramOutputs {
 
 export = async (): Promise<ProgramOutputs> => {
     const { stack, cluster, kubeconfigFiles, secret } = loadConfig();
-    const { recreatePlans, generations, liveReplicas } = await checkAgainstDeployed({ stack, cluster, kubeconfigFiles });
-    const steps = stack.apps.map((app) => membershipStep(app, liveReplicas.get(workloadNames(app.name).app)));
+    const { recreatePlans, generations, membershipSteps } = await checkAgainstDeployed({ stack, cluster, kubeconfigFiles });
+    const steps = stack.apps.map((app) => membershipSteps.get(app.name));
 
     const provider = clusterProvider(cluster);
     // Always retainOnDelete: deleting a namespace deletes every PVC in it, so neither `pulumi destroy` nor a rename

@@ -14,6 +14,7 @@ import { readNamespace } from "../lib/kube-api";
 import { clusterConnection } from "../lib/kube-client";
 import { kubeconfigContexts, KubeconfigFile, KubeconfigSources, kubeconfigSources } from "../lib/kubeconfig";
 import type { RecreatePlan } from "../lib/recreate";
+import type { MembershipStep } from "../lib/membership";
 import { belongsToStack, departureCheck } from "./departures";
 import { ConfigProblem, configKey, StackConfigError } from "./errors";
 import { checkAgainstLive, classesToRead } from "./live";
@@ -180,15 +181,15 @@ function parseJson(text: string | undefined): unknown {
  *
  * @returns `recreatePlans`: per app name, the StatefulSet recreate phase for this run (lib/recreate.ts), from the live
  *   StatefulSets; `generations`: per StatefulSet name in the stack's namespace, its `metadata.generation` now
- *   (lib/rollout-watch.ts waits for the rollouts this run starts); `liveReplicas`: per StatefulSet name in the stack's
- *   namespace, its `spec.replicas` now (lib/membership.ts picks the membership step a change of `replicas` needs).
+ *   (lib/rollout-watch.ts waits for the rollouts this run starts); `membershipSteps`: per app name, the membership
+ *   step a change of `replicas` against the live StatefulSet needs (lib/membership.ts), which preview has named.
  * @throws a `pulumi.RunError` named StackConfigError naming `stateful-apps:apps[i].storage.size`, or naming
  *   `kubernetes:context` when the cluster cannot be read (unreachable, refused credentials).
  */
 export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: Pick<LoadedConfig, "stack" | "cluster" | "kubeconfigFiles">): Promise<{
     recreatePlans: ReadonlyMap<string, RecreatePlan>;
     generations: ReadonlyMap<string, number>;
-    liveReplicas: ReadonlyMap<string, number>;
+    membershipSteps: ReadonlyMap<string, MembershipStep>;
 }> {
     const context = cluster.context;
     const thisStack = stackIdentity(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack());
@@ -211,7 +212,7 @@ export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: 
             },
         ]);
     }
-    const { problems, warnings, plans } = checkAgainstLive(stack, live);
+    const { problems, warnings, plans, steps } = checkAgainstLive(stack, live);
     const departures = departureCheck(thisStack, stack, live);
     if (!live.elsewhere) {
         warnings.push(
@@ -223,6 +224,5 @@ export async function checkAgainstDeployed({ stack, cluster, kubeconfigFiles }: 
         throw stackConfigRunError([...departures.problems, ...problems]);
     }
     const generations = new Map(live.statefulSets.flatMap((s) => (s.generation !== undefined ? [[s.name, s.generation] as const] : [])));
-    const liveReplicas = new Map(live.statefulSets.flatMap((s) => (s.replicas !== undefined ? [[s.name, s.replicas] as const] : [])));
-    return { recreatePlans: plans, generations, liveReplicas };
+    return { recreatePlans: plans, generations, membershipSteps: steps };
 }

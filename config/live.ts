@@ -8,7 +8,7 @@ import { parseQuantity } from "../lib/quantity";
 import { immutableFieldChanges, RecreatePlan, recreatePlan } from "../lib/recreate";
 import { ConfigProblem, configKey } from "./errors";
 import { membershipProblems } from "./peer-rules";
-import { describeStep, membershipStep } from "../lib/membership";
+import { describeStep, MembershipStep, membershipStep } from "../lib/membership";
 import type { StackConfig } from "./schema";
 
 /** The outcome of comparing the config with what is deployed. */
@@ -19,6 +19,8 @@ export interface DeployedCheck {
     readonly warnings: string[];
     /** Per app name: the StatefulSet recreate phase (lib/recreate.ts), `none` for apps without a live StatefulSet. */
     readonly plans: ReadonlyMap<string, RecreatePlan>;
+    /** Per app name: the membership step this `up` runs (lib/membership.ts), for apps that need one. */
+    readonly steps: ReadonlyMap<string, MembershipStep>;
 }
 
 /** An app's live claims (`data-<app>-<ordinal>`) with their sizes in bytes. */
@@ -95,6 +97,7 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
     const problems: ConfigProblem[] = [];
     const warnings: string[] = [];
     const plans = new Map<string, RecreatePlan>();
+    const steps = new Map<string, MembershipStep>();
     const growing = growingClaims(cfg, live.claims);
     cfg.apps.forEach((app, i) => {
         const sizeKey = configKey(["apps", i, "storage", "size"]);
@@ -152,7 +155,10 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
         }
         problems.push(...claimFieldProblems(app, i, sized), ...membershipProblems(app, i, sts));
         const step = membershipStep(app, sts?.replicas);
-        if (step) warnings.push(`${configKey(["apps", i, "membership", step.step])}: ${describeStep(step)}`);
+        if (step) {
+            steps.set(app.name, step);
+            warnings.push(`${configKey(["apps", i, "membership", step.step])}: ${describeStep(step)}`);
+        }
         if (sized.length === 0 || now === undefined) {
             return;
         }
@@ -190,5 +196,5 @@ export function checkAgainstLive(cfg: StackConfig, live: LiveNamespace): Deploye
             );
         }
     });
-    return { problems, warnings, plans };
+    return { problems, warnings, plans, steps };
 }

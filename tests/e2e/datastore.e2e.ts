@@ -26,7 +26,7 @@ import * as path from "path";
 import { PROJECT } from "../../lib/names";
 import { APP, ringStack } from "./etcd-app";
 import { Any, appIn, collector, EngineEnv, eventually, stackFileWith, succeeds, timed } from "./harness";
-import { IMAGES, imageBlock, NODE, request, requestInNode, resolveInCluster } from "./real-node-lib";
+import { IMAGES, imageBlock, NODE, readyPodUid, request, requestInNode, resolveInCluster } from "./real-node-lib";
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-datastore-"));
 let env: EngineEnv;
@@ -52,6 +52,18 @@ function cassandraStack(replicas: number): string {
         config[`${PROJECT}:apps`] = [ds];
         config[`${PROJECT}:removedApps`] = [{ name: APP, namespace: NS, data: "delete" }];
     });
+}
+
+/** Deletes pod `name` and waits (at most `seconds`) until its replacement is Ready; prints how long it took. */
+async function replacePod(ns: string, name: string, seconds: number): Promise<void> {
+    const uid = getJson(["pod", name, "-n", ns]).metadata.uid;
+    const t = Date.now();
+    env.cluster.kubectl(["delete", "pod", name, "-n", ns, "--wait=false"]);
+    await eventually(`${name} replaced and Ready`, seconds, () => {
+        const now = readyPodUid(env.cluster, ns, name);
+        return now !== undefined && now !== uid;
+    });
+    process.stdout.write(`      [e2e] ${name} back and Ready ${((Date.now() - t) / 1000).toFixed(1)} s after its deletion\n`);
 }
 
 function podIp(ns: string, name: string): string {
@@ -174,16 +186,7 @@ describe("datastores on the real node", function () {
         it("pod etcd-1 deleted: it comes back with the same PVC and the same member ID, and has the key", async () => {
             const claim = getJson(["pvc", `data-${APP}-1`, "-n", NS]).metadata.uid;
             const id = (await members(NS, "etcd-0")).find((m) => m.name === "etcd-1")?.id;
-            const uid = getJson(["pod", "etcd-1", "-n", NS]).metadata.uid;
-            const t = Date.now();
-            env.cluster.kubectl(["delete", "pod", "etcd-1", "-n", NS, "--wait=false"]);
-            await eventually("etcd-1 replaced and Ready", 120, () => {
-                const r = env.cluster.kubectlResult(["get", "pod", "etcd-1", "-n", NS, "-o", "json"]);
-                if (r.status !== 0) return false;
-                const p = JSON.parse(r.stdout);
-                return p.metadata.uid !== uid && (p.status.conditions ?? []).some((c: Any) => c.type === "Ready" && c.status === "True");
-            });
-            process.stdout.write(`      [e2e] etcd-1 back and Ready ${((Date.now() - t) / 1000).toFixed(1)} s after its deletion\n`);
+            await replacePod(NS, "etcd-1", 120);
             assert.strictEqual(getJson(["pvc", `data-${APP}-1`, "-n", NS]).metadata.uid, claim, "the same PVC");
             assert.strictEqual((await members(NS, "etcd-0")).find((m) => m.name === "etcd-1")?.id, id, "the same member ID");
             assert.strictEqual(await localRead(NS, "etcd-1", "greeting"), "hello ring");
@@ -303,16 +306,7 @@ describe("datastores on the real node", function () {
         it("a row written survives the pod's deletion (same PVC)", async () => {
             cql("datastore-0", "CREATE TABLE IF NOT EXISTS visits.kept (k int PRIMARY KEY, v text); INSERT INTO visits.kept (k, v) VALUES (1, 'survives');");
             const claim = getJson(["pvc", "data-datastore-0", "-n", CASS_NS]).metadata.uid;
-            const uid = getJson(["pod", "datastore-0", "-n", CASS_NS]).metadata.uid;
-            const t = Date.now();
-            env.cluster.kubectl(["delete", "pod", "datastore-0", "-n", CASS_NS, "--wait=false"]);
-            await eventually("datastore-0 replaced and Ready", 300, () => {
-                const r = env.cluster.kubectlResult(["get", "pod", "datastore-0", "-n", CASS_NS, "-o", "json"]);
-                if (r.status !== 0) return false;
-                const p = JSON.parse(r.stdout);
-                return p.metadata.uid !== uid && (p.status.conditions ?? []).some((c: Any) => c.type === "Ready" && c.status === "True");
-            });
-            process.stdout.write(`      [e2e] datastore-0 back and Ready ${((Date.now() - t) / 1000).toFixed(1)} s after its deletion\n`);
+            await replacePod(CASS_NS, "datastore-0", 300);
             assert.strictEqual(getJson(["pvc", "data-datastore-0", "-n", CASS_NS]).metadata.uid, claim, "the same PVC");
             assert.match(cql("datastore-0", "SELECT v FROM visits.kept WHERE k = 1"), /survives/);
         });

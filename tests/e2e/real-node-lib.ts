@@ -9,6 +9,7 @@ import * as dns from "dns";
 import * as http from "http";
 import * as path from "path";
 import { ROOT } from "../../deploy/engine";
+import type { LocalCluster } from "../cluster";
 
 const lines = (script: string, arg: string) =>
     Object.fromEntries(
@@ -77,4 +78,14 @@ export async function resolveInCluster(name: string): Promise<string[]> {
     const r = new dns.promises.Resolver({ timeout: 3000, tries: 2 });
     r.setServers([NODE.NODE_IP]);
     return r.resolve4(name);
+}
+
+/** The UID of pod `name` in `ns` while it is Ready and not terminating; undefined otherwise (or when it does not exist). */
+export function readyPodUid(cluster: LocalCluster, ns: string, name: string): string | undefined {
+    const r = cluster.kubectlResult(["get", "pod", name, "-n", ns, "-o", "json"]);
+    if (r.status !== 0) return undefined;
+    const p = JSON.parse(r.stdout);
+    const ready =
+        !p.metadata.deletionTimestamp && (p.status.conditions ?? []).some((c: { type?: string; status?: string }) => c.type === "Ready" && c.status === "True");
+    return ready ? p.metadata.uid : undefined;
 }

@@ -21,7 +21,7 @@ import { ROOT } from "../../deploy/engine";
 import { PROJECT } from "../../lib/names";
 import { parse, stringify } from "yaml";
 import { HELM } from "../helm";
-import { get, IMAGES, imageBlock, NODE, requestInNode, resolveInCluster } from "./real-node-lib";
+import { get, IMAGES, imageBlock, NODE, readyPodUid, requestInNode, resolveInCluster } from "./real-node-lib";
 import { Any, appIn, claimsReleased, collector, EngineEnv, eventually, stackFileWith, succeeds, timed, up } from "./harness";
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-real-node-"));
@@ -92,10 +92,7 @@ function pod(name: string): Any {
 }
 
 function podReady(name: string): boolean {
-    const r = env.cluster.kubectlResult(["get", "pod", name, "-n", NS, "-o", "json"]);
-    if (r.status !== 0) return false;
-    const p = JSON.parse(r.stdout);
-    return !p.metadata.deletionTimestamp && (p.status.conditions ?? []).some((c: Any) => c.type === "Ready" && c.status === "True");
+    return readyPodUid(env.cluster, NS, name) !== undefined;
 }
 
 function pvcUid(name: string): string {
