@@ -51,6 +51,7 @@ export class HelmStatefulApp extends pulumi.ComponentResource {
                 namespace,
                 values: helmValues(app, secret.checksum, {
                     scrapeAnnotations: args.scrapeAnnotations,
+                    scrapeFrom: args.scrapeFrom,
                     clusterDomain: args.clusterDomain,
                     stack: stackIdentity(pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack()),
                 }),

@@ -17,7 +17,7 @@ import { clientServiceSpec, headlessServiceSpec, networkPolicySpec } from "../li
 import { appForPhase, RecreatePlan } from "../lib/recreate";
 import { mtailProgram } from "../lib/metrics-sidecar";
 import { optional, scannerWaivers, STATEFULSET_IMMUTABLE_PATHS, statefulSetSpec } from "../lib/workload";
-import type { AppConfig } from "../config/schema";
+import type { AppConfig, NetworkPeer } from "../config/schema";
 import type { AppSecret } from "./app-secret";
 
 /**
@@ -45,6 +45,8 @@ export interface WorkloadPathArgs {
     readonly protect?: boolean;
     /** Annotate pods for annotation-based Prometheus scraping (apps with `metrics`). Default false. */
     readonly scrapeAnnotations?: boolean;
+    /** Where Prometheus runs (`monitoring.scrapeFrom`): the NetworkPolicy admits only them on the metrics port. Default none. */
+    readonly scrapeFrom?: readonly NetworkPeer[];
     /** The StatefulSet recreate phase of this run (lib/recreate.ts); native apps only. Default `none`. */
     readonly recreate?: RecreatePlan;
 }
@@ -149,7 +151,7 @@ export class StatefulApp extends pulumi.ComponentResource {
             new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: meta(names.app), spec: pdbSpec(app.pdb, selectorLabels(app.name)) }, child);
         }
         if (app.networkPolicy.enabled) {
-            new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, { metadata: meta(names.app), spec: networkPolicySpec(app) }, child);
+            new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, { metadata: meta(names.app), spec: networkPolicySpec(app, args.scrapeFrom ?? []) }, child);
         }
 
         this.serviceDns = pulumi.all([service.metadata.name, namespace]).apply(([, ns]) => serviceDnsName(app.name, ns, args.clusterDomain));

@@ -109,6 +109,7 @@ export class StatefulWorkload extends pulumi.ComponentResource implements Worklo
             secret,
             protect: args.protect,
             scrapeAnnotations: !monitoring.prometheusOperator,
+            scrapeFrom: monitoring.scrapeFrom,
             recreate: args.recreate,
         };
         const pathOpts = { parent: this, dependsOn: [secret], ...atRoot };

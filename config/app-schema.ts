@@ -15,8 +15,8 @@ import {
     imageRef,
     int32,
     intOrPercent,
-    labelMap,
     MAX_REPLICAS,
+    networkPeer,
     quantity,
     seconds,
 } from "./fields";
@@ -299,22 +299,14 @@ export const appSchema = z.strictObject({
         .strictObject({
             enabled: z.boolean().default(false).describe("Create a NetworkPolicy."),
             allowFrom: z
-                .array(
-                    z
-                        .strictObject({
-                            podLabels: labelMap.optional(),
-                            namespaceLabels: labelMap.optional(),
-                        })
-                        // k8s.io/kubernetes pkg/apis/networking/validation ValidateNetworkPolicyPeer: "must specify a peer".
-                        .refine((p) => p.podLabels !== undefined || p.namespaceLabels !== undefined, {
-                            message: "must give podLabels, namespaceLabels or both (an empty peer is refused by Kubernetes)",
-                        }),
-                )
+                .array(networkPeer)
                 .default([])
                 .describe("Peers allowed to reach the app port (besides the app's own pods). Empty: only the app's pods."),
         })
         .prefault({})
-        .describe("Ingress NetworkPolicy: only the app port, only from allowed peers."),
+        .describe(
+            "Ingress NetworkPolicy: the app port only from the app's own pods and `allowFrom`, the members' `extraPorts` only from the app's own pods, the mtail `metrics` port only from `monitoring.scrapeFrom`.",
+        ),
     metrics: z
         .strictObject({
             logFormat: z

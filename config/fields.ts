@@ -122,3 +122,17 @@ export const INJECTED_ENV = { POD_NAME: "metadata.name", POD_NAMESPACE: "metadat
 
 /** Most replicas an app may have: each pod's DNS name is listed in the stack outputs. */
 export const MAX_REPLICAS = 1000;
+
+/**
+ * A NetworkPolicy peer: pods with `podLabels`, in namespaces with `namespaceLabels`, or both in one peer (pods with
+ * those labels in those namespaces). One of them is required: k8s.io/kubernetes pkg/apis/networking/validation
+ * ValidateNetworkPolicyPeer refuses an empty peer ("must specify a peer").
+ */
+export const networkPeer = z
+    .strictObject({
+        podLabels: labelMap.optional(),
+        namespaceLabels: labelMap.optional(),
+    })
+    .refine((p) => p.podLabels !== undefined || p.namespaceLabels !== undefined, {
+        message: "must give podLabels, namespaceLabels or both (an empty peer is refused by Kubernetes)",
+    });

@@ -44,7 +44,10 @@ function derivedObjectNames(app: string): string[] {
     ];
 }
 
-/** Across apps: unique names, no collision of derived object names, each nodePort used once (cluster-wide). */
+/**
+ * Across apps: unique names, no collision of derived object names, each nodePort used once (cluster-wide); the
+ * scrape peers named when a NetworkPolicy guards a metrics port.
+ */
 function acrossApps(cfg: StackConfig): Problem[] {
     const out: Problem[] = [];
     const seen = new Map<string, number>();
@@ -78,6 +81,14 @@ function acrossApps(cfg: StackConfig): Problem[] {
             nodePorts.set(app.service.nodePort, i);
         }
     });
+    const scraped = cfg.apps.filter((a) => a.metrics && a.networkPolicy.enabled).map((a) => a.name);
+    if (scraped.length > 0 && cfg.monitoring.scrapeFrom.length === 0) {
+        out.push({
+            path: ["monitoring", "scrapeFrom"],
+            message: `must name where Prometheus runs: ${scraped.join(", ")} ${scraped.length > 1 ? "have" : "has"} metrics and networkPolicy.enabled, and the NetworkPolicy admits on the metrics port only these peers, so with none Prometheus could not scrape. For example [{namespaceLabels: {kubernetes.io/metadata.name: monitoring}}]`,
+            given: [],
+        });
+    }
     return out;
 }
 

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { DNS1035_LABEL, DNS1123_LABEL } from "../lib/names";
 import { appSchema } from "./app-schema";
-import { DNS1123_SUBDOMAIN, labelMap, seconds, int32 } from "./fields";
+import { DNS1123_SUBDOMAIN, labelMap, networkPeer, seconds, int32 } from "./fields";
 
 export type { AppConfig, ProbeConfig } from "./app-schema";
 
@@ -55,6 +55,12 @@ const stackSchema = z.strictObject({
             labels: labelMap
                 .default({})
                 .describe("Extra labels on ServiceMonitors and PrometheusRules (the operator's selectors, e.g. `release: kube-prometheus-stack`)."),
+            scrapeFrom: z
+                .array(networkPeer)
+                .default([])
+                .describe(
+                    "Where Prometheus runs, as NetworkPolicy peers (e.g. `[{namespaceLabels: {kubernetes.io/metadata.name: monitoring}}]`): the only peers an app's NetworkPolicy admits on its mtail `metrics` port. Required when an app has both `metrics` and `networkPolicy.enabled`.",
+                ),
             scrapeJob: z
                 .string()
                 .min(1)
@@ -107,6 +113,8 @@ const stackSchema = z.strictObject({
 
 /** The whole stack configuration, validated, defaulted and frozen. */
 export type StackConfig = z.output<typeof stackSchema>;
+/** A NetworkPolicy peer of the config (`apps[].networkPolicy.allowFrom[]`, `monitoring.scrapeFrom[]`). */
+export type NetworkPeer = z.output<typeof networkPeer>;
 
 /** The schema, for generating docs (`z.toJSONSchema`). */
 export const STACK_SCHEMA = stackSchema;

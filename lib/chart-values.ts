@@ -179,6 +179,7 @@ export const CHART_VALUES_SCHEMA = z
             .strictObject({
                 enabled: z.boolean().optional(),
                 allowFrom: z.array(z.strictObject({ podLabels: stringMap.optional(), namespaceLabels: stringMap.optional() })).optional(),
+                metricsFrom: z.array(z.strictObject({ podLabels: stringMap.optional(), namespaceLabels: stringMap.optional() })).optional(),
             })
             .optional(),
         hooks: z.strictObject({ enabled: z.boolean().optional(), image: z.string().min(1).optional() }).optional(),

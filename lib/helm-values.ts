@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { configFileData } from "./config-files";
 import { STACK_ANNOTATION, workloadNames } from "./names";
 import { pdbEnabled, pdbPolicy } from "./pdb";
-import type { AppConfig } from "../config/schema";
+import type { AppConfig, NetworkPeer } from "../config/schema";
 import { containerResources, containerSecurityContext, podSecurityContext } from "./container";
 import { mtailProgram, sidecarResources } from "./metrics-sidecar";
 import { optional, podSpecFields, probe, pvcRetentionPolicy, scannerWaivers, SECRET_CHECKSUM_ANNOTATION, updateStrategy } from "./workload";
@@ -44,7 +44,8 @@ export interface StatefulAppValues {
  *   (stacks without the Prometheus Operator). Default false. `opts.stack`: the Pulumi stack, written on the
  *   StatefulSet as the annotation `stateful-apps/stack` (lib/names.ts STACK_ANNOTATION). Default: no annotation.
  *   `opts.clusterDomain`: the stack's `clusterDomain`, for the members' DNS names of `peerEnv`. Default: the chart's
- *   (`cluster.local`).
+ *   (`cluster.local`). `opts.scrapeFrom`: the stack's `monitoring.scrapeFrom`, the NetworkPolicy's peers on the
+ *   metrics port (`networkPolicy.metricsFrom`, set for apps with `metrics` only). Default: none.
  * @returns values for `helm install`; names are pinned with `fullnameOverride`/`nameOverride` so the chart's
  *   objects carry the same names and selector labels as the native path. No value is ever null: Helm merges
  *   user values into the chart's defaults key by key, so the chart keeps no default that a value would have to
@@ -54,7 +55,7 @@ export interface StatefulAppValues {
 export function helmValues(
     app: AppConfig,
     secretChecksum: pulumi.Input<string>,
-    opts: { scrapeAnnotations?: boolean; stack?: string; clusterDomain?: string } = {},
+    opts: { scrapeAnnotations?: boolean; stack?: string; clusterDomain?: string; scrapeFrom?: readonly NetworkPeer[] } = {},
 ): StatefulAppValues {
     const names = workloadNames(app.name);
     const program = mtailProgram(app);
@@ -101,7 +102,12 @@ export function helmValues(
         podAnnotations: { [SECRET_CHECKSUM_ANNOTATION]: secretChecksum },
         ...optional("podSpecFields", Object.keys(podSpecFields(app)).length > 0 ? podSpecFields(app) : undefined),
         statefulSetAnnotations: { ...(opts.stack !== undefined ? { [STACK_ANNOTATION]: opts.stack } : {}), ...scannerWaivers(app) },
-        networkPolicy: { enabled: app.networkPolicy.enabled, allowFrom: app.networkPolicy.allowFrom.map((p) => ({ ...p })) },
+        networkPolicy: {
+            enabled: app.networkPolicy.enabled,
+            allowFrom: app.networkPolicy.allowFrom.map((p) => ({ ...p })),
+            // Only when there is a metrics port to open: releases of other apps keep the values they had.
+            ...optional("metricsFrom", app.metrics && opts.scrapeFrom?.length ? opts.scrapeFrom.map((p) => ({ ...p })) : undefined),
+        },
         hooks: { enabled: app.helm.hooks, image: app.helm.hookImage },
         metrics:
             app.metrics && program

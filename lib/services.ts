@@ -5,7 +5,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { selectorLabels } from "./names";
 import { extraServicePorts } from "./peers";
-import type { AppConfig } from "../config/schema";
+import type { AppConfig, NetworkPeer } from "../config/schema";
 
 type ServiceSpec = k8s.types.input.core.v1.ServiceSpec;
 type ServicePort = k8s.types.input.core.v1.ServicePort;
@@ -49,31 +49,36 @@ export function clientServiceSpec(app: AppConfig): ServiceSpec {
     };
 }
 
+/** A NetworkPolicy peer of our config (`allowFrom`, `monitoring.scrapeFrom`) as Kubernetes spells it. */
+function policyPeer(peer: NetworkPeer): k8s.types.input.networking.v1.NetworkPolicyPeer {
+    return {
+        ...(peer.podLabels ? { podSelector: { matchLabels: { ...peer.podLabels } } } : {}),
+        ...(peer.namespaceLabels ? { namespaceSelector: { matchLabels: { ...peer.namespaceLabels } } } : {}),
+    };
+}
+
 /**
  * The ingress NetworkPolicy (`networkPolicy.enabled`): the app port and the `clients` extra ports only from the app's
  * own pods and the configured peers (pod labels, namespace labels, or both in one peer); the `members` extra ports
- * (peer traffic) only from the app's own pods. Nothing else reaches the pods.
+ * (peer traffic) only from the app's own pods; the mtail `metrics` port (apps with `metrics`) only from `scrapeFrom`
+ * (the stack's `monitoring.scrapeFrom`: where Prometheus runs). Nothing else reaches the pods.
  */
-export function networkPolicySpec(app: AppConfig): k8s.types.input.networking.v1.NetworkPolicySpec {
+export function networkPolicySpec(app: AppConfig, scrapeFrom: readonly NetworkPeer[]): k8s.types.input.networking.v1.NetworkPolicySpec {
     const selector = selectorLabels(app.name);
     const own = { podSelector: { matchLabels: selector } };
     const tcp = (port: number) => ({ port, protocol: "TCP" });
     const memberPorts = app.extraPorts.filter((p) => p.access === "members");
+    const metricsFrom = app.metrics && scrapeFrom.length > 0 ? [{ ports: [tcp(app.metrics.port)], from: scrapeFrom.map(policyPeer) }] : [];
     return {
         podSelector: { matchLabels: selector },
         policyTypes: ["Ingress"],
         ingress: [
             {
                 ports: [tcp(app.port), ...app.extraPorts.filter((p) => p.access === "clients").map((p) => tcp(p.port))],
-                from: [
-                    own,
-                    ...app.networkPolicy.allowFrom.map((peer) => ({
-                        ...(peer.podLabels ? { podSelector: { matchLabels: { ...peer.podLabels } } } : {}),
-                        ...(peer.namespaceLabels ? { namespaceSelector: { matchLabels: { ...peer.namespaceLabels } } } : {}),
-                    })),
-                ],
+                from: [own, ...app.networkPolicy.allowFrom.map(policyPeer)],
             },
             ...(memberPorts.length > 0 ? [{ ports: memberPorts.map((p) => tcp(p.port)), from: [own] }] : []),
+            ...metricsFrom,
         ],
     };
 }

@@ -156,7 +156,7 @@ describe("charts/stateful-app with the Helm CLI", () => {
 
                 it(`${app.name}: renders the same Services, PodDisruptionBudget and NetworkPolicy specs as the native builders`, () => {
                     const names = workloadNames(app.name);
-                    const docs = render(app, cfg.namespace.name);
+                    const docs = render(app, cfg.namespace.name, undefined, cfg.monitoring.scrapeFrom);
                     const find = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
                     const json = (v: unknown) => JSON.parse(JSON.stringify(v));
                     assert.deepStrictEqual(find("Service", names.headless)?.spec, json(headlessServiceSpec(app)));
@@ -165,7 +165,7 @@ describe("charts/stateful-app with the Helm CLI", () => {
                         find("PodDisruptionBudget", names.app)?.spec,
                         pdbEnabled(app) ? json(pdbSpec(app.pdb, selectorLabels(app.name))) : undefined,
                     );
-                    assert.deepStrictEqual(find("NetworkPolicy", names.app)?.spec, app.networkPolicy.enabled ? json(networkPolicySpec(app)) : undefined);
+                    assert.deepStrictEqual(find("NetworkPolicy", names.app)?.spec, app.networkPolicy.enabled ? json(networkPolicySpec(app, cfg.monitoring.scrapeFrom)) : undefined);
                 });
             }
         });
@@ -227,7 +227,7 @@ describe("charts/stateful-app with the Helm CLI", () => {
         it("both paths render the same Services and NetworkPolicy: peer port on the headless Service only, open to members only", () => {
             assert.deepStrictEqual(find("Service", names.headless)?.spec, json(headlessServiceSpec(app)));
             assert.deepStrictEqual(find("Service", names.app)?.spec, json(clientServiceSpec(app)));
-            assert.deepStrictEqual(find("NetworkPolicy", names.app)?.spec, json(networkPolicySpec(app)));
+            assert.deepStrictEqual(find("NetworkPolicy", names.app)?.spec, json(networkPolicySpec(app, cfg.monitoring.scrapeFrom)));
             assert.deepStrictEqual(
                 find("Service", names.headless).spec.ports.map((p: Any) => p.name),
                 ["client", "peer", "metrics"],

@@ -44,12 +44,21 @@ export class LocalCluster {
 
     /**
      * Starts the cluster from scratch (a killed run may have left it behind), with `nodes` fake nodes over
-     * zone-a/b/c, and with `realNode` also the real node of scripts/real-node (containers really run there).
+     * zone-a/b/c, and with `realNodes` (1..3) also that many real nodes of scripts/real-node, one per zone
+     * (containers really run there); `realNode` is `realNodes: 1`; `networkPolicies` makes them enforce NetworkPolicies.
      */
-    up(nodes = 3, opts: { realNode?: boolean } = {}): void {
+    up(nodes = 3, opts: { realNode?: boolean; realNodes?: number; networkPolicies?: boolean } = {}): void {
         const down = this.run("bash", [SCRIPT, "down"]);
         assert.strictEqual(down.status, 0, `scripts/cluster down failed:\n${down.stderr}`);
-        const up = this.run("bash", [SCRIPT, "up", "--nodes", String(nodes), ...(opts.realNode ? ["--real-node"] : [])]);
+        const real = opts.realNodes ?? (opts.realNode ? 1 : 0);
+        const up = this.run("bash", [
+            SCRIPT,
+            "up",
+            "--nodes",
+            String(nodes),
+            ...(real > 0 ? ["--real-nodes", String(real)] : []),
+            ...(opts.networkPolicies ? ["--network-policies"] : []),
+        ]);
         assert.strictEqual(up.status, 0, `scripts/cluster up failed:\n${up.stderr}`);
         this.kubeconfig = up.stdout.trim();
         assert.ok(fs.existsSync(this.kubeconfig), `no kubeconfig at ${this.kubeconfig}`);

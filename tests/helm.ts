@@ -10,7 +10,7 @@ import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { CHART_PATH } from "../components/helm-stateful-app";
 import { helmValues } from "../lib/helm-values";
-import { AppConfig, StackConfig } from "../config/schema";
+import { AppConfig, NetworkPeer, StackConfig } from "../config/schema";
 import { readStackConfig } from "../lib/stack-file";
 import { ROOT } from "./harness";
 
@@ -45,11 +45,12 @@ export function helm(args: string[], values?: object): { status: number; stdout:
 }
 
 /**
- * `helm template` of the bundled chart for an app: every object, hooks and test Pod included. `clusterDomain`: passed
- * as the program passes the stack's; default: none passed (the chart's own default).
+ * `helm template` of the bundled chart for an app: every object, hooks and test Pod included. `clusterDomain` and
+ * `scrapeFrom`: passed as the program passes the stack's `clusterDomain` and `monitoring.scrapeFrom`; default: none
+ * passed (the chart's own defaults).
  */
-export function render(app: AppConfig, namespace: string, clusterDomain?: string): Any[] {
-    const r = helm(["template", app.name, CHART_PATH, "--namespace", namespace], helmValues(app, CHECKSUM, { clusterDomain }));
+export function render(app: AppConfig, namespace: string, clusterDomain?: string, scrapeFrom?: readonly NetworkPeer[]): Any[] {
+    const r = helm(["template", app.name, CHART_PATH, "--namespace", namespace], helmValues(app, CHECKSUM, { clusterDomain, scrapeFrom }));
     assert.strictEqual(r.status, 0, r.stderr);
     return parseAllDocuments(r.stdout)
         .map((d) => d.toJS())

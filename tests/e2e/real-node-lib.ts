@@ -11,16 +11,23 @@ import * as path from "path";
 import { ROOT } from "../../deploy/engine";
 import type { LocalCluster } from "../cluster";
 
-const lines = (script: string, arg: string) =>
+const lines = (script: string, ...args: string[]) =>
     Object.fromEntries(
-        execFileSync("bash", [path.join(ROOT, "scripts", script), arg], { encoding: "utf8" })
+        execFileSync("bash", [path.join(ROOT, "scripts", script), ...args], { encoding: "utf8" })
             .trim()
             .split("\n")
             .map((l) => l.split("=", 2) as [string, string]),
     );
 
-/** KEY=value facts of the real node (scripts/real-node info): its network namespace, address, StorageClass. */
-export const NODE: Record<string, string> = lines("real-node", "info");
+/**
+ * KEY=value facts of real node `i` (scripts/real-node info --node I): its name, zone, network namespace, address,
+ * pod range, cgroup root, the StorageClass, the fabric's namespace.
+ */
+export function nodeInfo(i: number): Record<string, string> {
+    return lines("real-node", "info", "--node", String(i));
+}
+/** The facts of real node 0, the only one of a cluster started with one real node. */
+export const NODE: Record<string, string> = nodeInfo(0);
 /** name -> reference of the locally built images (scripts/images list). */
 export const IMAGES: Record<string, string> = lines("images", "list");
 

@@ -1,0 +1,379 @@
+/**
+ * The prod stack on three real nodes, one per zone (scripts/cluster up --real-nodes 3: three kubelets, containerds,
+ * kube-proxies and CoreDNS, pod ranges routed over a fabric namespace), on the real Pulumi engine, with the images
+ * this machine builds (image names are the only override).
+ *
+ * What this proves: prod's `visits` lands one replica per zone (topologySpread zone DoNotSchedule, minDomains 3);
+ * a client pod on another node reaches every replica through the client Service (pods and Services across nodes);
+ * a config rollout under 10 requests/s fails none with prod's preStop sleep, readiness probe and PDB (and how many
+ * fail without the sleep, as a figure); `kubectl drain` of one node fails no request, a second drain at the same
+ * time is refused by the PodDisruptionBudget (HTTP 429) while the evicted member waits Pending for its node (its
+ * local volume pins it there), an `up` in that state says why within seconds (the scheduler's reason), and the
+ * member comes back on its own PVC with its data after `uncordon`; `down` leaves nothing behind.
+ * NetworkPolicies are enforced by kube-network-policies on every node: prod's policy lets the allowed namespace and
+ * the app's own pods reach the app port, the monitoring namespace the metrics port, and nobody else either.
+ * What it does not prove: peer ports (no app with `extraPorts` in this run), Prometheus scraping
+ * and alerts (no Prometheus runs), the loss of a node (kubelet and containerd stopped), the other prod apps:
+ * `litecoin` (its image comes from docker.io, which this machine cannot reach, and scripts/images does not build
+ * it) and `datastore` (its Cassandra image is built here, but three JVMs of 2 GiB heap starting one after another
+ * are left to a later suite).
+ */
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "../../deploy/engine";
+import { MTAIL_PORT } from "../../lib/mtail-constants";
+import { PROJECT } from "../../lib/names";
+import { Any, appIn, collector, EngineEnv, eventually, stackFileWith, succeeds, timed } from "./harness";
+import { IMAGES, imageBlock, nodeInfo, readyPodUid } from "./real-node-lib";
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-zones-"));
+let env: EngineEnv;
+const kubectl = (args: string[], input?: string) => env.cluster.kubectl(args, input);
+const getJson = (args: string[]): Any => env.cluster.getJson(args);
+
+const NS = "stateful-prod";
+const APP = "visits";
+/** The namespace prod's visits NetworkPolicy admits clients from (`allowFrom`); the load client runs there. */
+const CLIENT_NS = "ingress";
+const CLIENT = "load-client";
+const NODES = [0, 1, 2].map(nodeInfo);
+
+/** The prod stack with `visits` alone, on images built here; `mutate` changes it further. */
+function prodStack(mutate: (visits: Any) => void = () => undefined): string {
+    return stackFileWith("prod", (config) => {
+        const visits = appIn(config, APP);
+        visits.image = imageBlock(IMAGES.python);
+        visits.metrics.image = imageBlock(IMAGES.mtail);
+        mutate(visits);
+        config[`${PROJECT}:apps`] = [visits];
+    });
+}
+
+/**
+ * A client in another namespace on real-node-0: one GET through the client Service every 100 ms (a new connection
+ * each, 2 s timeout), one line per request on stdout: `<epoch ms> ok <pod>` or `<epoch ms> fail <error>`.
+ */
+const CLIENT_SCRIPT = `
+import time, urllib.request
+url = "http://${APP}.${NS}.svc.cluster.local:8080/"
+t = time.time()
+while True:
+    start = time.time()
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            print(f"{int(start * 1000)} ok {r.read().decode().split()[-1]}", flush=True)
+    except Exception as e:
+        print(f"{int(start * 1000)} fail {type(e).__name__}: {e}", flush=True)
+    t += 0.1
+    time.sleep(max(0, t - time.time()))
+`;
+
+function startClient(): void {
+    const pod = {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: CLIENT, namespace: CLIENT_NS },
+        spec: {
+            nodeSelector: { "kubernetes.io/hostname": NODES[0].NODE_NAME },
+            securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+                {
+                    name: "client",
+                    image: IMAGES.python,
+                    imagePullPolicy: "Never",
+                    command: ["python", "-c", CLIENT_SCRIPT],
+                    env: [{ name: "PYTHONDONTWRITEBYTECODE", value: "1" }],
+                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                },
+            ],
+        },
+    };
+    kubectl(["create", "namespace", CLIENT_NS]);
+    kubectl(["apply", "-f", "-"], JSON.stringify(pod));
+}
+
+/** A pod that only waits (python image), for `kubectl exec` connection checks from `namespace`. */
+function startProbePod(namespace: string, name: string): void {
+    const pod = {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace },
+        spec: {
+            securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+                {
+                    name: "probe",
+                    image: IMAGES.python,
+                    imagePullPolicy: "Never",
+                    command: ["python", "-c", "import time; time.sleep(10**9)"],
+                    env: [{ name: "PYTHONDONTWRITEBYTECODE", value: "1" }],
+                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                },
+            ],
+        },
+    };
+    if (env.cluster.kubectlResult(["get", "namespace", namespace]).status !== 0) kubectl(["create", "namespace", namespace]);
+    kubectl(["apply", "-f", "-"], JSON.stringify(pod));
+}
+
+/** Whether a TCP connection from pod `ns/pod` (container `container`) to ip:port opens within 3 s. */
+function connects(ns: string, pod: string, container: string, ip: string, port: number): boolean {
+    const script = `import socket,sys\ntry:\n socket.create_connection(("${ip}", ${port}), timeout=3).close()\nexcept OSError as e:\n print(e); sys.exit(1)`;
+    return env.cluster.kubectlResult(["exec", pod, "-n", ns, "-c", container, "--", "python", "-c", script]).status === 0;
+}
+
+/** The client's requests sent in [fromMs, toMs]: how many succeeded, by which pod, and each failure. */
+function requestsBetween(fromMs: number, toMs: number): { ok: number; byPod: Record<string, number>; failed: string[] } {
+    const out = { ok: 0, byPod: {} as Record<string, number>, failed: [] as string[] };
+    for (const line of kubectl(["logs", CLIENT, "-n", CLIENT_NS]).split("\n")) {
+        const [ms, result, ...rest] = line.split(" ");
+        const t = Number(ms);
+        if (!(t >= fromMs && t <= toMs)) continue;
+        if (result === "ok") {
+            out.ok++;
+            out.byPod[rest[0]] = (out.byPod[rest[0]] ?? 0) + 1;
+        } else out.failed.push(`${new Date(t).toISOString()} ${rest.join(" ")}`);
+    }
+    return out;
+}
+
+/** Prints and returns the client's figures for a window (the last request's answers need up to 2 s to be logged). */
+async function window(label: string, fromMs: number, toMs: number): Promise<{ ok: number; failed: string[] }> {
+    await new Promise((r) => setTimeout(r, 2500));
+    const r = requestsBetween(fromMs, toMs);
+    const pods = Object.entries(r.byPod)
+        .map(([p, n]) => `${p} ${n}`)
+        .join(", ");
+    process.stdout.write(
+        `      [e2e] ${label}: ${r.ok + r.failed.length} requests in ${((toMs - fromMs) / 1000).toFixed(1)} s, ${r.failed.length} failed (${pods})\n`,
+    );
+    for (const f of r.failed.slice(0, 10)) process.stdout.write(`        failed: ${f}\n`);
+    return r;
+}
+
+/** pod name -> node name of the app's pods. */
+function podNodes(): Record<string, string> {
+    return Object.fromEntries(
+        (getJson(["pods", "-n", NS, "-l", `app.kubernetes.io/name=${APP}`]).items as Any[]).map((p) => [p.metadata.name, p.spec.nodeName ?? ""]),
+    );
+}
+
+const zoneOf = (node: string) => NODES.find((n) => n.NODE_NAME === node)?.NODE_ZONE;
+
+async function deploy(text: string, onOutput?: (s: string) => void): Promise<void> {
+    const prod = await env.open("prod", text);
+    const out = collector();
+    try {
+        await prod.stack.up({
+            configFile: prod.configFile,
+            color: "never",
+            onOutput: (s) => {
+                out.onOutput(s);
+                onOutput?.(s);
+            },
+        });
+    } catch (e) {
+        assert.fail(`up failed:\n${out.text().split("\n").slice(-60).join("\n")}\n${(e as Error).message.slice(-3000)}`);
+    }
+}
+
+/** The visit count on the pod's own volume (`kubectl exec`, so no NetworkPolicy stands between this machine and it). */
+function countOn(pod: string): number {
+    return Number(kubectl(["exec", pod, "-n", NS, "-c", "app", "--", "cat", "/data/visits"]).trim());
+}
+
+describe("prod on three real nodes in three zones (containers really run, NetworkPolicies enforced; no Prometheus, no node loss)", function () {
+    this.timeout(10 * 60 * 1000);
+
+    before(async function () {
+        this.timeout(40 * 60 * 1000);
+        await timed("toolchain (pulumi CLI + kubernetes plugin)", () => {
+            env = new EngineEnv("stateful-apps-zones", stateDir);
+        });
+        await timed("local cluster with three real nodes up", () => env.cluster.up(0, { realNodes: 3, networkPolicies: true }));
+    });
+
+    after(function () {
+        this.timeout(3 * 60 * 1000);
+        env?.cluster.down();
+        fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it("the nodes: three Ready, one per zone, each with its own pod range", () => {
+        const nodes = getJson(["nodes"]).items as Any[];
+        const byName = Object.fromEntries(nodes.map((n) => [n.metadata.name, n]));
+        for (const info of NODES) {
+            const n = byName[info.NODE_NAME];
+            assert.ok(n, `no node ${info.NODE_NAME}`);
+            assert.strictEqual(n.metadata.labels["topology.kubernetes.io/zone"], info.NODE_ZONE);
+            assert.strictEqual(n.spec.podCIDR, info.POD_CIDR);
+            assert.ok(
+                n.status.conditions.some((c: Any) => c.type === "Ready" && c.status === "True"),
+                `${info.NODE_NAME} not Ready`,
+            );
+        }
+    });
+
+    it("up: prod's visits puts one replica in each zone (topologySpread zone DoNotSchedule, minDomains 3); a second preview shows no changes", async () => {
+        await timed("prod visits: up from empty", () => deploy(prodStack()));
+        const placed = podNodes();
+        process.stdout.write(
+            `      [e2e] placement: ${Object.entries(placed)
+                .map(([p, n]) => `${p} ${n} (${zoneOf(n)})`)
+                .join(", ")}\n`,
+        );
+        assert.strictEqual(Object.keys(placed).length, 3);
+        assert.deepStrictEqual(new Set(Object.values(placed).map(zoneOf)), new Set(["zone-a", "zone-b", "zone-c"]));
+        // Each member's volume is pinned to the node it runs on (local-path PVs carry the node's affinity).
+        for (const [pod, node] of Object.entries(placed)) {
+            const pv = getJson(["pv", getJson(["pvc", `data-${pod}`, "-n", NS]).spec.volumeName]);
+            const pinned = pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values;
+            assert.deepStrictEqual(pinned, [node], `${pod}'s volume is pinned to ${pinned}`);
+        }
+        const prod = await env.open("prod", prodStack());
+        await succeeds("preview --expect-no-changes", (o) => prod.stack.preview({ configFile: prod.configFile, expectNoChanges: true, ...o }));
+    });
+
+    it("a client pod on real-node-0 reaches all three replicas through the client Service (pod and Service traffic across nodes)", async () => {
+        startClient();
+        await eventually("the load client Running", 60, () => getJson(["pod", CLIENT, "-n", CLIENT_NS]).status.phase === "Running");
+        const t0 = Date.now();
+        await new Promise((r) => setTimeout(r, 6000));
+        const r = await window("steady state", t0, Date.now() - 2000);
+        assert.deepStrictEqual(r.failed, []);
+        assert.deepStrictEqual(Object.keys(requestsBetween(t0, Date.now()).byPod).sort(), [`${APP}-0`, `${APP}-1`, `${APP}-2`]);
+    });
+
+    it("NetworkPolicies enforced (kube-network-policies): the app port from the allowed namespace and the app's own pods only, the metrics port from the monitoring namespace only", async () => {
+        startProbePod("monitoring", "scraper");
+        startProbePod("outsider", "outsider");
+        for (const [ns, pod] of [
+            ["monitoring", "scraper"],
+            ["outsider", "outsider"],
+        ]) {
+            await eventually(`${ns}/${pod} Running`, 60, () => getJson(["pod", pod, "-n", ns]).status.phase === "Running");
+        }
+        const target = getJson(["pod", `${APP}-0`, "-n", NS]).status.podIP;
+        const service = getJson(["service", APP, "-n", NS]).spec.clusterIP;
+        const metricsPort = MTAIL_PORT; // prod's visits keeps the default
+        const cases: [string, string, string, string, string, number, boolean][] = [
+            ["client (namespace ingress) -> app port, pod IP", CLIENT_NS, CLIENT, "client", target, 8080, true],
+            ["client (namespace ingress) -> app port, Service", CLIENT_NS, CLIENT, "client", service, 8080, true],
+            ["own pod visits-1 -> visits-0 app port", NS, `${APP}-1`, "app", target, 8080, true],
+            ["outsider namespace -> app port, Service", "outsider", "outsider", "probe", service, 8080, false],
+            ["outsider namespace -> app port, pod IP", "outsider", "outsider", "probe", target, 8080, false],
+            ["monitoring namespace -> metrics port", "monitoring", "scraper", "probe", target, metricsPort, true],
+            ["client (namespace ingress) -> metrics port", CLIENT_NS, CLIENT, "client", target, metricsPort, false],
+            ["outsider namespace -> metrics port", "outsider", "outsider", "probe", target, metricsPort, false],
+            ["monitoring namespace -> app port", "monitoring", "scraper", "probe", target, 8080, false],
+        ];
+        const wrong: string[] = [];
+        for (const [what, ns, pod, container, ip, port, allowed] of cases) {
+            const t = Date.now();
+            const got = connects(ns, pod, container, ip, port);
+            process.stdout.write(`      [e2e] ${what}: ${got ? "connects" : "refused"} (${Date.now() - t} ms)\n`);
+            if (got !== allowed) wrong.push(`${what}: ${got ? "connects" : "refused"}, expected ${allowed ? "connects" : "refused"}`);
+        }
+        assert.deepStrictEqual(wrong, []);
+    });
+
+    it("a config rollout under 10 requests/s fails 0 requests with prod's preStop sleep (5 s); without it, the figure is printed", async () => {
+        let t0 = Date.now();
+        await timed("rollout (preStop 5 s): up", () => deploy(prodStack((v) => (v.configFiles["config.json"].greeting = "Hello from prod, v2"))));
+        const withSleep = await window("rollout with preStop 5 s", t0, Date.now());
+        // The pods terminate with the spec they run: the first up sets the sleep to 0, the second rolls pods without it.
+        await timed("preStop 0: up", () => deploy(prodStack((v) => (v.preStopSleepSeconds = 0))));
+        t0 = Date.now();
+        await timed("rollout (preStop 0): up", () =>
+            deploy(
+                prodStack((v) => {
+                    v.preStopSleepSeconds = 0;
+                    v.configFiles["config.json"].greeting = "Hello from prod, v3";
+                }),
+            ),
+        );
+        await window("rollout with preStop 0 (what the sleep buys)", t0, Date.now());
+        await timed("back to prod's settings: up", () => deploy(prodStack()));
+        assert.deepStrictEqual(withSleep.failed, [], "requests failed during the rollout with prod's preStop sleep");
+    });
+
+    it("drain: 0 failed requests; a second drain is refused by the PDB (429); an up says why the evicted member is Pending; it returns with its data after uncordon", async () => {
+        const placed = podNodes();
+        const drained = NODES[1].NODE_NAME;
+        const other = NODES[2].NODE_NAME;
+        const member = Object.keys(placed).find((p) => placed[p] === drained)!;
+        const bystander = Object.keys(placed).find((p) => placed[p] === other)!;
+        const claimUid = getJson(["pvc", `data-${member}`, "-n", NS]).metadata.uid;
+        const before = countOn(member);
+        const bystanderUid = getJson(["pod", bystander, "-n", NS]).metadata.uid;
+        const t0 = Date.now();
+        await timed(`kubectl drain ${drained}`, () => kubectl(["drain", drained, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s"]));
+        // Its replacement waits for the node its local volume is on.
+        let reason = "";
+        await eventually(`${member} recreated and Pending`, 60, () => {
+            const r = env.cluster.kubectlResult(["get", "pod", member, "-n", NS, "-o", "json"]);
+            if (r.status !== 0) return false;
+            const p = JSON.parse(r.stdout);
+            const scheduled = (p.status.conditions ?? []).find((c: Any) => c.type === "PodScheduled");
+            reason = scheduled?.message ?? "";
+            return p.status.phase === "Pending" && scheduled?.status === "False";
+        });
+        process.stdout.write(`      [e2e] ${member} Pending: ${reason}\n`);
+        assert.match(reason, /unschedulable|volume node affinity/);
+
+        // A second drain meanwhile: the PodDisruptionBudget (maxUnavailable 1) refuses the eviction.
+        const second = env.cluster.kubectlResult(["drain", other, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=15s"]);
+        const refusals = (second.stdout + second.stderr).match(/would violate the pod's disruption budget/g) ?? [];
+        process.stdout.write(`      [e2e] second drain of ${other}: exit ${second.status}, ${refusals.length} evictions refused (429) in 15 s\n`);
+        assert.notStrictEqual(second.status, 0, "the second drain succeeded");
+        assert.ok(refusals.length > 0, `no PDB refusal in the second drain's output:\n${second.stdout}${second.stderr}`);
+        kubectl(["uncordon", other]);
+        assert.strictEqual(getJson(["pod", bystander, "-n", NS]).metadata.uid, bystanderUid, `${bystander} was evicted`);
+
+        // An up now: the rollout waits for the Pending member and says why; uncordon lets it finish.
+        const upStart = Date.now();
+        let saidAt = 0;
+        const rolling = deploy(
+            prodStack((v) => (v.configFiles["config.json"].greeting = "Hello from prod, v4")),
+            (s) => {
+                if (!saidAt && s.includes(member) && s.includes("FailedScheduling")) saidAt = Date.now();
+            },
+        );
+        await eventually("the up to say why the member is Pending (FailedScheduling)", 120, () => saidAt > 0);
+        process.stdout.write(`      [e2e] up said FailedScheduling for ${member} ${((saidAt - upStart) / 1000).toFixed(1)} s after it began\n`);
+        kubectl(["uncordon", drained]);
+        await timed("the up, after uncordon", () => rolling);
+        await eventually(`${member} Ready on ${drained}`, 120, () => readyPodUid(env.cluster, NS, member) !== undefined);
+        assert.strictEqual(getJson(["pod", member, "-n", NS]).spec.nodeName, drained);
+        assert.strictEqual(getJson(["pvc", `data-${member}`, "-n", NS]).metadata.uid, claimUid, `data-${member} was recreated`);
+        const after = countOn(member);
+        assert.ok(after > before, `${member} counts ${after} after the drain, ${before} before: its volume was not kept`);
+        const r = await window("drain, refused drain, up, uncordon", t0, Date.now());
+        assert.deepStrictEqual(r.failed, [], "requests failed during the drain");
+    });
+
+    it("scripts/cluster down leaves nothing of the three nodes: no process, mount, network namespace (fabric included), interface or cgroup", () => {
+        const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8", env: { ...process.env, CLUSTER_NAME: env.cluster.name } });
+        const states = NODES.map((_, i) => run("bash", [path.join(ROOT, "scripts", "real-node"), "state-dir", "--node", String(i)]).trim());
+        env.cluster.down();
+        const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8");
+        const links = run("ip", ["-o", "link"]);
+        const routes = run("ip", ["route"]);
+        const ps = run("ps", ["-eo", "args="]);
+        for (const [i, info] of NODES.entries()) {
+            assert.ok(!fs.existsSync(states[i]), `${states[i]} is still there`);
+            assert.ok(!mounts.includes(states[i]), `mounts under ${states[i]} left`);
+            assert.ok(!fs.existsSync(`/run/netns/${info.NETNS}`), `network namespace ${info.NETNS} left`);
+            assert.ok(!links.includes(`${info.HOST_IF}@`) && !links.includes(`${info.HOST_IF}:`), `${info.HOST_IF} left`);
+            assert.ok(!routes.includes(info.POD_CIDR.split("/")[0]), `the route to ${info.POD_CIDR} left`);
+            assert.ok(!ps.split("\n").some((l) => l.includes(states[i])), `a process of ${info.NODE_NAME} left`);
+            for (const dir of fs.readdirSync("/sys/fs/cgroup")) {
+                assert.ok(!fs.existsSync(path.join("/sys/fs/cgroup", dir, info.CGROUP_ROOT)), `cgroup ${dir}${info.CGROUP_ROOT} left`);
+            }
+        }
+        assert.ok(!fs.existsSync(`/run/netns/${NODES[0].FABRIC_NETNS}`), "the fabric's network namespace left");
+    });
+});
