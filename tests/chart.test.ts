@@ -165,7 +165,10 @@ describe("charts/stateful-app with the Helm CLI", () => {
                         find("PodDisruptionBudget", names.app)?.spec,
                         pdbEnabled(app) ? json(pdbSpec(app.pdb, selectorLabels(app.name))) : undefined,
                     );
-                    assert.deepStrictEqual(find("NetworkPolicy", names.app)?.spec, app.networkPolicy.enabled ? json(networkPolicySpec(app, cfg.monitoring.scrapeFrom)) : undefined);
+                    assert.deepStrictEqual(
+                        find("NetworkPolicy", names.app)?.spec,
+                        app.networkPolicy.enabled ? json(networkPolicySpec(app, cfg.monitoring.scrapeFrom)) : undefined,
+                    );
                 });
             }
         });
