@@ -17,10 +17,13 @@
  *    only until observed (its documented exception, lib/awaits.ts `rolloutAwait`). Past {@link watchSeconds} the `up`
  *    fails, naming what it still waits for and the last reasons seen.
  *
- * Nothing runs in `preview`. Needs `get` on the StatefulSet and `list` on pods and events in the namespace.
+ *    A pod on a node that is not Ready is named with the node, since when, and what the StatefulSet will not do.
+ *
+ * Nothing runs in `preview`. Needs `get` on the StatefulSet and `list` on pods and events in the namespace; `get` on
+ * the nodes of pods that are not Ready is used when allowed.
  */
 import type { AppConfig } from "../config/schema";
-import { ClusterConnection, getJson, getJsonIfExists } from "./kube-client";
+import { ClusterConnection, getJson, getJsonIfAllowed, getJsonIfExists } from "./kube-client";
 import { workloadNames } from "./names";
 import { IMAGE_WAIT_REASONS, watchSeconds } from "./rollout-recovery";
 
@@ -100,11 +103,40 @@ export function belongsToApp(objectName: string, sts: string): boolean {
 }
 
 /**
- * The blocking reasons in `events` (an EventList's items) and `pods` (a PodList's items) of the app's StatefulSet
- * `sts`, seen at or after `sinceMs`: one line per object and reason, `Pod visits-2: FailedScheduling: 0/1 nodes …`.
+ * Whether a pod of the app is not Ready because its node is not: the node's `Ready` condition is not True (the kubelet
+ * stopped posting status: NodeStatusUnknown). Such a pod is neither restarted there nor started elsewhere: a
+ * StatefulSet keeps at most one pod per identity, so the controller waits until the node returns or the pod object is
+ * deleted (Kubernetes docs "Force Delete StatefulSet Pods").
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function blockingReasons(events: readonly any[], pods: readonly any[], sts: string, sinceMs: number): string[] {
+function nodeNotReadyReason(pod: any, node: any): string | undefined {
+    const podReady = (pod.status?.conditions ?? []).some((c: { type?: string; status?: string }) => c.type === "Ready" && c.status === "True");
+    const ready = (node?.status?.conditions ?? []).find((c: { type?: string }) => c.type === "Ready");
+    if (podReady || !node || ready?.status === "True") return undefined;
+    const why = [ready?.reason, String(ready?.message ?? "").trim()].filter((x) => x).join(": ");
+    return (
+        `Pod ${pod.metadata?.name}: its node ${node.metadata?.name} is NotReady${ready?.lastTransitionTime ? ` since ${ready.lastTransitionTime}` : ""}` +
+        `${why ? ` (${why})` : ""}; the StatefulSet will not start this member anywhere else until the node returns or the pod is deleted ` +
+        `(kubectl delete pod --force only when the node is gone for good: two pods of one identity must never run)`
+    );
+}
+
+/**
+ * The blocking reasons in `events` (an EventList's items) and `pods` (a PodList's items) of the app's StatefulSet
+ * `sts`, seen at or after `sinceMs`: one line per object and reason, `Pod visits-2: FailedScheduling: 0/1 nodes …`.
+ * `nodes` (name -> Node, those of pods that are not Ready; empty when they cannot be read) adds a line per pod whose
+ * node is not Ready.
+ */
+export function blockingReasons(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    events: readonly any[],
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    pods: readonly any[],
+    sts: string,
+    sinceMs: number,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    nodes: ReadonlyMap<string, any> = new Map(),
+): string[] {
     const out: string[] = [];
     for (const e of events) {
         const obj = e.involvedObject ?? e.regarding ?? {};
@@ -116,6 +148,8 @@ export function blockingReasons(events: readonly any[], pods: readonly any[], st
     for (const p of pods) {
         const name = p.metadata?.name ?? "";
         if (!belongsToApp(name, sts)) continue;
+        const lost = p.spec?.nodeName ? nodeNotReadyReason(p, nodes.get(p.spec.nodeName)) : undefined;
+        if (lost) out.push(lost);
         for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
             const w = c.state?.waiting;
             if (w && (BLOCKING_WAIT_REASONS as readonly string[]).includes(w.reason)) {
@@ -124,6 +158,26 @@ export function blockingReasons(events: readonly any[], pods: readonly any[], st
         }
     }
     return [...new Set(out)];
+}
+
+/**
+ * The Nodes of the pods that are not Ready, by name; a Node the deploying identity may not read (HTTP 403: `get` on
+ * nodes is cluster-scoped) or that is gone is left out, and the check with it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function nodesOfNotReadyPods(conn: ClusterConnection, pods: readonly any[]): Promise<Map<string, any>> {
+    const names = new Set<string>();
+    for (const p of pods) {
+        const ready = (p.status?.conditions ?? []).some((c: { type?: string; status?: string }) => c.type === "Ready" && c.status === "True");
+        if (!ready && p.spec?.nodeName) names.add(p.spec.nodeName);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const out = new Map<string, any>();
+    for (const n of names) {
+        const node = await getJsonIfAllowed(conn, `/api/v1/nodes/${encodeURIComponent(n)}`).catch(() => undefined);
+        if (node) out.set(n, node);
+    }
+    return out;
 }
 
 /** What {@link watchRollout} returns: resolves once the app's rollout is done (or was not changed by this `up`). */
@@ -160,7 +214,7 @@ export function watchRollout(
             getJson(conn, `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${app.name}`)}`),
             getJson(conn, `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent("type=Warning")}`),
         ]);
-        const reasons = blockingReasons(events?.items ?? [], pods?.items ?? [], sts, started);
+        const reasons = blockingReasons(events?.items ?? [], pods?.items ?? [], sts, started, await nodesOfNotReadyPods(conn, pods?.items ?? []));
         last = { ...(live ? { state: rolloutState(live) } : {}), reasons };
         for (const r of reasons.filter((r) => !reported.has(r))) {
             reported.add(r);

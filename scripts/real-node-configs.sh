@@ -188,14 +188,15 @@ YAML
 }
 
 
-# start_network_policies BIN: kube-network-policies for the node set_node chose, in its network namespace. The
+# prepare_network_policies: the ServiceAccount, RBAC and a token (7 days) for kube-network-policies on the node
+# set_node chose, which runs in its network namespace (start_network_policies, by start_node_processes). The
 # binary knows only in-cluster credentials (rest.InClusterConfig: /var/run/secrets/kubernetes.io/serviceaccount and
 # KUBERNETES_SERVICE_HOST/PORT), so it runs in a mount namespace of its own with a tmpfs on /run holding a
 # ServiceAccount token, and reaches the API server on the node's loopback (a forward to this machine's end of the
 # veth), where the server certificate's name 'localhost' matches. Its nftables table lives in the node's network
 # namespace and goes with it.
-start_network_policies() {
-  local bin=$1 dir=$state/network-policies
+prepare_network_policies() {
+  local dir=$state/network-policies
   mkdir -p "$dir"
   kctl apply --server-side --force-conflicts --field-manager=scripts-real-node -f - >/dev/null <<YAML
 apiVersion: v1
@@ -218,6 +219,11 @@ YAML
   kctl create token kube-network-policies -n kube-system --duration=168h >"$dir/token"
   kctl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$dir/ca.crt"
   [ -s "$dir/token" ] && [ -s "$dir/ca.crt" ] || die "no token or CA for kube-network-policies in $dir"
+}
+
+# start_network_policies BIN: the enforcer, with what prepare_network_policies left in the node's state.
+start_network_policies() {
+  local bin=$1 dir=$state/network-policies
   start api-forward-node "${IN_NODE[@]}" "$bin/socat" "TCP-LISTEN:$API_FORWARD_PORT,bind=127.0.0.1,reuseaddr,fork" "TCP:$HOST_IP:$API_FORWARD_PORT"
   # shellcheck disable=SC2016 # $1 and $@ are the inner shell's
   start network-policies "${IN_NODE[@]}" unshare --mount --propagation private sh -c '

@@ -111,6 +111,43 @@ describe("rollout watch: reasons a pod cannot start", () => {
             "Pod visits-0: container app waits in ImagePullBackOff: Back-off pulling image x",
         ]);
     });
+
+    it("names a pod that is not Ready because its node is not (kubelet gone): the node, since when, why, and that the StatefulSet will not start it elsewhere", () => {
+        const pod = (name: string, node: string, ready: string) => ({
+            metadata: { name },
+            spec: { nodeName: node },
+            status: { conditions: [{ type: "Ready", status: ready }] },
+        });
+        const node = (name: string, ready: string) => ({
+            metadata: { name },
+            status: {
+                conditions: [
+                    {
+                        type: "Ready",
+                        status: ready,
+                        reason: ready === "True" ? "KubeletReady" : "NodeStatusUnknown",
+                        message: ready === "True" ? "kubelet is posting ready status" : "Kubelet stopped posting node status.",
+                        lastTransitionTime: "2026-12-05T10:00:00Z",
+                    },
+                ],
+            },
+        });
+        const nodes = new Map([
+            ["node-a", node("node-a", "True")],
+            ["node-c", node("node-c", "Unknown")],
+        ]);
+        const pods = [
+            pod("visits-0", "node-a", "False"),
+            pod("visits-1", "node-c", "True"),
+            pod("visits-2", "node-c", "False"),
+            pod("visits-3", "node-x", "False"),
+        ];
+        assert.deepStrictEqual(blockingReasons([], pods, "visits", since, nodes), [
+            "Pod visits-2: its node node-c is NotReady since 2026-12-05T10:00:00Z (NodeStatusUnknown: Kubelet stopped posting node status.); " +
+                "the StatefulSet will not start this member anywhere else until the node returns or the pod is deleted " +
+                "(kubectl delete pod --force only when the node is gone for good: two pods of one identity must never run)",
+        ]);
+    });
 });
 
 describe("rollout watch against a loopback API server", () => {

@@ -95,13 +95,17 @@ function startClient(): void {
     kubectl(["apply", "-f", "-"], JSON.stringify(pod));
 }
 
-/** A pod that only waits (python image), for `kubectl exec` connection checks from `namespace`. */
+/**
+ * A pod that only waits (python image), for `kubectl exec` connection checks from `namespace`; on real-node-0 like the
+ * load client, so that draining the other nodes never meets a pod without a controller.
+ */
 function startProbePod(namespace: string, name: string): void {
     const pod = {
         apiVersion: "v1",
         kind: "Pod",
         metadata: { name, namespace },
         spec: {
+            nodeSelector: { "kubernetes.io/hostname": NODES[0].NODE_NAME },
             securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
                 {
@@ -158,6 +162,26 @@ async function window(label: string, fromMs: number, toMs: number): Promise<{ ok
 function podNodes(): Record<string, string> {
     return Object.fromEntries(
         (getJson(["pods", "-n", NS, "-l", `app.kubernetes.io/name=${APP}`]).items as Any[]).map((p) => [p.metadata.name, p.spec.nodeName ?? ""]),
+    );
+}
+
+/** scripts/real-node COMMAND --node I for this cluster (stop, start). */
+function nodeScript(command: string, node: number): void {
+    execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), command, "--node", String(node)], {
+        encoding: "utf8",
+        env: { ...process.env, CLUSTER_NAME: env.cluster.name },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+}
+
+function nodeReady(name: string): boolean {
+    return (getJson(["node", name]).status.conditions as Any[]).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/** The pods behind the client Service's ready endpoints. */
+function readyEndpoints(): string[] {
+    return (getJson(["endpointslices", "-n", NS, "-l", `kubernetes.io/service-name=${APP}`]).items as Any[]).flatMap((s) =>
+        (s.endpoints ?? []).filter((e: Any) => e.conditions?.ready).map((e: Any) => e.targetRef?.name),
     );
 }
 
@@ -353,6 +377,61 @@ describe("prod on three real nodes in three zones (containers really run, Networ
         assert.ok(after > before, `${member} counts ${after} after the drain, ${before} before: its volume was not kept`);
         const r = await window("drain, refused drain, up, uncordon", t0, Date.now());
         assert.deepStrictEqual(r.failed, [], "requests failed during the drain");
+    });
+
+    it("node loss: real-node-2 stops (kubelet, containerd, every container): its member is not started twice, the Service serves from the other zones, an up says why it waits; the member returns with its data", async () => {
+        const node = 2;
+        const lost = NODES[node].NODE_NAME;
+        const placed = podNodes();
+        const member = Object.keys(placed).find((p) => placed[p] === lost)!;
+        const uid = getJson(["pod", member, "-n", NS]).metadata.uid;
+        const before = countOn(member);
+        const t0 = Date.now();
+        nodeScript("stop", node);
+        await eventually(`${lost} NotReady`, 180, () => !nodeReady(lost));
+        const notReadyAt = Date.now();
+        // The member leaves the Service's endpoints once the node controller marks its pods not Ready.
+        await eventually(`${member} out of the Service's ready endpoints`, 120, () => !readyEndpoints().includes(member));
+        const outAt = Date.now();
+        process.stdout.write(
+            `      [e2e] ${lost} stopped: NotReady after ${((notReadyAt - t0) / 1000).toFixed(1)} s, ${member} out of the endpoints after ${((outAt - t0) / 1000).toFixed(1)} s\n`,
+        );
+        const lossWindow = await window("from the stop until the endpoint left", t0, outAt);
+        // From then on, the other two zones answer every request.
+        await new Promise((r) => setTimeout(r, 10000));
+        const after = await window("10 s without the lost node", outAt + 1000, Date.now() - 2000);
+        assert.deepStrictEqual(after.failed, [], "requests failed after the lost member left the endpoints");
+        assert.ok(after.ok > 50, `only ${after.ok} requests answered`);
+
+        // An up meanwhile: the rollout cannot replace the member on the lost node (at most one pod per identity), and
+        // says so.
+        const upStart = Date.now();
+        let said = "";
+        let saidAt = 0;
+        const rolling = deploy(
+            prodStack((v) => (v.configFiles["config.json"].greeting = "Hello from prod, v5")),
+            (s) => {
+                if (!saidAt && s.includes(member) && /NotReady|not Ready|unreachable|lost/i.test(s)) {
+                    saidAt = Date.now();
+                    said = s.trim();
+                }
+            },
+        );
+        await eventually("the up to say why it waits for the member on the lost node", 180, () => saidAt > 0);
+        process.stdout.write(`      [e2e] up said after ${((saidAt - upStart) / 1000).toFixed(1)} s: ${said}\n`);
+        // Not started twice: the StatefulSet has not made another pod of that identity anywhere.
+        const same = getJson(["pods", "-n", NS]).items.filter((p: Any) => p.metadata.name === member);
+        assert.strictEqual(same.length, 1);
+        assert.ok(same[0].metadata.uid === uid || same[0].spec.nodeName === lost, `${member} started elsewhere: ${same[0].spec.nodeName}`);
+
+        const restart = Date.now();
+        nodeScript("start", node);
+        await timed("the up, after the node returned", () => rolling);
+        await eventually(`${member} Ready on ${lost}`, 180, () => readyPodUid(env.cluster, NS, member) !== undefined);
+        process.stdout.write(`      [e2e] ${member} Ready again ${((Date.now() - restart) / 1000).toFixed(1)} s after the node's start\n`);
+        assert.strictEqual(getJson(["pod", member, "-n", NS]).spec.nodeName, lost);
+        assert.ok(countOn(member) > before, `${member} lost its count`);
+        process.stdout.write(`      [e2e] failed requests while the endpoint was still listed: ${lossWindow.failed.length}\n`);
     });
 
     it("scripts/cluster down leaves nothing of the three nodes: no process, mount, network namespace (fabric included), interface or cgroup", () => {
