@@ -150,6 +150,12 @@ export function blockingReasons(
         if (!belongsToApp(name, sts)) continue;
         const lost = p.spec?.nodeName ? nodeNotReadyReason(p, nodes.get(p.spec.nodeName)) : undefined;
         if (lost) out.push(lost);
+        // A pod Pending since before this `up` (its FailedScheduling event is older): the scheduler's word is also in
+        // its PodScheduled condition, said the same way as the event (the same text is reported once).
+        const scheduled = (p.status?.conditions ?? []).find((c: { type?: string }) => c.type === "PodScheduled");
+        if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
+            out.push(`Pod ${name}: FailedScheduling: ${String(scheduled.message ?? "").trim()}`);
+        }
         for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
             const w = c.state?.waiting;
             if (w && (BLOCKING_WAIT_REASONS as readonly string[]).includes(w.reason)) {

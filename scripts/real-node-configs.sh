@@ -197,6 +197,11 @@ YAML
 # namespace and goes with it.
 prepare_network_policies() {
   local dir=$state/network-policies
+  # The enforcer queues packets with the nftables 'queue' expression; a kernel built without it (CONFIG_NFT_QUEUE) fails
+  # every rule sync with "netlink receive: no such file or directory" and would enforce nothing.
+  if [ -r /proc/config.gz ] && zcat /proc/config.gz | grep -qx '# CONFIG_NFT_QUEUE is not set'; then
+    die "--network-policies: this kernel ($(uname -r)) is built without the nftables queue expression (CONFIG_NFT_QUEUE), which kube-network-policies $NODE_KUBE_NETWORK_POLICIES_VERSION needs; nothing could enforce NetworkPolicies here"
+  fi
   mkdir -p "$dir"
   kctl apply --server-side --force-conflicts --field-manager=scripts-real-node -f - >/dev/null <<YAML
 apiVersion: v1
@@ -217,7 +222,7 @@ roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-ne
 subjects: [ { kind: ServiceAccount, name: kube-network-policies, namespace: kube-system } ]
 YAML
   kctl create token kube-network-policies -n kube-system --duration=168h >"$dir/token"
-  kctl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$dir/ca.crt"
+  kctl config view --raw --minify --flatten -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$dir/ca.crt"
   [ -s "$dir/token" ] && [ -s "$dir/ca.crt" ] || die "no token or CA for kube-network-policies in $dir"
 }
 

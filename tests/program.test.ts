@@ -299,6 +299,21 @@ for (const stack of ["dev", "prod"]) {
 
 describe("per-stack differences", () => {
     const data = (r: Registration) => r.protect && r.retainOnDelete;
+
+    it("the same app code in every stack: each app's configFiles program (server.py) is one text in dev and prod (prod's once lacked dev's SIGTERM handler: each pod stop waited 30 s)", () => {
+        const files = (stack: string) =>
+            Object.fromEntries(
+                (stackFileConfig(stack)["stateful-apps:apps"] as Any[]).map((a) => [
+                    a.name,
+                    Object.entries(a.configFiles ?? {}).filter(([f]) => /\.(py|sh)$/.test(f)),
+                ]),
+            );
+        const dev = files("dev");
+        const prod = files("prod");
+        for (const app of Object.keys(dev).filter((a) => a in prod)) {
+            assert.deepStrictEqual(prod[app], dev[app], `${app}: a program file differs between Pulumi.dev.yaml and Pulumi.prod.yaml`);
+        }
+    });
     const dataBearing = [T.StatefulSet, T.Secret, T.RandomPassword, T.Release, T.Namespace];
 
     it("prod protects data-bearing resources; dev protects none", () => {

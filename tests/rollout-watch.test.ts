@@ -112,7 +112,7 @@ describe("rollout watch: reasons a pod cannot start", () => {
         ]);
     });
 
-    it("names a pod that is not Ready because its node is not (kubelet gone): the node, since when, why, and that the StatefulSet will not start it elsewhere", () => {
+    it("names a pod that is not Ready because its node is not (kubelet gone): the node, since when, why, and that the StatefulSet will not start it elsewhere; and a pod unschedulable since before the watch, by its condition", () => {
         const pod = (name: string, node: string, ready: string) => ({
             metadata: { name },
             spec: { nodeName: node },
@@ -141,11 +141,20 @@ describe("rollout watch: reasons a pod cannot start", () => {
             pod("visits-1", "node-c", "True"),
             pod("visits-2", "node-c", "False"),
             pod("visits-3", "node-x", "False"),
+            // Pending since before the up: its event is older than the watch, its condition says why.
+            {
+                metadata: { name: "visits-4" },
+                status: {
+                    phase: "Pending",
+                    conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes are available." }],
+                },
+            },
         ];
         assert.deepStrictEqual(blockingReasons([], pods, "visits", since, nodes), [
             "Pod visits-2: its node node-c is NotReady since 2026-12-05T10:00:00Z (NodeStatusUnknown: Kubelet stopped posting node status.); " +
                 "the StatefulSet will not start this member anywhere else until the node returns or the pod is deleted " +
                 "(kubectl delete pod --force only when the node is gone for good: two pods of one identity must never run)",
+            "Pod visits-4: FailedScheduling: 0/3 nodes are available.",
         ]);
     });
 });

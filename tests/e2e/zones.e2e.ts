@@ -10,10 +10,12 @@
  * time is refused by the PodDisruptionBudget (HTTP 429) while the evicted member waits Pending for its node (its
  * local volume pins it there), an `up` in that state says why within seconds (the scheduler's reason), and the
  * member comes back on its own PVC with its data after `uncordon`; `down` leaves nothing behind.
- * NetworkPolicies are enforced by kube-network-policies on every node: prod's policy lets the allowed namespace and
- * the app's own pods reach the app port, the monitoring namespace the metrics port, and nobody else either.
- * What it does not prove: peer ports (no app with `extraPorts` in this run), Prometheus scraping
- * and alerts (no Prometheus runs), the loss of a node (kubelet and containerd stopped), the other prod apps:
+ * A node lost (kubelet, containerd and its containers stopped): its member is not started twice, the Service serves
+ * from the other zones once the member leaves its endpoints, an `up` says why it waits, the member returns with its
+ * data when the node does.
+ * What it does not prove: NetworkPolicies (nothing enforces them: kube-network-policies needs the kernel's nftables
+ * queue expression, which this machine's kernel lacks, see `scripts/real-node --network-policies`), Prometheus scraping
+ * and alerts (no Prometheus runs), the other prod apps:
  * `litecoin` (its image comes from docker.io, which this machine cannot reach, and scripts/images does not build
  * it) and `datastore` (its Cassandra image is built here, but three JVMs of 2 GiB heap starting one after another
  * are left to a later suite).
@@ -24,7 +26,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ROOT } from "../../deploy/engine";
-import { MTAIL_PORT } from "../../lib/mtail-constants";
 import { PROJECT } from "../../lib/names";
 import { Any, appIn, collector, EngineEnv, eventually, stackFileWith, succeeds, timed } from "./harness";
 import { IMAGES, imageBlock, nodeInfo, readyPodUid } from "./real-node-lib";
@@ -41,12 +42,31 @@ const CLIENT_NS = "ingress";
 const CLIENT = "load-client";
 const NODES = [0, 1, 2].map(nodeInfo);
 
+/**
+ * The registry prod's images are named from here: prod refuses a registry on localhost (each node would look for it
+ * on itself), so every node's containerd also gets the images of scripts/images under this name (`ctr images tag`;
+ * `.test` is reserved, RFC 2606: no such registry can exist). The nodes never pull: the images are there.
+ */
+const PROD_REGISTRY = "registry.stateful-apps.test";
+const prodImage = (ref: string) => `${PROD_REGISTRY}/${ref.slice(ref.indexOf("/") + 1)}`;
+
+/** Tags every image of scripts/images as {@link prodImage} in each node's containerd. */
+function tagProdImages(): void {
+    const script = path.join(ROOT, "scripts", "real-node");
+    const opts = { encoding: "utf8" as const, env: { ...process.env, CLUSTER_NAME: env.cluster.name } };
+    const ctr = path.join(execFileSync("bash", [script, "bin-dir"], opts).trim(), "ctr");
+    for (const i of NODES.keys()) {
+        const sock = path.join(execFileSync("bash", [script, "state-dir", "--node", String(i)], opts).trim(), "containerd", "containerd.sock");
+        for (const ref of Object.values(IMAGES)) execFileSync(ctr, ["--address", sock, "-n", "k8s.io", "images", "tag", "--force", ref, prodImage(ref)], opts);
+    }
+}
+
 /** The prod stack with `visits` alone, on images built here; `mutate` changes it further. */
 function prodStack(mutate: (visits: Any) => void = () => undefined): string {
     return stackFileWith("prod", (config) => {
         const visits = appIn(config, APP);
-        visits.image = imageBlock(IMAGES.python);
-        visits.metrics.image = imageBlock(IMAGES.mtail);
+        visits.image = imageBlock(prodImage(IMAGES.python));
+        visits.metrics.image = imageBlock(prodImage(IMAGES.mtail));
         mutate(visits);
         config[`${PROJECT}:apps`] = [visits];
     });
@@ -93,40 +113,6 @@ function startClient(): void {
     };
     kubectl(["create", "namespace", CLIENT_NS]);
     kubectl(["apply", "-f", "-"], JSON.stringify(pod));
-}
-
-/**
- * A pod that only waits (python image), for `kubectl exec` connection checks from `namespace`; on real-node-0 like the
- * load client, so that draining the other nodes never meets a pod without a controller.
- */
-function startProbePod(namespace: string, name: string): void {
-    const pod = {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name, namespace },
-        spec: {
-            nodeSelector: { "kubernetes.io/hostname": NODES[0].NODE_NAME },
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
-            containers: [
-                {
-                    name: "probe",
-                    image: IMAGES.python,
-                    imagePullPolicy: "Never",
-                    command: ["python", "-c", "import time; time.sleep(10**9)"],
-                    env: [{ name: "PYTHONDONTWRITEBYTECODE", value: "1" }],
-                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                },
-            ],
-        },
-    };
-    if (env.cluster.kubectlResult(["get", "namespace", namespace]).status !== 0) kubectl(["create", "namespace", namespace]);
-    kubectl(["apply", "-f", "-"], JSON.stringify(pod));
-}
-
-/** Whether a TCP connection from pod `ns/pod` (container `container`) to ip:port opens within 3 s. */
-function connects(ns: string, pod: string, container: string, ip: string, port: number): boolean {
-    const script = `import socket,sys\ntry:\n socket.create_connection(("${ip}", ${port}), timeout=3).close()\nexcept OSError as e:\n print(e); sys.exit(1)`;
-    return env.cluster.kubectlResult(["exec", pod, "-n", ns, "-c", container, "--", "python", "-c", script]).status === 0;
 }
 
 /** The client's requests sent in [fromMs, toMs]: how many succeeded, by which pod, and each failure. */
@@ -206,10 +192,10 @@ async function deploy(text: string, onOutput?: (s: string) => void): Promise<voi
 
 /** The visit count on the pod's own volume (`kubectl exec`, so no NetworkPolicy stands between this machine and it). */
 function countOn(pod: string): number {
-    return Number(kubectl(["exec", pod, "-n", NS, "-c", "app", "--", "cat", "/data/visits"]).trim());
+    return Number(kubectl(["exec", pod, "-n", NS, "-c", "app", "--", "python", "-c", "print(open('/data/visits').read())"]).trim());
 }
 
-describe("prod on three real nodes in three zones (containers really run, NetworkPolicies enforced; no Prometheus, no node loss)", function () {
+describe("prod on three real nodes in three zones (containers really run; no NetworkPolicy enforcer, no Prometheus)", function () {
     this.timeout(10 * 60 * 1000);
 
     before(async function () {
@@ -217,7 +203,8 @@ describe("prod on three real nodes in three zones (containers really run, Networ
         await timed("toolchain (pulumi CLI + kubernetes plugin)", () => {
             env = new EngineEnv("stateful-apps-zones", stateDir);
         });
-        await timed("local cluster with three real nodes up", () => env.cluster.up(0, { realNodes: 3, networkPolicies: true }));
+        await timed("local cluster with three real nodes up", () => env.cluster.up(0, { realNodes: 3 }));
+        tagProdImages();
     });
 
     after(function () {
@@ -226,14 +213,13 @@ describe("prod on three real nodes in three zones (containers really run, Networ
         fs.rmSync(stateDir, { recursive: true, force: true });
     });
 
-    it("the nodes: three Ready, one per zone, each with its own pod range", () => {
+    it("the nodes: three Ready, one per zone", () => {
         const nodes = getJson(["nodes"]).items as Any[];
         const byName = Object.fromEntries(nodes.map((n) => [n.metadata.name, n]));
         for (const info of NODES) {
             const n = byName[info.NODE_NAME];
             assert.ok(n, `no node ${info.NODE_NAME}`);
             assert.strictEqual(n.metadata.labels["topology.kubernetes.io/zone"], info.NODE_ZONE);
-            assert.strictEqual(n.spec.podCIDR, info.POD_CIDR);
             assert.ok(
                 n.status.conditions.some((c: Any) => c.type === "Ready" && c.status === "True"),
                 `${info.NODE_NAME} not Ready`,
@@ -250,6 +236,11 @@ describe("prod on three real nodes in three zones (containers really run, Networ
                 .join(", ")}\n`,
         );
         assert.strictEqual(Object.keys(placed).length, 3);
+        // Each pod's address is in its node's pod range (routed between nodes over the fabric).
+        for (const p of getJson(["pods", "-n", NS, "-l", `app.kubernetes.io/name=${APP}`]).items as Any[]) {
+            const info = NODES.find((n) => n.NODE_NAME === p.spec.nodeName)!;
+            assert.ok(p.status.podIP.startsWith(info.POD_CIDR.replace(/0\/24$/, "")), `${p.metadata.name} ${p.status.podIP} not in ${info.POD_CIDR}`);
+        }
         assert.deepStrictEqual(new Set(Object.values(placed).map(zoneOf)), new Set(["zone-a", "zone-b", "zone-c"]));
         // Each member's volume is pinned to the node it runs on (local-path PVs carry the node's affinity).
         for (const [pod, node] of Object.entries(placed)) {
@@ -269,39 +260,6 @@ describe("prod on three real nodes in three zones (containers really run, Networ
         const r = await window("steady state", t0, Date.now() - 2000);
         assert.deepStrictEqual(r.failed, []);
         assert.deepStrictEqual(Object.keys(requestsBetween(t0, Date.now()).byPod).sort(), [`${APP}-0`, `${APP}-1`, `${APP}-2`]);
-    });
-
-    it("NetworkPolicies enforced (kube-network-policies): the app port from the allowed namespace and the app's own pods only, the metrics port from the monitoring namespace only", async () => {
-        startProbePod("monitoring", "scraper");
-        startProbePod("outsider", "outsider");
-        for (const [ns, pod] of [
-            ["monitoring", "scraper"],
-            ["outsider", "outsider"],
-        ]) {
-            await eventually(`${ns}/${pod} Running`, 60, () => getJson(["pod", pod, "-n", ns]).status.phase === "Running");
-        }
-        const target = getJson(["pod", `${APP}-0`, "-n", NS]).status.podIP;
-        const service = getJson(["service", APP, "-n", NS]).spec.clusterIP;
-        const metricsPort = MTAIL_PORT; // prod's visits keeps the default
-        const cases: [string, string, string, string, string, number, boolean][] = [
-            ["client (namespace ingress) -> app port, pod IP", CLIENT_NS, CLIENT, "client", target, 8080, true],
-            ["client (namespace ingress) -> app port, Service", CLIENT_NS, CLIENT, "client", service, 8080, true],
-            ["own pod visits-1 -> visits-0 app port", NS, `${APP}-1`, "app", target, 8080, true],
-            ["outsider namespace -> app port, Service", "outsider", "outsider", "probe", service, 8080, false],
-            ["outsider namespace -> app port, pod IP", "outsider", "outsider", "probe", target, 8080, false],
-            ["monitoring namespace -> metrics port", "monitoring", "scraper", "probe", target, metricsPort, true],
-            ["client (namespace ingress) -> metrics port", CLIENT_NS, CLIENT, "client", target, metricsPort, false],
-            ["outsider namespace -> metrics port", "outsider", "outsider", "probe", target, metricsPort, false],
-            ["monitoring namespace -> app port", "monitoring", "scraper", "probe", target, 8080, false],
-        ];
-        const wrong: string[] = [];
-        for (const [what, ns, pod, container, ip, port, allowed] of cases) {
-            const t = Date.now();
-            const got = connects(ns, pod, container, ip, port);
-            process.stdout.write(`      [e2e] ${what}: ${got ? "connects" : "refused"} (${Date.now() - t} ms)\n`);
-            if (got !== allowed) wrong.push(`${what}: ${got ? "connects" : "refused"}, expected ${allowed ? "connects" : "refused"}`);
-        }
-        assert.deepStrictEqual(wrong, []);
     });
 
     it("a config rollout under 10 requests/s fails 0 requests with prod's preStop sleep (5 s); without it, the figure is printed", async () => {
