@@ -225,6 +225,20 @@ describe("prod on three real nodes in three zones (containers really run; no Net
                 `${info.NODE_NAME} not Ready`,
             );
         }
+        // Each node's own processes (kubelet, containerd, kube-proxy, CoreDNS, the API forward; node 0 also the
+        // storage provisioner), by their pid files; the pods' containers not counted.
+        for (const [i, info] of NODES.entries()) {
+            const state = execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), "state-dir", "--node", String(i)], {
+                encoding: "utf8",
+                env: { ...process.env, CLUSTER_NAME: env.cluster.name },
+            }).trim();
+            let kib = 0;
+            for (const f of fs.readdirSync(path.join(state, "pids"))) {
+                const pid = fs.readFileSync(path.join(state, "pids", f), "utf8").trim();
+                kib += Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+            }
+            process.stdout.write(`      [e2e] ${info.NODE_NAME}: its processes' RSS ${(kib / 1024).toFixed(0)} MiB\n`);
+        }
     });
 
     it("up: prod's visits puts one replica in each zone (topologySpread zone DoNotSchedule, minDomains 3); a second preview shows no changes", async () => {
