@@ -151,7 +151,7 @@ export function blockingReasons(
         const lost = p.spec?.nodeName ? nodeNotReadyReason(p, nodes.get(p.spec.nodeName)) : undefined;
         if (lost) out.push(lost);
         // A pod Pending since before this `up` (its FailedScheduling event is older): the scheduler's word is also in
-        // its PodScheduled condition, said the same way as the event (the same text is reported once).
+        // its PodScheduled condition, said like the event (when both texts agree, the line is reported once).
         const scheduled = (p.status?.conditions ?? []).find((c: { type?: string }) => c.type === "PodScheduled");
         if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
             out.push(`Pod ${name}: FailedScheduling: ${String(scheduled.message ?? "").trim()}`);

@@ -188,6 +188,15 @@ YAML
 }
 
 
+# check_network_policies_kernel: refuses, before anything is made, a kernel without the nftables 'queue' expression
+# (CONFIG_NFT_QUEUE), which the enforcer queues packets with: there every rule sync fails with "netlink receive: no
+# such file or directory" and nothing is enforced (seen on 6.18.44-fc-v1272).
+check_network_policies_kernel() {
+  if [ -r /proc/config.gz ] && zcat /proc/config.gz | grep -qx '# CONFIG_NFT_QUEUE is not set'; then
+    die "--network-policies: this kernel ($(uname -r)) is built without the nftables queue expression (CONFIG_NFT_QUEUE), which kube-network-policies $NODE_KUBE_NETWORK_POLICIES_VERSION needs; nothing could enforce NetworkPolicies here"
+  fi
+}
+
 # prepare_network_policies: the ServiceAccount, RBAC and a token (7 days) for kube-network-policies on the node
 # set_node chose, which runs in its network namespace (start_network_policies, by start_node_processes). The
 # binary knows only in-cluster credentials (rest.InClusterConfig: /var/run/secrets/kubernetes.io/serviceaccount and
@@ -197,11 +206,6 @@ YAML
 # namespace and goes with it.
 prepare_network_policies() {
   local dir=$state/network-policies
-  # The enforcer queues packets with the nftables 'queue' expression; a kernel built without it (CONFIG_NFT_QUEUE) fails
-  # every rule sync with "netlink receive: no such file or directory" and would enforce nothing.
-  if [ -r /proc/config.gz ] && zcat /proc/config.gz | grep -qx '# CONFIG_NFT_QUEUE is not set'; then
-    die "--network-policies: this kernel ($(uname -r)) is built without the nftables queue expression (CONFIG_NFT_QUEUE), which kube-network-policies $NODE_KUBE_NETWORK_POLICIES_VERSION needs; nothing could enforce NetworkPolicies here"
-  fi
   mkdir -p "$dir"
   kctl apply --server-side --force-conflicts --field-manager=scripts-real-node -f - >/dev/null <<YAML
 apiVersion: v1

@@ -35,8 +35,9 @@ join_fabric() {
     ip -n "$FABRIC_NETNS" link add "$FABRIC_BRIDGE" type bridge
     ip -n "$FABRIC_NETNS" link set "$FABRIC_BRIDGE" up
   fi
-  # Both ends leave this machine's namespace at once; the pair goes when the node's namespace does.
-  ip link add "$FABRIC_IF" type veth peer name "$FABRIC_PEER"
+  # Both ends leave this machine's namespace at once. 'down' deletes the fabric's end itself: a namespace's
+  # interfaces go asynchronously after 'ip netns del', too late for leave_fabric's look at the bridge.
+  ip link add "$FABRIC_IF" type veth peer name "$FABRIC_PEER"; made fabric
   ip link set "$FABRIC_PEER" netns "$FABRIC_NETNS"
   ip link set "$FABRIC_IF" netns "$NETNS"
   ip -n "$FABRIC_NETNS" link set "$FABRIC_PEER" master "$FABRIC_BRIDGE" up

@@ -247,4 +247,48 @@ describe("charts/stateful-app with the Helm CLI", () => {
             ]);
         });
     });
+
+    describe("a NetworkPolicy with a metrics port (monitoring.scrapeFrom) and empty label maps (namespaceLabels: {} = every namespace)", () => {
+        const cfg = parseStackConfig(
+            {
+                environment: "dev",
+                namespace: { name: "shop" },
+                monitoring: { scrapeFrom: [{ namespaceLabels: { "kubernetes.io/metadata.name": "monitoring" }, podLabels: { app: "prometheus" } }] },
+                apps: [
+                    {
+                        name: "shop",
+                        image: { repository: "localhost/python", tag: "3.11" },
+                        port: 8080,
+                        resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                        probes: { readiness: { type: "tcp" }, liveness: { type: "tcp" } },
+                        secret: { source: "generated" },
+                        metrics: { logFormat: "visits", logFile: "/data/visits.log", image: { repository: "localhost/mtail", tag: "3" } },
+                        networkPolicy: { enabled: true, allowFrom: [{ namespaceLabels: {} }, { podLabels: { role: "client" } }] },
+                    },
+                ],
+            },
+            () => false,
+        );
+        const app = cfg.apps[0];
+        const policy = render(app, cfg.namespace.name, undefined, cfg.monitoring.scrapeFrom).find((d) => d.kind === "NetworkPolicy");
+
+        it("both paths render the same policy", () => {
+            assert.deepStrictEqual(policy.spec, JSON.parse(JSON.stringify(networkPolicySpec(app, cfg.monitoring.scrapeFrom))));
+        });
+
+        it("the metrics port only from the scrape peer (both selectors in one peer); an empty map stays a selector", () => {
+            const rules = policy.spec.ingress;
+            assert.deepStrictEqual(rules.at(-1), {
+                ports: [{ port: app.metrics!.port, protocol: "TCP" }],
+                from: [
+                    {
+                        podSelector: { matchLabels: { app: "prometheus" } },
+                        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+                    },
+                ],
+            });
+            assert.deepStrictEqual(rules[0].from[1], { namespaceSelector: { matchLabels: {} } });
+            assert.ok(!rules[0].ports.some((p: Any) => p.port === app.metrics!.port), "the metrics port is not open to the app port's peers");
+        });
+    });
 });

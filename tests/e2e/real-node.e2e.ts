@@ -459,7 +459,7 @@ describe("the visits app on a real node (containers really run: one node, local 
         await succeeds("preview --expect-no-changes after the rename", (o) => dev.stack.preview({ configFile: dev.configFile, expectNoChanges: true, ...o }));
     });
 
-    it("scripts/cluster down leaves the machine as the node found it: no process, mount, network namespace, interface, cgroup or path of its own", () => {
+    it("scripts/cluster down leaves the machine as the node found it: no process, mount, network namespace (the fabric's too), interface, cgroup or path of its own", () => {
         const ps = () => execFileSync("ps", ["-eo", "args="], { encoding: "utf8" });
         const state = execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), "state-dir"], {
             encoding: "utf8",
@@ -474,6 +474,7 @@ describe("the visits app on a real node (containers really run: one node, local 
             .filter((l) => l.includes(state));
         assert.deepStrictEqual(mounts, []);
         assert.ok(!fs.existsSync(`/run/netns/${NODE.NETNS}`), `network namespace ${NODE.NETNS} left`);
+        assert.ok(!fs.existsSync(`/run/netns/${NODE.FABRIC_NETNS}`), `the fabric's network namespace ${NODE.FABRIC_NETNS} left`);
         assert.ok(!execFileSync("ip", ["-o", "link"], { encoding: "utf8" }).includes(NODE.HOST_IF), "the veth is still there");
         assert.ok(!execFileSync("ip", ["route"], { encoding: "utf8" }).includes(NODE.POD_CIDR.split("/")[0]), "the pod route is still there");
         const left = ps()

@@ -106,3 +106,18 @@ by `separator`. The namespace is $(POD_NAMESPACE), expanded by the kubelet. Call
 {{- join (hasKey $e "separator" | ternary $e.separator ",") $members -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+A NetworkPolicy peer of networkPolicy.allowFrom or .metricsFrom: podLabels, namespaceLabels or both. By key, not by
+truth: an empty map is a selector too (namespaceLabels: {} = every namespace), as the program renders it.
+*/}}
+{{- define "stateful-app.policyPeer" -}}
+{{- if hasKey . "podLabels" }}
+podSelector:
+  matchLabels: {{- toYaml .podLabels | nindent 4 }}
+{{- end }}
+{{- if hasKey . "namespaceLabels" }}
+namespaceSelector:
+  matchLabels: {{- toYaml .namespaceLabels | nindent 4 }}
+{{- end }}
+{{- end -}}
