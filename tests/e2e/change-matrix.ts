@@ -431,10 +431,13 @@ export const CHANGES: readonly ChangeCase[] = [
     {
         id: "netpol",
         key: "apps[].networkPolicy",
-        change: "NetworkPolicy on",
+        change: "NetworkPolicy on, with monitoring.scrapeFrom (visits has metrics: its policy opens the metrics port to that peer only)",
         upDoes: "NetworkPolicy created",
         app: "visits",
-        edit: (c) => (visits(c).networkPolicy = { enabled: true }),
+        edit: (c) => {
+            visits(c).networkPolicy = { enabled: true };
+            c[key("monitoring")].scrapeFrom = [{ namespaceLabels: { "kubernetes.io/metadata.name": "monitoring" } }];
+        },
         expect: applies("kept"),
     },
     {
