@@ -114,12 +114,16 @@ export function changes(summary: { resourceChanges?: Record<string, number> }): 
 
 /**
  * Runs `up` (with `refresh`: `up --refresh`, reading the cluster into the state first) and returns its changes; fails
- * with the engine's output when it throws.
+ * with the engine's output when it throws. `onOutput` also sees each piece of output as it comes.
  */
-export async function up(stack: Stack, configFile: string, opts: { refresh?: boolean } = {}): Promise<Record<string, number>> {
+export async function up(stack: Stack, configFile: string, opts: { refresh?: boolean; onOutput?: (s: string) => void } = {}): Promise<Record<string, number>> {
     const out = collector();
     try {
-        const r = await stack.up({ configFile, onOutput: out.onOutput, color: "never", refresh: opts.refresh });
+        const onOutput = (s: string) => {
+            out.onOutput(s);
+            opts.onOutput?.(s);
+        };
+        const r = await stack.up({ configFile, onOutput, color: "never", refresh: opts.refresh });
         return changes(r.summary);
     } catch (e) {
         assert.fail(`up failed:\n${out.text().split("\n").slice(-60).join("\n")}\n${(e as Error).message.slice(-3000)}`);

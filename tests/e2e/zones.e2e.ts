@@ -27,7 +27,7 @@ import * as os from "os";
 import * as path from "path";
 import { ROOT } from "../../deploy/engine";
 import { PROJECT } from "../../lib/names";
-import { Any, appIn, collector, EngineEnv, eventually, stackFileWith, succeeds, timed } from "./harness";
+import { Any, appIn, EngineEnv, eventually, stackFileWith, succeeds, timed, up } from "./harness";
 import { IMAGES, imageBlock, nodeInfo, readyPodUid } from "./real-node-lib";
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-zones-"));
@@ -50,14 +50,21 @@ const NODES = [0, 1, 2].map(nodeInfo);
 const PROD_REGISTRY = "registry.stateful-apps.test";
 const prodImage = (ref: string) => `${PROD_REGISTRY}/${ref.slice(ref.indexOf("/") + 1)}`;
 
+/** `scripts/real-node ARGS...` for this cluster (stop, start, state-dir, bin-dir); its stdout, trimmed. */
+function realNode(...args: string[]): string {
+    return execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), ...args], {
+        encoding: "utf8",
+        env: { ...process.env, CLUSTER_NAME: env.cluster.name },
+        stdio: ["ignore", "pipe", "pipe"],
+    }).trim();
+}
+
 /** Tags every image of scripts/images as {@link prodImage} in each node's containerd. */
 function tagProdImages(): void {
-    const script = path.join(ROOT, "scripts", "real-node");
-    const opts = { encoding: "utf8" as const, env: { ...process.env, CLUSTER_NAME: env.cluster.name } };
-    const ctr = path.join(execFileSync("bash", [script, "bin-dir"], opts).trim(), "ctr");
+    const ctr = path.join(realNode("bin-dir"), "ctr");
     for (const i of NODES.keys()) {
-        const sock = path.join(execFileSync("bash", [script, "state-dir", "--node", String(i)], opts).trim(), "containerd", "containerd.sock");
-        for (const ref of Object.values(IMAGES)) execFileSync(ctr, ["--address", sock, "-n", "k8s.io", "images", "tag", "--force", ref, prodImage(ref)], opts);
+        const sock = path.join(realNode("state-dir", "--node", String(i)), "containerd", "containerd.sock");
+        for (const ref of Object.values(IMAGES)) execFileSync(ctr, ["--address", sock, "-n", "k8s.io", "images", "tag", "--force", ref, prodImage(ref)]);
     }
 }
 
@@ -151,15 +158,6 @@ function podNodes(): Record<string, string> {
     );
 }
 
-/** scripts/real-node COMMAND --node I for this cluster (stop, start). */
-function nodeScript(command: string, node: number): void {
-    execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), command, "--node", String(node)], {
-        encoding: "utf8",
-        env: { ...process.env, CLUSTER_NAME: env.cluster.name },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-}
-
 function nodeReady(name: string): boolean {
     return (getJson(["node", name]).status.conditions as Any[]).some((c) => c.type === "Ready" && c.status === "True");
 }
@@ -175,19 +173,7 @@ const zoneOf = (node: string) => NODES.find((n) => n.NODE_NAME === node)?.NODE_Z
 
 async function deploy(text: string, onOutput?: (s: string) => void): Promise<void> {
     const prod = await env.open("prod", text);
-    const out = collector();
-    try {
-        await prod.stack.up({
-            configFile: prod.configFile,
-            color: "never",
-            onOutput: (s) => {
-                out.onOutput(s);
-                onOutput?.(s);
-            },
-        });
-    } catch (e) {
-        assert.fail(`up failed:\n${out.text().split("\n").slice(-60).join("\n")}\n${(e as Error).message.slice(-3000)}`);
-    }
+    await up(prod.stack, prod.configFile, { onOutput });
 }
 
 /** The visit count on the pod's own volume (`kubectl exec`, so no NetworkPolicy stands between this machine and it). */
@@ -228,10 +214,7 @@ describe("prod on three real nodes in three zones (containers really run; no Net
         // Each node's own processes (kubelet, containerd, kube-proxy, CoreDNS, the API forward; node 0 also the
         // storage provisioner), by their pid files; the pods' containers not counted.
         for (const [i, info] of NODES.entries()) {
-            const state = execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), "state-dir", "--node", String(i)], {
-                encoding: "utf8",
-                env: { ...process.env, CLUSTER_NAME: env.cluster.name },
-            }).trim();
+            const state = realNode("state-dir", "--node", String(i));
             let kib = 0;
             for (const f of fs.readdirSync(path.join(state, "pids"))) {
                 const pid = fs.readFileSync(path.join(state, "pids", f), "utf8").trim();
@@ -360,7 +343,7 @@ describe("prod on three real nodes in three zones (containers really run; no Net
         const uid = getJson(["pod", member, "-n", NS]).metadata.uid;
         const before = countOn(member);
         const t0 = Date.now();
-        nodeScript("stop", node);
+        realNode("stop", "--node", String(node));
         await eventually(`${lost} NotReady`, 180, () => !nodeReady(lost));
         const notReadyAt = Date.now();
         // The member leaves the Service's endpoints once the node controller marks its pods not Ready.
@@ -400,7 +383,7 @@ describe("prod on three real nodes in three zones (containers really run; no Net
         assert.strictEqual(Object.keys(podNodes()).length, 3);
 
         const restart = Date.now();
-        nodeScript("start", node);
+        realNode("start", "--node", String(node));
         await timed("the up, after the node returned", () => rolling);
         await eventually(`${member} Ready on ${lost}`, 180, () => readyPodUid(env.cluster, NS, member) !== undefined);
         process.stdout.write(`      [e2e] ${member} Ready again ${((Date.now() - restart) / 1000).toFixed(1)} s after the node's start\n`);
@@ -410,8 +393,8 @@ describe("prod on three real nodes in three zones (containers really run; no Net
     });
 
     it("scripts/cluster down leaves nothing of the three nodes: no process, mount, network namespace (fabric included), interface or cgroup", () => {
-        const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8", env: { ...process.env, CLUSTER_NAME: env.cluster.name } });
-        const states = NODES.map((_, i) => run("bash", [path.join(ROOT, "scripts", "real-node"), "state-dir", "--node", String(i)]).trim());
+        const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8" });
+        const states = NODES.map((_, i) => realNode("state-dir", "--node", String(i)));
         env.cluster.down();
         const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8");
         const links = run("ip", ["-o", "link"]);
