@@ -1,9 +1,12 @@
 /**
  * The prod stack on three real nodes, one per zone (scripts/cluster up --real-nodes 3: three kubelets, containerds,
  * kube-proxies and CoreDNS, pod ranges routed over a fabric namespace), on the real Pulumi engine, with the images
- * this machine builds (image names are the only override).
+ * this machine builds (image names are the only override, and monitoring.mtailDownForSeconds 60 instead of 300), and
+ * the Prometheus Operator with a Prometheus on real-node-0 (scripts/prometheus).
  *
  * What this proves: prod's `visits` lands one replica per zone (topologySpread zone DoNotSchedule, minDomains 3);
+ * Prometheus finds its ServiceMonitor and scrapes each pod's mtail, whose metrics match the counts on the volumes,
+ * and loads and evaluates every rule of its PrometheusRule;
  * a client pod on another node reaches every replica through the client Service (pods and Services across nodes);
  * a config rollout under 10 requests/s fails none with prod's preStop sleep, readiness probe and PDB (and how many
  * fail without the sleep, as a figure); `kubectl drain` of one node fails no request, a second drain at the same
@@ -11,11 +14,12 @@
  * local volume pins it there), an `up` in that state says why within seconds (the scheduler's reason), and the
  * member comes back on its own PVC with its data after `uncordon`; `down` leaves nothing behind.
  * A node lost (kubelet, containerd and its containers stopped): its member is not started twice, the Service serves
- * from the other zones once the member leaves its endpoints, an `up` says why it waits, the member returns with its
- * data when the node does.
+ * from the other zones once the member leaves its endpoints, an `up` says why it waits, StatefulAppMtailDown fires;
+ * the member returns with its data when the node does, and the alert resolves.
  * What it does not prove: NetworkPolicies (nothing enforces them: kube-network-policies needs the kernel's nftables
- * queue expression, which this machine's kernel lacks, see `scripts/real-node --network-policies`), Prometheus scraping
- * and alerts (no Prometheus runs), the other prod apps:
+ * queue expression, which this machine's kernel lacks, see `scripts/real-node --network-policies`); the alerts built
+ * on kube-state-metrics and the kubelet's volume stats (neither is scraped here: those rules evaluate, to nothing);
+ * Alertmanager (alerts are read from Prometheus); the other prod apps:
  * `litecoin` (its image comes from docker.io, which this machine cannot reach, and scripts/images does not build
  * it) and `datastore` (its Cassandra image is built here, but three JVMs of 2 GiB heap starting one after another
  * are left to a later suite).
@@ -25,163 +29,41 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROOT } from "../../deploy/engine";
-import { PROJECT } from "../../lib/names";
-import { Any, appIn, EngineEnv, eventually, stackFileWith, succeeds, timed, up } from "./harness";
-import { IMAGES, imageBlock, nodeInfo, readyPodUid } from "./real-node-lib";
+import { Any, EngineEnv, eventually, succeeds, timed, up } from "./harness";
+import { readyPodUid } from "./real-node-lib";
+import {
+    APP,
+    clientRunning,
+    countOn,
+    MTAIL_DOWN_FOR_SECONDS,
+    NODES,
+    NS,
+    nodeReady,
+    podNodes,
+    prodStack,
+    prometheusApi,
+    prometheusQuery,
+    readyEndpoints,
+    requestsBetween,
+    script,
+    startClient,
+    tagProdImages,
+    window,
+    zoneOf,
+} from "./zones-lib";
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-apps-zones-"));
 let env: EngineEnv;
 const kubectl = (args: string[], input?: string) => env.cluster.kubectl(args, input);
 const getJson = (args: string[]): Any => env.cluster.getJson(args);
-
-const NS = "stateful-prod";
-const APP = "visits";
-/** The namespace prod's visits NetworkPolicy admits clients from (`allowFrom`); the load client runs there. */
-const CLIENT_NS = "ingress";
-const CLIENT = "load-client";
-const NODES = [0, 1, 2].map(nodeInfo);
-
-/**
- * The registry prod's images are named from here: prod refuses a registry on localhost (each node would look for it
- * on itself), so every node's containerd also gets the images of scripts/images under this name (`ctr images tag`;
- * `.test` is reserved, RFC 2606: no such registry can exist). The nodes never pull: the images are there.
- */
-const PROD_REGISTRY = "registry.stateful-apps.test";
-const prodImage = (ref: string) => `${PROD_REGISTRY}/${ref.slice(ref.indexOf("/") + 1)}`;
-
-/** `scripts/real-node ARGS...` for this cluster (stop, start, state-dir, bin-dir); its stdout, trimmed. */
-function realNode(...args: string[]): string {
-    return execFileSync("bash", [path.join(ROOT, "scripts", "real-node"), ...args], {
-        encoding: "utf8",
-        env: { ...process.env, CLUSTER_NAME: env.cluster.name },
-        stdio: ["ignore", "pipe", "pipe"],
-    }).trim();
-}
-
-/** Tags every image of scripts/images as {@link prodImage} in each node's containerd. */
-function tagProdImages(): void {
-    const ctr = path.join(realNode("bin-dir"), "ctr");
-    for (const i of NODES.keys()) {
-        const sock = path.join(realNode("state-dir", "--node", String(i)), "containerd", "containerd.sock");
-        for (const ref of Object.values(IMAGES)) execFileSync(ctr, ["--address", sock, "-n", "k8s.io", "images", "tag", "--force", ref, prodImage(ref)]);
-    }
-}
-
-/** The prod stack with `visits` alone, on images built here; `mutate` changes it further. */
-function prodStack(mutate: (visits: Any) => void = () => undefined): string {
-    return stackFileWith("prod", (config) => {
-        const visits = appIn(config, APP);
-        visits.image = imageBlock(prodImage(IMAGES.python));
-        visits.metrics.image = imageBlock(prodImage(IMAGES.mtail));
-        mutate(visits);
-        config[`${PROJECT}:apps`] = [visits];
-    });
-}
-
-/**
- * A client in another namespace on real-node-0: one GET through the client Service every 100 ms (a new connection
- * each, 2 s timeout), one line per request on stdout: `<epoch ms> ok <pod>` or `<epoch ms> fail <error>`.
- */
-const CLIENT_SCRIPT = `
-import time, urllib.request
-url = "http://${APP}.${NS}.svc.cluster.local:8080/"
-t = time.time()
-while True:
-    start = time.time()
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            print(f"{int(start * 1000)} ok {r.read().decode().split()[-1]}", flush=True)
-    except Exception as e:
-        print(f"{int(start * 1000)} fail {type(e).__name__}: {e}", flush=True)
-    t += 0.1
-    time.sleep(max(0, t - time.time()))
-`;
-
-function startClient(): void {
-    const pod = {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: CLIENT, namespace: CLIENT_NS },
-        spec: {
-            nodeSelector: { "kubernetes.io/hostname": NODES[0].NODE_NAME },
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
-            containers: [
-                {
-                    name: "client",
-                    image: IMAGES.python,
-                    imagePullPolicy: "Never",
-                    command: ["python", "-c", CLIENT_SCRIPT],
-                    env: [{ name: "PYTHONDONTWRITEBYTECODE", value: "1" }],
-                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                },
-            ],
-        },
-    };
-    kubectl(["create", "namespace", CLIENT_NS]);
-    kubectl(["apply", "-f", "-"], JSON.stringify(pod));
-}
-
-/** The client's requests sent in [fromMs, toMs]: how many succeeded, by which pod, and each failure. */
-function requestsBetween(fromMs: number, toMs: number): { ok: number; byPod: Record<string, number>; failed: string[] } {
-    const out = { ok: 0, byPod: {} as Record<string, number>, failed: [] as string[] };
-    for (const line of kubectl(["logs", CLIENT, "-n", CLIENT_NS]).split("\n")) {
-        const [ms, result, ...rest] = line.split(" ");
-        const t = Number(ms);
-        if (!(t >= fromMs && t <= toMs)) continue;
-        if (result === "ok") {
-            out.ok++;
-            out.byPod[rest[0]] = (out.byPod[rest[0]] ?? 0) + 1;
-        } else out.failed.push(`${new Date(t).toISOString()} ${rest.join(" ")}`);
-    }
-    return out;
-}
-
-/** Prints and returns the client's figures for a window (the last request's answers need up to 2 s to be logged). */
-async function window(label: string, fromMs: number, toMs: number): Promise<{ ok: number; failed: string[] }> {
-    await new Promise((r) => setTimeout(r, 2500));
-    const r = requestsBetween(fromMs, toMs);
-    const pods = Object.entries(r.byPod)
-        .map(([p, n]) => `${p} ${n}`)
-        .join(", ");
-    process.stdout.write(
-        `      [e2e] ${label}: ${r.ok + r.failed.length} requests in ${((toMs - fromMs) / 1000).toFixed(1)} s, ${r.failed.length} failed (${pods})\n`,
-    );
-    for (const f of r.failed.slice(0, 10)) process.stdout.write(`        failed: ${f}\n`);
-    return r;
-}
-
-/** pod name -> node name of the app's pods. */
-function podNodes(): Record<string, string> {
-    return Object.fromEntries(
-        (getJson(["pods", "-n", NS, "-l", `app.kubernetes.io/name=${APP}`]).items as Any[]).map((p) => [p.metadata.name, p.spec.nodeName ?? ""]),
-    );
-}
-
-function nodeReady(name: string): boolean {
-    return (getJson(["node", name]).status.conditions as Any[]).some((c) => c.type === "Ready" && c.status === "True");
-}
-
-/** The pods behind the client Service's ready endpoints. */
-function readyEndpoints(): string[] {
-    return (getJson(["endpointslices", "-n", NS, "-l", `kubernetes.io/service-name=${APP}`]).items as Any[]).flatMap((s) =>
-        (s.endpoints ?? []).filter((e: Any) => e.conditions?.ready).map((e: Any) => e.targetRef?.name),
-    );
-}
-
-const zoneOf = (node: string) => NODES.find((n) => n.NODE_NAME === node)?.NODE_ZONE;
+const realNode = (...args: string[]) => script(env.cluster, "real-node", ...args);
 
 async function deploy(text: string, onOutput?: (s: string) => void): Promise<void> {
     const prod = await env.open("prod", text);
     await up(prod.stack, prod.configFile, { onOutput });
 }
 
-/** The visit count on the pod's own volume (`kubectl exec`, so no NetworkPolicy stands between this machine and it). */
-function countOn(pod: string): number {
-    return Number(kubectl(["exec", pod, "-n", NS, "-c", "app", "--", "python", "-c", "print(open('/data/visits').read())"]).trim());
-}
-
-describe("prod on three real nodes in three zones (containers really run; no NetworkPolicy enforcer, no Prometheus)", function () {
+describe("prod on three real nodes in three zones, scraped by a real Prometheus (containers really run; no NetworkPolicy enforcer, no kube-state-metrics)", function () {
     this.timeout(10 * 60 * 1000);
 
     before(async function () {
@@ -190,7 +72,8 @@ describe("prod on three real nodes in three zones (containers really run; no Net
             env = new EngineEnv("stateful-apps-zones", stateDir);
         });
         await timed("local cluster with three real nodes up", () => env.cluster.up(0, { realNodes: 3 }));
-        tagProdImages();
+        tagProdImages(env.cluster);
+        await timed("Prometheus and its operator up (scripts/prometheus up)", () => script(env.cluster, "prometheus", "up"));
     });
 
     after(function () {
@@ -226,7 +109,7 @@ describe("prod on three real nodes in three zones (containers really run; no Net
 
     it("up: prod's visits puts one replica in each zone (topologySpread zone DoNotSchedule, minDomains 3); a second preview shows no changes", async () => {
         await timed("prod visits: up from empty", () => deploy(prodStack()));
-        const placed = podNodes();
+        const placed = podNodes(env.cluster);
         process.stdout.write(
             `      [e2e] placement: ${Object.entries(placed)
                 .map(([p, n]) => `${p} ${n} (${zoneOf(n)})`)
@@ -249,20 +132,64 @@ describe("prod on three real nodes in three zones (containers really run; no Net
         await succeeds("preview --expect-no-changes", (o) => prod.stack.preview({ configFile: prod.configFile, expectNoChanges: true, ...o }));
     });
 
+    it("Prometheus (operator and Prometheus pods on real-node-0) discovers visits' ServiceMonitor: its three mtail targets are up; every rule of its PrometheusRule loads and evaluates without error", async () => {
+        const t0 = Date.now();
+        let targets: Any[] = [];
+        await eventually(`three ${APP} mtail targets up in Prometheus`, 150, () => {
+            targets = (prometheusApi(env.cluster, "targets?state=active").activeTargets as Any[]).filter(
+                (t) => t.labels.namespace === NS && t.labels.job === `${APP}-headless`,
+            );
+            return targets.length === 3 && targets.every((t) => t.health === "up");
+        });
+        process.stdout.write(
+            `      [e2e] targets up ${((Date.now() - t0) / 1000).toFixed(1)} s after the up: ${targets.map((t) => `${t.labels.pod} ${t.scrapeUrl}`).join(", ")} (pool ${targets[0].scrapePool})\n`,
+        );
+        assert.deepStrictEqual(targets.map((t) => t.labels.pod).sort(), [`${APP}-0`, `${APP}-1`, `${APP}-2`]);
+
+        // The operator turned the PrometheusRule into a rule file; Prometheus 3.5 parses and evaluates each rule
+        // (kube-state-metrics and the kubelet's volume stats are not scraped here: those rules evaluate to nothing).
+        let rules: Any[] = [];
+        await eventually("the PrometheusRule's group loaded and every rule evaluated", 120, () => {
+            const group = (prometheusApi(env.cluster, "rules").groups as Any[]).find((g) => g.name === `stateful-apps.${NS}.${APP}`);
+            rules = group?.rules ?? [];
+            return rules.length > 0 && rules.every((r) => r.health === "ok");
+        });
+        process.stdout.write(`      [e2e] rules: ${rules.map((r) => `${r.name} ${r.health}`).join(", ")}\n`);
+        assert.ok(rules.some((r) => r.name === "StatefulAppMtailDown"));
+        assert.deepStrictEqual(prometheusQuery(env.cluster, `ALERTS{namespace="${NS}", alertstate="firing"}`), [], "an alert fires on a healthy app");
+    });
+
     it("a client pod on real-node-0 reaches all three replicas through the client Service (pod and Service traffic across nodes)", async () => {
-        startClient();
-        await eventually("the load client Running", 60, () => getJson(["pod", CLIENT, "-n", CLIENT_NS]).status.phase === "Running");
+        startClient(env.cluster);
+        await eventually("the load client Running", 60, () => clientRunning(env.cluster));
         const t0 = Date.now();
         await new Promise((r) => setTimeout(r, 6000));
-        const r = await window("steady state", t0, Date.now() - 2000);
+        const r = await window(env.cluster, "steady state", t0, Date.now() - 2000);
         assert.deepStrictEqual(r.failed, []);
-        assert.deepStrictEqual(Object.keys(requestsBetween(t0, Date.now()).byPod).sort(), [`${APP}-0`, `${APP}-1`, `${APP}-2`]);
+        assert.deepStrictEqual(Object.keys(requestsBetween(env.cluster, t0, Date.now()).byPod).sort(), [`${APP}-0`, `${APP}-1`, `${APP}-2`]);
+    });
+
+    it("mtail's metrics from visits' real log lines reach Prometheus: each pod's visits_counter_value lies between its volume's count before and after a scrape", async () => {
+        const pods = [`${APP}-0`, `${APP}-1`, `${APP}-2`];
+        const before = Object.fromEntries(pods.map((p) => [p, countOn(env.cluster, p)]));
+        // More than one scrape interval (30 s): the newest sample was scraped after `before` was read.
+        await new Promise((r) => setTimeout(r, 35000));
+        const scraped = prometheusQuery(env.cluster, `visits_counter_value{namespace="${NS}", job="${APP}-headless"}`);
+        const after = Object.fromEntries(pods.map((p) => [p, countOn(env.cluster, p)]));
+        const byPod = Object.fromEntries(scraped.map((s) => [s.metric.pod, s.value]));
+        process.stdout.write(`      [e2e] visits_counter_value: ${pods.map((p) => `${p} ${before[p]} <= ${byPod[p]} <= ${after[p]}`).join(", ")}\n`);
+        for (const p of pods) {
+            assert.ok(byPod[p] >= before[p] && byPod[p] <= after[p], `${p}: Prometheus has ${byPod[p]}, the volume ${before[p]} then ${after[p]}`);
+        }
+        const total = prometheusQuery(env.cluster, `sum(increase(visits_total{namespace="${NS}", job="${APP}-headless"}[2m]))`);
+        process.stdout.write(`      [e2e] visits_total increase over 2 min: ${total[0]?.value.toFixed(0)}\n`);
+        assert.ok((total[0]?.value ?? 0) > 0, "visits_total did not increase");
     });
 
     it("a config rollout under 10 requests/s fails 0 requests with prod's preStop sleep (5 s); without it, the figure is printed", async () => {
         let t0 = Date.now();
         await timed("rollout (preStop 5 s): up", () => deploy(prodStack((v) => (v.configFiles["config.json"].greeting = "Hello from prod, v2"))));
-        const withSleep = await window("rollout with preStop 5 s", t0, Date.now());
+        const withSleep = await window(env.cluster, "rollout with preStop 5 s", t0, Date.now());
         // The pods terminate with the spec they run: the first up sets the sleep to 0, the second rolls pods without it.
         await timed("preStop 0: up", () => deploy(prodStack((v) => (v.preStopSleepSeconds = 0))));
         t0 = Date.now();
@@ -274,19 +201,19 @@ describe("prod on three real nodes in three zones (containers really run; no Net
                 }),
             ),
         );
-        await window("rollout with preStop 0 (what the sleep buys)", t0, Date.now());
+        await window(env.cluster, "rollout with preStop 0 (what the sleep buys)", t0, Date.now());
         await timed("back to prod's settings: up", () => deploy(prodStack()));
         assert.deepStrictEqual(withSleep.failed, [], "requests failed during the rollout with prod's preStop sleep");
     });
 
     it("drain: 0 failed requests; a second drain is refused by the PDB (429); an up says why the evicted member is Pending; it returns with its data after uncordon", async () => {
-        const placed = podNodes();
+        const placed = podNodes(env.cluster);
         const drained = NODES[1].NODE_NAME;
         const other = NODES[2].NODE_NAME;
         const member = Object.keys(placed).find((p) => placed[p] === drained)!;
         const bystander = Object.keys(placed).find((p) => placed[p] === other)!;
         const claimUid = getJson(["pvc", `data-${member}`, "-n", NS]).metadata.uid;
-        const before = countOn(member);
+        const before = countOn(env.cluster, member);
         const bystanderUid = getJson(["pod", bystander, "-n", NS]).metadata.uid;
         const t0 = Date.now();
         await timed(`kubectl drain ${drained}`, () => kubectl(["drain", drained, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s"]));
@@ -329,33 +256,33 @@ describe("prod on three real nodes in three zones (containers really run; no Net
         await eventually(`${member} Ready on ${drained}`, 120, () => readyPodUid(env.cluster, NS, member) !== undefined);
         assert.strictEqual(getJson(["pod", member, "-n", NS]).spec.nodeName, drained);
         assert.strictEqual(getJson(["pvc", `data-${member}`, "-n", NS]).metadata.uid, claimUid, `data-${member} was recreated`);
-        const after = countOn(member);
+        const after = countOn(env.cluster, member);
         assert.ok(after > before, `${member} counts ${after} after the drain, ${before} before: its volume was not kept`);
-        const r = await window("drain, refused drain, up, uncordon", t0, Date.now());
+        const r = await window(env.cluster, "drain, refused drain, up, uncordon", t0, Date.now());
         assert.deepStrictEqual(r.failed, [], "requests failed during the drain");
     });
 
-    it("node loss: real-node-2 stops (kubelet, containerd, every container): its member is not started twice, the Service serves from the other zones, an up says why it waits; the member returns with its data", async () => {
+    it("node loss: real-node-2 stops (kubelet, containerd, every container): its member is not started twice, the Service serves from the other zones, an up says why it waits, Prometheus fires StatefulAppMtailDown (for 60 s here, prod 300 s); the member returns with its data and the alert resolves", async () => {
         const node = 2;
         const lost = NODES[node].NODE_NAME;
-        const placed = podNodes();
+        const placed = podNodes(env.cluster);
         const member = Object.keys(placed).find((p) => placed[p] === lost)!;
         const uid = getJson(["pod", member, "-n", NS]).metadata.uid;
-        const before = countOn(member);
+        const before = countOn(env.cluster, member);
         const t0 = Date.now();
         realNode("stop", "--node", String(node));
-        await eventually(`${lost} NotReady`, 180, () => !nodeReady(lost));
+        await eventually(`${lost} NotReady`, 180, () => !nodeReady(env.cluster, lost));
         const notReadyAt = Date.now();
         // The member leaves the Service's endpoints once the node controller marks its pods not Ready.
-        await eventually(`${member} out of the Service's ready endpoints`, 120, () => !readyEndpoints().includes(member));
+        await eventually(`${member} out of the Service's ready endpoints`, 120, () => !readyEndpoints(env.cluster).includes(member));
         const outAt = Date.now();
         process.stdout.write(
             `      [e2e] ${lost} stopped: NotReady after ${((notReadyAt - t0) / 1000).toFixed(1)} s, ${member} out of the endpoints after ${((outAt - t0) / 1000).toFixed(1)} s\n`,
         );
-        const lossWindow = await window("from the stop until the endpoint left", t0, outAt);
+        const lossWindow = await window(env.cluster, "from the stop until the endpoint left", t0, outAt);
         // From then on, the other two zones answer every request.
         await new Promise((r) => setTimeout(r, 10000));
-        const after = await window("10 s without the lost node", outAt + 1000, Date.now() - 2000);
+        const after = await window(env.cluster, "10 s without the lost node", outAt + 1000, Date.now() - 2000);
         assert.deepStrictEqual(after.failed, [], "requests failed after the lost member left the endpoints");
         assert.ok(after.ok > 50, `only ${after.ok} requests answered`);
 
@@ -380,15 +307,26 @@ describe("prod on three real nodes in three zones (containers really run; no Net
         const now = getJson(["pod", member, "-n", NS]);
         assert.strictEqual(now.metadata.uid, uid, `${member} was replaced while its node was down`);
         assert.strictEqual(now.spec.nodeName, lost);
-        assert.strictEqual(Object.keys(podNodes()).length, 3);
+        assert.strictEqual(Object.keys(podNodes(env.cluster)).length, 3);
+
+        // Prometheus (on real-node-0) fails to scrape the lost member's mtail: StatefulAppMtailDown fires once that
+        // has lasted monitoring.mtailDownForSeconds, and resolves when the member is back.
+        const mtailDown = (state: string) =>
+            prometheusQuery(env.cluster, `ALERTS{alertname="StatefulAppMtailDown", alertstate=~"${state}", namespace="${NS}", pod="${member}"}`);
+        await eventually(`StatefulAppMtailDown firing for ${member}`, 240, () => mtailDown("firing").length === 1);
+        process.stdout.write(
+            `      [e2e] StatefulAppMtailDown firing for ${member} ${((Date.now() - t0) / 1000).toFixed(1)} s after the stop (for ${MTAIL_DOWN_FOR_SECONDS} s, scrape 30 s, evaluation 15 s)\n`,
+        );
 
         const restart = Date.now();
         realNode("start", "--node", String(node));
         await timed("the up, after the node returned", () => rolling);
         await eventually(`${member} Ready on ${lost}`, 180, () => readyPodUid(env.cluster, NS, member) !== undefined);
         process.stdout.write(`      [e2e] ${member} Ready again ${((Date.now() - restart) / 1000).toFixed(1)} s after the node's start\n`);
+        await eventually("StatefulAppMtailDown resolved", 180, () => mtailDown("pending|firing").length === 0);
+        process.stdout.write(`      [e2e] StatefulAppMtailDown resolved ${((Date.now() - restart) / 1000).toFixed(1)} s after the node's start\n`);
         assert.strictEqual(getJson(["pod", member, "-n", NS]).spec.nodeName, lost);
-        assert.ok(countOn(member) > before, `${member} lost its count`);
+        assert.ok(countOn(env.cluster, member) > before, `${member} lost its count`);
         process.stdout.write(`      [e2e] failed requests while the endpoint was still listed: ${lossWindow.failed.length}\n`);
     });
 
